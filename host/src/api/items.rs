@@ -1,0 +1,493 @@
+//! A table's items over HTTP: create (with `Idempotency-Key`), read, replace and merge-patch
+//! (with `If-Match`), delete, and paging. The table's JSON Schema guards every write.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
+
+use super::{ApiError, App};
+use crate::backend::{Idempotency, Item, Store, Write, Written};
+use crate::config::{Schema, TableId};
+
+const MAX_KEY_LEN: usize = 255;
+const DEFAULT_PAGE: usize = 100;
+const MAX_PAGE: usize = 1000;
+
+/// Everything a table's handlers need, resolved once at start-up.
+struct TableApi {
+    id: TableId,
+    /// The key attribute, e.g. `orderId`.
+    key: String,
+    path: String,
+    schema: Option<Schema>,
+    max_body: usize,
+    store: Arc<dyn Store>,
+}
+
+type Table = State<Arc<TableApi>>;
+
+pub(super) fn routes(app: &App, id: TableId) -> Router {
+    let table = &app.config[id];
+    let api = TableApi {
+        id,
+        key: table.key.clone(),
+        path: table.path.clone(),
+        schema: table.schema.clone(),
+        max_body: app.config.host.max_body,
+        store: app.store.clone(),
+    };
+    Router::new()
+        .route(&table.path, get(list).post(create))
+        .route(
+            &format!("{}/{{id}}", table.path),
+            get(read).put(replace).patch(patch).delete(remove),
+        )
+        .with_state(Arc::new(api))
+}
+
+async fn create(State(t): Table, headers: HeaderMap, body: Body) -> Result<Response, ApiError> {
+    let mut doc = read_object(&t, &headers, body).await?;
+    let idempotency = match headers.get("idempotency-key") {
+        None => None,
+        Some(value) => Some(Idempotency {
+            key: idempotency_key(value)?,
+            fingerprint: fingerprint(&doc),
+        }),
+    };
+    let key = match doc.get(&t.key) {
+        None => uuid::Uuid::now_v7().to_string(),
+        Some(Value::String(key)) => {
+            check_key(&t.key, key)?;
+            key.clone()
+        }
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "invalid_key",
+                format!("`{}` must be a string", t.key),
+            ));
+        }
+    };
+    let now = timestamp();
+    doc.insert(t.key.clone(), Value::String(key.clone()));
+    doc.insert("version".into(), json!(1));
+    doc.insert("createdAt".into(), Value::String(now.clone()));
+    doc.insert("updatedAt".into(), Value::String(now));
+    t.validate(&doc)?;
+
+    let item = Item {
+        key,
+        version: 1,
+        body: doc,
+    };
+    let ours = idempotency.as_ref().map(|i| i.fingerprint.clone());
+    match t
+        .store
+        .write(t.id, Write::Create { item, idempotency })
+        .await?
+    {
+        Written::Replayed { fingerprint, item } if Some(&fingerprint) == ours.as_ref() => {
+            let mut response = t.created(&item);
+            response
+                .headers_mut()
+                .insert("idempotent-replayed", HeaderValue::from_static("true"));
+            Ok(response)
+        }
+        Written::Replayed { .. } => Err(ApiError::Unprocessable {
+            code: "idempotency_key_reused",
+            message: "this Idempotency-Key was already used with a different request body".into(),
+        }),
+        written => Ok(t.created(&written_item(written))),
+    }
+}
+
+async fn read(State(t): Table, Path(id): Path<String>) -> Result<Response, ApiError> {
+    check_key(&t.key, &id)?;
+    let item = t.current(&id).await?;
+    Ok(with_etag(StatusCode::OK, &item))
+}
+
+async fn replace(
+    State(t): Table,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    check_key(&t.key, &id)?;
+    let condition = IfMatch::required(&headers)?;
+    let doc = read_object(&t, &headers, body).await?;
+    let current = t.current(&id).await?;
+    condition.check(&current)?;
+    t.update(current, doc).await
+}
+
+async fn patch(
+    State(t): Table,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    check_key(&t.key, &id)?;
+    let condition = IfMatch::required(&headers)?;
+    let changes = read_object(&t, &headers, body).await?;
+    let current = t.current(&id).await?;
+    condition.check(&current)?;
+    // RFC 7396: the patch is merged into the stored item; `null` removes a member.
+    let mut merged = Value::Object(current.body.clone());
+    json_patch::merge(&mut merged, &Value::Object(changes));
+    let Value::Object(merged) = merged else {
+        unreachable!("merging an object patch into an object yields an object")
+    };
+    t.update(current, merged).await
+}
+
+async fn remove(
+    State(t): Table,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    check_key(&t.key, &id)?;
+    let expected_version = match IfMatch::optional(&headers)? {
+        None => None,
+        Some(condition) => {
+            let current = t.current(&id).await?;
+            condition.check(&current)?;
+            Some(current.version)
+        }
+    };
+    t.store
+        .write(
+            t.id,
+            Write::Delete {
+                key: id,
+                expected_version,
+            },
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListParams {
+    limit: Option<String>,
+    cursor: Option<String>,
+}
+
+async fn list(
+    State(t): Table,
+    params: Result<Query<ListParams>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(params) =
+        params.map_err(|err| ApiError::bad_request("invalid_query", err.body_text()))?;
+    let limit = match params.limit.as_deref() {
+        None => DEFAULT_PAGE,
+        Some(text) => text
+            .parse()
+            .ok()
+            .filter(|n| (1..=MAX_PAGE).contains(n))
+            .ok_or_else(|| {
+                ApiError::bad_request(
+                    "invalid_query",
+                    format!("`limit` must be a whole number from 1 to {MAX_PAGE}"),
+                )
+            })?,
+    };
+    let after = match params.cursor.as_deref() {
+        None | Some("") => None,
+        Some(cursor) => Some(
+            URL_SAFE_NO_PAD
+                .decode(cursor)
+                .ok()
+                .and_then(|bytes| String::from_utf8(bytes).ok())
+                .ok_or_else(|| {
+                    ApiError::bad_request(
+                        "invalid_query",
+                        "`cursor` is not a cursor this API returned",
+                    )
+                })?,
+        ),
+    };
+    let page = t.store.list(t.id, after.as_deref(), limit).await?;
+    let next = page.next_after.map(|key| URL_SAFE_NO_PAD.encode(key));
+    let items: Vec<Value> = page
+        .items
+        .into_iter()
+        .map(|item| Value::Object(item.body))
+        .collect();
+    Ok(axum::Json(json!({"items": items, "nextCursor": next})).into_response())
+}
+
+impl TableApi {
+    async fn current(&self, key: &str) -> Result<Item, ApiError> {
+        self.store
+            .get(self.id, key)
+            .await?
+            .ok_or_else(|| ApiError::NotFound(format!("no item with key `{key}`")))
+    }
+
+    /// Writes `doc` as the next version of `current`, keeping the attributes the server owns.
+    async fn update(
+        &self,
+        current: Item,
+        mut doc: Map<String, Value>,
+    ) -> Result<Response, ApiError> {
+        match doc.get(&self.key) {
+            None => {}
+            Some(Value::String(key)) if *key == current.key => {}
+            Some(_) => {
+                return Err(ApiError::bad_request(
+                    "key_mismatch",
+                    format!(
+                        "`{}` cannot change; it must be `{}` or absent",
+                        self.key, current.key
+                    ),
+                ));
+            }
+        }
+        let version = current.version + 1;
+        doc.insert(self.key.clone(), Value::String(current.key.clone()));
+        doc.insert("version".into(), json!(version));
+        doc.insert(
+            "createdAt".into(),
+            current
+                .body
+                .get("createdAt")
+                .cloned()
+                .unwrap_or(Value::Null),
+        );
+        doc.insert("updatedAt".into(), Value::String(timestamp()));
+        self.validate(&doc)?;
+        let item = Item {
+            key: current.key,
+            version,
+            body: doc,
+        };
+        let written = self
+            .store
+            .write(
+                self.id,
+                Write::Replace {
+                    item,
+                    expected_version: current.version,
+                },
+            )
+            .await?;
+        Ok(with_etag(StatusCode::OK, &written_item(written)))
+    }
+
+    fn validate(&self, doc: &Map<String, Value>) -> Result<(), ApiError> {
+        let Some(schema) = &self.schema else {
+            return Ok(());
+        };
+        let value = Value::Object(doc.clone());
+        let problems: Vec<String> = schema
+            .validator
+            .iter_errors(&value)
+            .take(5)
+            .map(|err| {
+                let path = err.instance_path().as_str();
+                format!("{}: {err}", if path.is_empty() { "/" } else { path })
+            })
+            .collect();
+        if problems.is_empty() {
+            return Ok(());
+        }
+        Err(ApiError::Unprocessable {
+            code: "schema_violation",
+            message: problems.join("; "),
+        })
+    }
+
+    fn created(&self, item: &Item) -> Response {
+        let mut response = with_etag(StatusCode::CREATED, item);
+        if let Ok(location) = HeaderValue::from_str(&format!("{}/{}", self.path, item.key)) {
+            response.headers_mut().insert(header::LOCATION, location);
+        }
+        response
+    }
+}
+
+fn written_item(written: Written) -> Item {
+    match written {
+        Written::Created(item)
+        | Written::Replaced(item)
+        | Written::Deleted(item)
+        | Written::Replayed { item, .. } => item,
+    }
+}
+
+fn with_etag(status: StatusCode, item: &Item) -> Response {
+    let mut response = (status, axum::Json(&item.body)).into_response();
+    if let Ok(etag) = HeaderValue::from_str(&format!("\"{}\"", item.version)) {
+        response.headers_mut().insert(header::ETAG, etag);
+    }
+    response
+}
+
+/// Reads the request body as one JSON object, with the errors the README documents.
+async fn read_object(
+    t: &TableApi,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Map<String, Value>, ApiError> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    if !(essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json")))
+    {
+        let got = if content_type.is_empty() {
+            "none".to_string()
+        } else {
+            format!("`{content_type}`")
+        };
+        return Err(ApiError::UnsupportedMediaType(format!(
+            "expected `Content-Type: application/json`, got {got}"
+        )));
+    }
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > t.max_body) {
+        return Err(ApiError::PayloadTooLarge { limit: t.max_body });
+    }
+    let bytes = axum::body::to_bytes(body, t.max_body)
+        .await
+        .map_err(|err| {
+            let too_large = std::error::Error::source(&err)
+                .is_some_and(|source| source.is::<http_body_util::LengthLimitError>());
+            if too_large {
+                ApiError::PayloadTooLarge { limit: t.max_body }
+            } else {
+                ApiError::bad_request("unreadable_body", "the request body could not be read")
+            }
+        })?;
+    match serde_json::from_slice::<Value>(&bytes) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(ApiError::bad_request(
+            "not_an_object",
+            "the request body must be a JSON object",
+        )),
+        Err(err) => Err(ApiError::bad_request(
+            "malformed_json",
+            format!("the request body is not valid JSON: {err}"),
+        )),
+    }
+}
+
+/// Keys travel in URL paths, so they keep to characters that need no escaping.
+fn check_key(attribute: &str, key: &str) -> Result<(), ApiError> {
+    let ok = (1..=MAX_KEY_LEN).contains(&key.len())
+        && !key.contains("..")
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b));
+    if ok {
+        return Ok(());
+    }
+    let shown: String = key.chars().take(64).collect();
+    Err(ApiError::bad_request(
+        "invalid_key",
+        format!(
+            "`{attribute}` must be 1 to {MAX_KEY_LEN} letters, digits, `-`, `_`, `.` or `:`, without `..`; got {shown:?}"
+        ),
+    ))
+}
+
+fn idempotency_key(value: &HeaderValue) -> Result<String, ApiError> {
+    value
+        .to_str()
+        .ok()
+        .map(str::trim)
+        .filter(|k| (1..=255).contains(&k.len()))
+        .map(str::to_string)
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "invalid_idempotency_key",
+                "`Idempotency-Key` must be 1 to 255 visible ASCII characters",
+            )
+        })
+}
+
+/// Identifies a request body regardless of its whitespace and member order.
+fn fingerprint(doc: &Map<String, Value>) -> String {
+    let canonical = Value::Object(doc.clone()).to_string();
+    format!("{:x}", Sha256::digest(canonical.as_bytes()))
+}
+
+/// `If-Match` as RFC 9110 gives it: `*`, or a list of entity tags (`"3"`, `W/"3"`; a bare `3`
+/// is accepted too).
+enum IfMatch {
+    Any,
+    Versions(Vec<u64>),
+}
+
+impl IfMatch {
+    fn optional(headers: &HeaderMap) -> Result<Option<IfMatch>, ApiError> {
+        let Some(value) = headers.get(header::IF_MATCH) else {
+            return Ok(None);
+        };
+        let text = value
+            .to_str()
+            .map_err(|_| ApiError::bad_request("invalid_if_match", "`If-Match` must be ASCII"))?;
+        if text.trim() == "*" {
+            return Ok(Some(IfMatch::Any));
+        }
+        let versions = text
+            .split(',')
+            .filter_map(|tag| {
+                tag.trim()
+                    .trim_start_matches("W/")
+                    .trim_matches('"')
+                    .parse()
+                    .ok()
+            })
+            .collect();
+        Ok(Some(IfMatch::Versions(versions)))
+    }
+
+    fn required(headers: &HeaderMap) -> Result<IfMatch, ApiError> {
+        IfMatch::optional(headers)?.ok_or_else(|| {
+            ApiError::PreconditionRequired(
+                "this write needs `If-Match` with the item's version (its ETag)".into(),
+            )
+        })
+    }
+
+    fn check(&self, item: &Item) -> Result<(), ApiError> {
+        match self {
+            IfMatch::Versions(versions) if !versions.contains(&item.version) => {
+                Err(ApiError::PreconditionFailed(format!(
+                    "item `{}` is at version {}, which `If-Match` does not name; read it again and retry",
+                    item.key, item.version
+                )))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+fn timestamp() -> String {
+    let now = time::OffsetDateTime::now_utc();
+    let now = now.replace_millisecond(now.millisecond()).unwrap_or(now);
+    now.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}

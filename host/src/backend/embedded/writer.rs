@@ -1,0 +1,294 @@
+//! The one writer of the embedded database. Writes queue up while a commit is being synced; the
+//! next transaction takes every queued write at once (group commit), so N concurrent writers
+//! share one fsync. Each write's change record is appended in the same transaction.
+
+use std::sync::Arc;
+
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use tokio::sync::oneshot;
+
+use super::{TableInfo, now_ms};
+use crate::backend::{IDEMPOTENCY_TTL, Idempotency, Item, StoreError, Write, Written};
+use crate::record::EventName;
+
+/// Most writes one transaction takes; bounds the latency one commit adds to the writes in it.
+const MAX_GROUP: usize = 512;
+
+/// Rows removed by one trim pass per table, so that trimming never holds the writer for long.
+pub(super) const TRIM_BATCH: i64 = 5_000;
+
+pub(super) enum Job {
+    Write {
+        table: usize,
+        write: Write,
+        reply: oneshot::Sender<Result<Written, StoreError>>,
+    },
+    Trim {
+        reply: oneshot::Sender<Result<u64, StoreError>>,
+    },
+}
+
+enum Outcome {
+    Write(Result<Written, StoreError>),
+    Trim(u64),
+}
+
+pub(super) struct Writer {
+    pub conn: Connection,
+    pub tables: Arc<[TableInfo]>,
+}
+
+impl Writer {
+    /// Runs until every sender of `jobs` is gone and the queue is drained.
+    pub fn run(mut self, jobs: flume::Receiver<Job>) {
+        while let Ok(first) = jobs.recv() {
+            let mut group = Vec::with_capacity(16);
+            group.push(first);
+            group.extend(jobs.try_iter().take(MAX_GROUP - 1));
+            self.commit(group);
+        }
+    }
+
+    fn commit(&mut self, group: Vec<Job>) {
+        let mut last_seq: Vec<Option<u64>> = vec![None; self.tables.len()];
+        let result = apply_group(&mut self.conn, &self.tables, &group, &mut last_seq);
+        if result.is_ok() {
+            for (table, seq) in self.tables.iter().zip(&last_seq) {
+                if let Some(seq) = seq {
+                    table.changed.send_replace(*seq);
+                }
+            }
+        }
+        match result {
+            Ok(outcomes) => {
+                for (job, outcome) in group.into_iter().zip(outcomes) {
+                    match (job, outcome) {
+                        (Job::Write { reply, .. }, Outcome::Write(result)) => {
+                            drop(reply.send(result))
+                        }
+                        (Job::Trim { reply }, Outcome::Trim(n)) => drop(reply.send(Ok(n))),
+                        _ => {
+                            unreachable!("apply_group returns one outcome of the same kind per job")
+                        }
+                    }
+                }
+            }
+            Err(err) => {
+                tracing::error!(error = %err, writes = group.len(), "embedded store: commit failed");
+                let err = StoreError::Unavailable(err.to_string());
+                for job in group {
+                    match job {
+                        Job::Write { reply, .. } => drop(reply.send(Err(err.clone()))),
+                        Job::Trim { reply } => drop(reply.send(Err(err.clone()))),
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Applies a group in one transaction. A failed condition fails only its own write (conditions
+/// are checked before anything is written); an SQLite error fails the whole group.
+fn apply_group(
+    conn: &mut Connection,
+    tables: &[TableInfo],
+    group: &[Job],
+    last_seq: &mut [Option<u64>],
+) -> rusqlite::Result<Vec<Outcome>> {
+    let now = now_ms();
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let mut outcomes = Vec::with_capacity(group.len());
+    for job in group {
+        match job {
+            Job::Write { table, write, .. } => {
+                let result = apply(&tx, &tables[*table], write, now)?;
+                if let Ok((_, Some(seq))) = &result {
+                    last_seq[*table] = Some(*seq);
+                }
+                outcomes.push(Outcome::Write(result.map(|(written, _)| written)));
+            }
+            Job::Trim { .. } => outcomes.push(Outcome::Trim(trim(&tx, tables, now)?)),
+        }
+    }
+    tx.commit()?;
+    Ok(outcomes)
+}
+
+type Applied = Result<(Written, Option<u64>), StoreError>;
+
+fn apply(tx: &Connection, table: &TableInfo, write: &Write, now: i64) -> rusqlite::Result<Applied> {
+    match write {
+        Write::Create { item, idempotency } => create(tx, table, item, idempotency.as_ref(), now),
+        Write::Replace {
+            item,
+            expected_version,
+        } => replace(tx, table, item, *expected_version, now),
+        Write::Delete {
+            key,
+            expected_version,
+        } => delete(tx, table, key, *expected_version, now),
+    }
+}
+
+fn create(
+    tx: &Connection,
+    table: &TableInfo,
+    item: &Item,
+    idempotency: Option<&Idempotency>,
+    now: i64,
+) -> rusqlite::Result<Applied> {
+    if let Some(idem) = idempotency {
+        let fresh_after = now - IDEMPOTENCY_TTL.as_millis() as i64;
+        let seen: Option<(String, String)> = tx
+            .prepare_cached("SELECT fingerprint, response FROM idempotency WHERE tbl = ?1 AND key = ?2 AND created_ms >= ?3")?
+            .query_row(params![table.name, idem.key, fresh_after], |row| Ok((row.get(0)?, row.get(1)?)))
+            .optional()?;
+        if let Some((fingerprint, response)) = seen {
+            let item = super::item_from_body(table, &response)?;
+            return Ok(Ok((Written::Replayed { fingerprint, item }, None)));
+        }
+    }
+    if current(tx, table, &item.key)?.is_some() {
+        return Ok(Err(StoreError::Exists {
+            key: item.key.clone(),
+        }));
+    }
+    let body = serde_json::Value::Object(item.body.clone()).to_string();
+    tx.prepare_cached("INSERT INTO items (tbl, key, version, body) VALUES (?1, ?2, ?3, ?4)")?
+        .execute(params![table.name, item.key, item.version as i64, body])?;
+    let seq = append(
+        tx,
+        table,
+        EventName::Insert,
+        &item.key,
+        None,
+        Some(&body),
+        now,
+    )?;
+    if let Some(idem) = idempotency {
+        tx.prepare_cached(
+            "INSERT OR REPLACE INTO idempotency (tbl, key, fingerprint, response, created_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?
+        .execute(params![table.name, idem.key, idem.fingerprint, body, now])?;
+    }
+    Ok(Ok((Written::Created(item.clone()), Some(seq))))
+}
+
+fn replace(
+    tx: &Connection,
+    table: &TableInfo,
+    item: &Item,
+    expected: u64,
+    now: i64,
+) -> rusqlite::Result<Applied> {
+    let old = match check(tx, table, &item.key, Some(expected))? {
+        Ok(old) => old,
+        Err(err) => return Ok(Err(err)),
+    };
+    let body = serde_json::Value::Object(item.body.clone()).to_string();
+    tx.prepare_cached("UPDATE items SET version = ?3, body = ?4 WHERE tbl = ?1 AND key = ?2")?
+        .execute(params![table.name, item.key, item.version as i64, body])?;
+    let seq = append(
+        tx,
+        table,
+        EventName::Modify,
+        &item.key,
+        Some(&old.1),
+        Some(&body),
+        now,
+    )?;
+    Ok(Ok((Written::Replaced(item.clone()), Some(seq))))
+}
+
+fn delete(
+    tx: &Connection,
+    table: &TableInfo,
+    key: &str,
+    expected: Option<u64>,
+    now: i64,
+) -> rusqlite::Result<Applied> {
+    let (_, body) = match check(tx, table, key, expected)? {
+        Ok(old) => old,
+        Err(err) => return Ok(Err(err)),
+    };
+    tx.prepare_cached("DELETE FROM items WHERE tbl = ?1 AND key = ?2")?
+        .execute(params![table.name, key])?;
+    let seq = append(tx, table, EventName::Remove, key, Some(&body), None, now)?;
+    let old = super::item_from_body(table, &body)?;
+    Ok(Ok((Written::Deleted(old), Some(seq))))
+}
+
+/// The stored version and body of `key`, if the item exists and (when given) is at `expected`.
+fn check(
+    tx: &Connection,
+    table: &TableInfo,
+    key: &str,
+    expected: Option<u64>,
+) -> rusqlite::Result<Result<(u64, String), StoreError>> {
+    Ok(match current(tx, table, key)? {
+        None => Err(StoreError::NotFound {
+            key: key.to_string(),
+        }),
+        Some((actual, _)) if expected.is_some_and(|e| e != actual) => {
+            Err(StoreError::VersionMismatch {
+                key: key.to_string(),
+                expected: expected.unwrap_or_default(),
+                actual,
+            })
+        }
+        Some(found) => Ok(found),
+    })
+}
+
+fn current(
+    tx: &Connection,
+    table: &TableInfo,
+    key: &str,
+) -> rusqlite::Result<Option<(u64, String)>> {
+    tx.prepare_cached("SELECT version, body FROM items WHERE tbl = ?1 AND key = ?2")?
+        .query_row(params![table.name, key], |row| {
+            Ok((row.get::<_, i64>(0)? as u64, row.get(1)?))
+        })
+        .optional()
+}
+
+/// Appends a change record with the images the table's stream view type asks for.
+fn append(
+    tx: &Connection,
+    table: &TableInfo,
+    event: EventName,
+    key: &str,
+    old: Option<&str>,
+    new: Option<&str>,
+    now: i64,
+) -> rusqlite::Result<u64> {
+    let old = old.filter(|_| table.view.has_old_image());
+    let new = new.filter(|_| table.view.has_new_image());
+    tx.prepare_cached(
+        "INSERT INTO stream (tbl, event, item_key, old_image, new_image, created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![table.name, event.as_str(), key, old, new, now])?;
+    Ok(tx.last_insert_rowid() as u64)
+}
+
+/// Removes one batch of change records past retention per table, and expired idempotency keys.
+fn trim(tx: &Connection, tables: &[TableInfo], now: i64) -> rusqlite::Result<u64> {
+    let mut removed = 0;
+    for table in tables {
+        let cutoff = now - table.retention.as_millis() as i64;
+        removed += tx
+            .prepare_cached(
+                "DELETE FROM stream WHERE seq IN \
+                 (SELECT seq FROM stream WHERE tbl = ?1 ORDER BY seq LIMIT ?3) AND created_ms < ?2",
+            )?
+            .execute(params![table.name, cutoff, TRIM_BATCH])? as u64;
+    }
+    let cutoff = now - IDEMPOTENCY_TTL.as_millis() as i64;
+    removed += tx
+        .prepare_cached(
+            "DELETE FROM idempotency WHERE (tbl, key) IN \
+             (SELECT tbl, key FROM idempotency WHERE created_ms < ?1 LIMIT ?2)",
+        )?
+        .execute(params![cutoff, TRIM_BATCH])? as u64;
+    Ok(removed)
+}

@@ -1,0 +1,132 @@
+//! Storage behind small traits: the item [`Store`] and its [`ChangeStream`]. Each box of the data
+//! path talks to storage only through these; `embedded` (SQLite) implements them today, and every
+//! implementation must pass the `conformance` suite.
+
+pub mod embedded;
+
+#[cfg(test)]
+pub mod conformance;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde_json::{Map, Value};
+
+use crate::config::TableId;
+use crate::record::{SequenceNumber, StreamRecord};
+
+/// An item as stored: its key, its version, and the whole JSON object (which repeats both).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Item {
+    pub key: String,
+    pub version: u64,
+    pub body: Map<String, Value>,
+}
+
+/// A conditional write, as DynamoDB's condition expressions would make it.
+#[derive(Debug, Clone)]
+pub enum Write {
+    /// Stores a new item; fails with [`StoreError::Exists`] when the key is taken. With an
+    /// idempotency key seen before, nothing is written and the first result is returned.
+    Create {
+        item: Item,
+        idempotency: Option<Idempotency>,
+    },
+    /// Replaces an item whose stored version is `expected_version`.
+    Replace { item: Item, expected_version: u64 },
+    /// Deletes an item, if given only when its stored version is `expected_version`.
+    Delete {
+        key: String,
+        expected_version: Option<u64>,
+    },
+}
+
+/// A client's `Idempotency-Key` and a fingerprint of the request it came with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Idempotency {
+    pub key: String,
+    pub fingerprint: String,
+}
+
+/// How long idempotency keys are remembered.
+pub const IDEMPOTENCY_TTL: Duration = Duration::from_secs(24 * 3600);
+
+/// What a committed [`Write`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Written {
+    Created(Item),
+    Replaced(Item),
+    /// The item as it was before it was deleted.
+    Deleted(Item),
+    /// The idempotency key was used before: nothing was written; this is the first result.
+    Replayed {
+        fingerprint: String,
+        item: Item,
+    },
+}
+
+/// Why a store operation did not happen. Conditions are the caller's to report; `Unavailable`
+/// is the store's own trouble and its text is for logs, not for clients.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum StoreError {
+    #[error("item `{key}` already exists")]
+    Exists { key: String },
+    #[error("item `{key}` does not exist")]
+    NotFound { key: String },
+    #[error("item `{key}` is at version {actual}, not {expected}")]
+    VersionMismatch {
+        key: String,
+        expected: u64,
+        actual: u64,
+    },
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// One page of a table's items, in key order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page {
+    pub items: Vec<Item>,
+    /// The last key of this page when more items follow.
+    pub next_after: Option<String>,
+}
+
+/// Items of the tables declared in routes.toml, with conditional writes. Every committed write
+/// appends its change record to the table's stream in the same transaction.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    async fn get(&self, table: TableId, key: &str) -> Result<Option<Item>, StoreError>;
+    /// Items with keys after `after`, in key order.
+    async fn list(
+        &self,
+        table: TableId,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Page, StoreError>;
+    async fn write(&self, table: TableId, write: Write) -> Result<Written, StoreError>;
+    /// Answers when the store can serve reads and writes.
+    async fn ready(&self) -> Result<(), StoreError>;
+    /// Drops change records past their table's retention and expired idempotency keys; returns
+    /// how many rows went. A backend whose service expires them itself does nothing.
+    async fn trim_expired(&self) -> Result<u64, StoreError>;
+}
+
+/// A shard of a table's change stream; the embedded backend has one per table.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ShardId(pub String);
+
+/// A table's change records, ordered per shard, as DynamoDB Streams serves them.
+#[async_trait]
+pub trait ChangeStream: Send + Sync + 'static {
+    async fn shards(&self, table: TableId) -> Result<Vec<ShardId>, StoreError>;
+    /// Records after `after` (from the oldest retained when `None`), at most `limit`. When there
+    /// are none, waits up to `wait` for the next commit instead of returning empty at once.
+    async fn read(
+        &self,
+        table: TableId,
+        shard: &ShardId,
+        after: Option<&SequenceNumber>,
+        limit: usize,
+        wait: Duration,
+    ) -> Result<Vec<StreamRecord>, StoreError>;
+}

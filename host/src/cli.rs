@@ -1,0 +1,100 @@
+//! The `switchyard` command line: `up` runs the host, `check` validates routes.toml.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::config;
+
+#[derive(Parser)]
+#[command(
+    name = "switchyard",
+    version,
+    about = "The transactional outbox pattern in one host"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Runs the host with the routes in routes.toml.
+    Up {
+        #[arg(long, default_value = "routes.toml", env = "SWITCHYARD_ROUTES")]
+        routes: PathBuf,
+        /// Overrides `host.listen` (port 0 picks a free port).
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+        /// Overrides `host.data_dir`.
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+    /// Checks routes.toml; prints `ok`, or every problem with its line, and exits non-zero.
+    Check {
+        #[arg(long, default_value = "routes.toml", env = "SWITCHYARD_ROUTES")]
+        routes: PathBuf,
+    },
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr)
+        .init();
+    match cli.command {
+        Command::Check { routes } => match config::load(&routes) {
+            Ok(_) => {
+                println!("ok");
+                ExitCode::SUCCESS
+            }
+            Err(err) => {
+                eprintln!("{err}");
+                ExitCode::from(1)
+            }
+        },
+        Command::Up {
+            routes,
+            listen,
+            data_dir,
+        } => {
+            let mut config = match config::load(&routes) {
+                Ok(config) => config,
+                Err(err) => {
+                    eprintln!("{err}");
+                    eprintln!("switchyard: not starting; fix routes.toml first");
+                    return ExitCode::from(1);
+                }
+            };
+            if let Some(listen) = listen {
+                config.host.listen = listen;
+            }
+            if let Some(data_dir) = data_dir {
+                config.host.data_dir = data_dir;
+            }
+            let runtime = match tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(runtime) => runtime,
+                Err(err) => {
+                    eprintln!("switchyard: cannot start the async runtime: {err}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            match runtime.block_on(crate::server::run(config)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(err) => {
+                    eprintln!("switchyard: {err:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,380 @@
+//! routes.toml: the typed, validated configuration of everything the host runs.
+//!
+//! `load` reads the file, `compile` turns the raw text into a [`Config`] whose cross-references
+//! are typed ids. Every problem is collected and reported at once, each with its line and key.
+
+mod compile;
+mod raw;
+pub mod units;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use compile::compile;
+
+/// Loads and validates a routes.toml file; relative paths in it resolve against its folder.
+pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    compile(&text, path)
+}
+
+/// Why a routes.toml could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read `{}`: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}", Problems(.0))]
+    Invalid(Vec<Problem>),
+}
+
+/// One thing wrong in routes.toml, with where it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+    /// Dotted key path, e.g. `pipes.orders.retry.max_age`.
+    pub key: String,
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Problem {
+            file,
+            line,
+            column,
+            key,
+            message,
+        } = self;
+        if key.is_empty() {
+            write!(f, "{file}:{line}:{column}: {message}")
+        } else {
+            write!(f, "{file}:{line}:{column}: {key}: {message}")
+        }
+    }
+}
+
+struct Problems<'a>(&'a [Problem]);
+
+impl fmt::Display for Problems<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, problem) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{problem}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Everything routes.toml declares, validated, with references resolved to ids.
+#[derive(Debug)]
+pub struct Config {
+    /// The routes.toml this came from.
+    pub path: PathBuf,
+    pub host: HostConfig,
+    pub aws: AwsConfig,
+    pub tables: Vec<TableConfig>,
+    pub plugins: Vec<PluginConfig>,
+    pub pipes: Vec<PipeConfig>,
+    pub buses: Vec<BusConfig>,
+    pub queues: Vec<QueueConfig>,
+    pub consumers: Vec<ConsumerConfig>,
+}
+
+macro_rules! ids {
+    ($($(#[$doc:meta])* $id:ident => $field:ident: $ty:ty;)*) => {$(
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $id(pub(crate) usize);
+
+        impl $id {
+            /// Position of this entry in its section, in file order.
+            pub fn index(self) -> usize {
+                self.0
+            }
+        }
+
+        impl std::ops::Index<$id> for Config {
+            type Output = $ty;
+            fn index(&self, id: $id) -> &$ty {
+                &self.$field[id.0]
+            }
+        }
+    )*};
+}
+
+ids! {
+    /// A table declared in `[tables.NAME]`.
+    TableId => tables: TableConfig;
+    /// A plugin declared in `[plugins.NAME]`.
+    PluginId => plugins: PluginConfig;
+    /// A pipe declared in `[pipes.NAME]`.
+    PipeId => pipes: PipeConfig;
+    /// A bus declared in `[buses.NAME]`.
+    BusId => buses: BusConfig;
+    /// A queue declared in `[queues.NAME]`.
+    QueueId => queues: QueueConfig;
+    /// A consumer declared in `[consumers.NAME]`.
+    ConsumerId => consumers: ConsumerConfig;
+}
+
+impl Config {
+    /// The ids of all tables, in file order.
+    pub fn table_ids(&self) -> impl Iterator<Item = TableId> + '_ {
+        (0..self.tables.len()).map(TableId)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Embedded,
+    Aws,
+}
+
+#[derive(Debug)]
+pub struct HostConfig {
+    pub listen: SocketAddr,
+    pub backend: Backend,
+    /// Absolute, or relative to the routes.toml folder as written.
+    pub data_dir: PathBuf,
+    /// Largest request body accepted, in bytes.
+    pub max_body: usize,
+    /// Name of the environment variable holding the API's bearer token; none means no auth.
+    pub auth_token_env: Option<String>,
+    /// How long in-flight work may take to finish after SIGTERM.
+    pub shutdown_grace: Duration,
+}
+
+#[derive(Debug)]
+pub struct AwsConfig {
+    pub region: String,
+    pub endpoint_url: Option<String>,
+}
+
+/// What a table's change records carry, as DynamoDB's `StreamViewType`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamViewType {
+    KeysOnly,
+    NewImage,
+    OldImage,
+    NewAndOldImages,
+}
+
+impl StreamViewType {
+    pub const ALL: [(&'static str, StreamViewType); 4] = [
+        ("KEYS_ONLY", Self::KeysOnly),
+        ("NEW_IMAGE", Self::NewImage),
+        ("OLD_IMAGE", Self::OldImage),
+        ("NEW_AND_OLD_IMAGES", Self::NewAndOldImages),
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(_, v)| *v == self)
+            .map_or("", |(name, _)| name)
+    }
+
+    pub fn has_new_image(self) -> bool {
+        matches!(self, Self::NewImage | Self::NewAndOldImages)
+    }
+
+    pub fn has_old_image(self) -> bool {
+        matches!(self, Self::OldImage | Self::NewAndOldImages)
+    }
+}
+
+#[derive(Debug)]
+pub struct TableConfig {
+    pub name: String,
+    /// The key attribute, e.g. `orderId`.
+    pub key: String,
+    /// The HTTP path of the collection, e.g. `/orders`.
+    pub path: String,
+    pub stream_view_type: StreamViewType,
+    pub stream_retention: Duration,
+    pub schema: Option<Schema>,
+}
+
+/// A compiled JSON Schema that writes to a table must satisfy.
+#[derive(Clone)]
+pub struct Schema {
+    pub validator: Arc<jsonschema::Validator>,
+}
+
+impl fmt::Debug for Schema {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Schema")
+    }
+}
+
+/// The role a plugin plays, named by the WIT world it must export.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum World {
+    Filter,
+    Enricher,
+    Consumer,
+}
+
+impl World {
+    pub const ALL: [(&'static str, World); 3] = [
+        ("filter", Self::Filter),
+        ("enricher", Self::Enricher),
+        ("consumer", Self::Consumer),
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(_, v)| *v == self)
+            .map_or("", |(name, _)| name)
+    }
+}
+
+#[derive(Debug)]
+pub struct PluginConfig {
+    pub name: String,
+    pub world: World,
+    pub wasm: PathBuf,
+    pub build: Option<String>,
+    pub workdir: PathBuf,
+    pub memory: u64,
+    pub timeout: Duration,
+    pub fuel: Option<u64>,
+    pub fresh_instance: bool,
+    pub max_invocations: Option<u64>,
+    pub config: BTreeMap<String, String>,
+    pub allowed_outbound_hosts: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StartingPosition {
+    TrimHorizon,
+    Latest,
+}
+
+/// An event pattern as the user wrote it (EventBridge's JSON pattern language).
+#[derive(Debug, Clone)]
+pub struct PatternText {
+    pub text: String,
+    pub json: serde_json::Value,
+}
+
+/// How often and how long a failing delivery is tried again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Retries after the first attempt; `None` retries until `max_age`.
+    pub attempts: Option<u32>,
+    /// Age after which a record or event is not tried again; `None` has no limit.
+    pub max_age: Option<Duration>,
+}
+
+/// Where a pipe or rule target delivers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Destination {
+    Bus(BusId),
+    Queue(QueueId),
+}
+
+#[derive(Debug)]
+pub struct PipeConfig {
+    pub name: String,
+    pub source: TableId,
+    pub starting_position: StartingPosition,
+    pub batch_size: u32,
+    pub batching_window: Duration,
+    pub filter: Vec<PatternText>,
+    pub unmarshal: bool,
+    pub filter_plugin: Option<PluginId>,
+    pub enrichment: Option<PluginId>,
+    pub target: PipeTarget,
+    pub retry: RetryPolicy,
+    pub dlq: Option<QueueId>,
+}
+
+#[derive(Debug)]
+pub struct PipeTarget {
+    pub destination: Destination,
+    pub detail_type: String,
+    pub source: String,
+    pub input_template: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct BusConfig {
+    pub name: String,
+    pub archive: Option<ArchiveConfig>,
+    pub rules: Vec<RuleConfig>,
+}
+
+#[derive(Debug)]
+pub struct ArchiveConfig {
+    pub pattern: Option<PatternText>,
+    pub retention: Option<Duration>,
+}
+
+#[derive(Debug)]
+pub struct RuleConfig {
+    pub name: String,
+    pub pattern: PatternText,
+    pub targets: Vec<RuleTargetConfig>,
+}
+
+/// What a rule target receives: EventBridge's `Input`, `InputPath` or `InputTransformer`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TargetInput {
+    Event,
+    Path(String),
+    Transformer {
+        paths: BTreeMap<String, String>,
+        template: String,
+    },
+}
+
+#[derive(Debug)]
+pub struct RuleTargetConfig {
+    pub destination: Destination,
+    pub input: TargetInput,
+    pub retry: RetryPolicy,
+    pub dlq: Option<QueueId>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Redrive {
+    pub dlq: QueueId,
+    pub max_receive_count: u32,
+}
+
+#[derive(Debug)]
+pub struct QueueConfig {
+    pub name: String,
+    pub visibility_timeout: Duration,
+    pub retention: Duration,
+    pub delay: Duration,
+    pub redrive: Option<Redrive>,
+    pub fifo: bool,
+    pub content_based_deduplication: bool,
+}
+
+#[derive(Debug)]
+pub struct ConsumerConfig {
+    pub name: String,
+    pub queue: QueueId,
+    pub handler: PluginId,
+    pub batch_size: u32,
+    pub batching_window: Duration,
+    pub concurrency: u32,
+}

@@ -1,0 +1,10 @@
+//! Switchyard: the transactional outbox pattern in one host. An HTTP API writes items and their
+//! change records in one transaction; the records flow on through pipes, a bus and queues to
+//! WebAssembly consumers. Modules follow the data path; each imports only those below it.
+
+pub mod api;
+pub mod backend;
+pub mod cli;
+pub mod config;
+pub mod record;
+pub mod server;

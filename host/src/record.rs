@@ -1,0 +1,216 @@
+//! Records in AWS's shapes, so that AWS patterns and code carry over: DynamoDB attribute values
+//! and the DynamoDB Streams change record as Lambda and EventBridge Pipes see it.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// A DynamoDB attribute value in its JSON form, e.g. `{"S": "abc"}` or `{"N": "42"}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum AttributeValue {
+    S(String),
+    N(String),
+    B(String),
+    #[serde(rename = "BOOL")]
+    Bool(bool),
+    #[serde(rename = "NULL")]
+    Null(bool),
+    L(Vec<AttributeValue>),
+    M(BTreeMap<String, AttributeValue>),
+    SS(Vec<String>),
+    NS(Vec<String>),
+    BS(Vec<String>),
+}
+
+impl AttributeValue {
+    /// The attribute value DynamoDB stores for a plain JSON value.
+    pub fn from_json(value: &Value) -> AttributeValue {
+        match value {
+            Value::Null => AttributeValue::Null(true),
+            Value::Bool(b) => AttributeValue::Bool(*b),
+            Value::Number(n) => AttributeValue::N(n.to_string()),
+            Value::String(s) => AttributeValue::S(s.clone()),
+            Value::Array(items) => AttributeValue::L(items.iter().map(Self::from_json).collect()),
+            Value::Object(map) => AttributeValue::M(
+                map.iter()
+                    .map(|(k, v)| (k.clone(), Self::from_json(v)))
+                    .collect(),
+            ),
+        }
+    }
+
+    /// The plain JSON a DynamoDB attribute value stands for (sets become arrays).
+    pub fn to_json(&self) -> Value {
+        let number = |n: &str| {
+            serde_json::from_str::<Value>(n).unwrap_or_else(|_| Value::String(n.to_string()))
+        };
+        match self {
+            AttributeValue::S(s) | AttributeValue::B(s) => Value::String(s.clone()),
+            AttributeValue::N(n) => number(n),
+            AttributeValue::Bool(b) => Value::Bool(*b),
+            AttributeValue::Null(_) => Value::Null,
+            AttributeValue::L(items) => Value::Array(items.iter().map(Self::to_json).collect()),
+            AttributeValue::M(map) => {
+                Value::Object(map.iter().map(|(k, v)| (k.clone(), v.to_json())).collect())
+            }
+            AttributeValue::SS(items) | AttributeValue::BS(items) => {
+                Value::Array(items.iter().cloned().map(Value::String).collect())
+            }
+            AttributeValue::NS(items) => Value::Array(items.iter().map(|n| number(n)).collect()),
+        }
+    }
+}
+
+/// An item as DynamoDB JSON: attribute name to attribute value.
+pub type Image = BTreeMap<String, AttributeValue>;
+
+/// Converts a plain JSON object to a DynamoDB image.
+pub fn image_of(item: &Map<String, Value>) -> Image {
+    item.iter()
+        .map(|(k, v)| (k.clone(), AttributeValue::from_json(v)))
+        .collect()
+}
+
+/// `INSERT`, `MODIFY` or `REMOVE`, as in DynamoDB Streams.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum EventName {
+    Insert,
+    Modify,
+    Remove,
+}
+
+impl EventName {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventName::Insert => "INSERT",
+            EventName::Modify => "MODIFY",
+            EventName::Remove => "REMOVE",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<EventName> {
+        [EventName::Insert, EventName::Modify, EventName::Remove]
+            .into_iter()
+            .find(|e| e.as_str() == text)
+    }
+}
+
+/// One change record of a table's stream, in the DynamoDB Streams record shape.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StreamRecord {
+    #[serde(rename = "eventID")]
+    pub event_id: String,
+    #[serde(rename = "eventName")]
+    pub event_name: EventName,
+    #[serde(rename = "eventVersion")]
+    pub event_version: String,
+    #[serde(rename = "eventSource")]
+    pub event_source: String,
+    #[serde(rename = "awsRegion")]
+    pub aws_region: String,
+    pub dynamodb: StreamRecordData,
+    #[serde(rename = "eventSourceARN")]
+    pub event_source_arn: String,
+}
+
+/// The `dynamodb` part of a stream record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct StreamRecordData {
+    /// Seconds since the epoch, as Lambda and Pipes show it.
+    pub approximate_creation_date_time: i64,
+    pub keys: Image,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_image: Option<Image>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub old_image: Option<Image>,
+    pub sequence_number: SequenceNumber,
+    pub size_bytes: u64,
+    pub stream_view_type: String,
+}
+
+/// A position in a stream shard. Embedded sequence numbers are 21 decimal digits, like
+/// DynamoDB's, so that they also sort as text.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct SequenceNumber(pub String);
+
+impl SequenceNumber {
+    pub fn from_u64(n: u64) -> SequenceNumber {
+        SequenceNumber(format!("{n:021}"))
+    }
+
+    pub fn to_u64(&self) -> Option<u64> {
+        self.0.parse().ok()
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for SequenceNumber {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn json_converts_to_dynamodb_attribute_values_and_back() {
+        let item = json!({"orderId": "o-1", "total": 42.5, "paid": true, "note": null,
+                          "lines": [{"sku": "a", "qty": 2}], "tags": ["x"]});
+        let image = image_of(item.as_object().unwrap());
+        assert_eq!(
+            serde_json::to_value(&image).unwrap(),
+            json!({"orderId": {"S": "o-1"}, "total": {"N": "42.5"}, "paid": {"BOOL": true},
+                   "note": {"NULL": true}, "tags": {"L": [{"S": "x"}]},
+                   "lines": {"L": [{"M": {"sku": {"S": "a"}, "qty": {"N": "2"}}}]}})
+        );
+        let back: Map<String, Value> = image
+            .iter()
+            .map(|(k, v)| (k.clone(), v.to_json()))
+            .collect();
+        assert_eq!(Value::Object(back), item);
+    }
+
+    #[test]
+    fn sequence_numbers_sort_as_text_and_as_numbers_alike() {
+        let (a, b) = (SequenceNumber::from_u64(9), SequenceNumber::from_u64(10));
+        assert!(a < b);
+        assert_eq!(a.as_str().len(), 21);
+        assert_eq!(b.to_u64(), Some(10));
+    }
+
+    #[test]
+    fn a_stream_record_serializes_in_the_dynamodb_streams_shape() {
+        let record = StreamRecord {
+            event_id: "e".into(),
+            event_name: EventName::Insert,
+            event_version: "1.1".into(),
+            event_source: "aws:dynamodb".into(),
+            aws_region: "us-east-1".into(),
+            dynamodb: StreamRecordData {
+                approximate_creation_date_time: 1,
+                keys: image_of(json!({"orderId": "o"}).as_object().unwrap()),
+                new_image: None,
+                old_image: None,
+                sequence_number: SequenceNumber::from_u64(1),
+                size_bytes: 10,
+                stream_view_type: "KEYS_ONLY".into(),
+            },
+            event_source_arn: "arn".into(),
+        };
+        let json = serde_json::to_value(&record).unwrap();
+        assert_eq!(json["eventName"], "INSERT");
+        assert_eq!(json["dynamodb"]["Keys"]["orderId"]["S"], "o");
+        assert_eq!(json["dynamodb"]["SequenceNumber"], "000000000000000000001");
+        assert!(json["dynamodb"].get("NewImage").is_none());
+    }
+}

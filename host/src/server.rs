@@ -1,0 +1,134 @@
+//! Runs the host: opens the backend routes.toml names, serves the API, trims expired stream
+//! records in the background, and stops on SIGTERM or Ctrl-C within the grace period.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use tokio::net::TcpListener;
+
+use crate::api::{self, App, Secret};
+use crate::backend::Store;
+use crate::backend::embedded::EmbeddedStore;
+use crate::config::{Backend, Config};
+
+/// How often expired change records and idempotency keys are trimmed.
+const TRIM_EVERY: Duration = Duration::from_secs(60);
+
+/// Serves until a shutdown signal; prints `switchyard listening on http://ADDR` once bound.
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    let config = Arc::new(config);
+    let store = match config.host.backend {
+        Backend::Embedded => Arc::new(
+            EmbeddedStore::open(&config.host.data_dir, &config.tables, &config.aws.region)
+                .context("cannot open the embedded store")?,
+        ),
+        Backend::Aws => {
+            bail!("`host.backend = \"aws\"` is not supported by this build yet; use \"embedded\"")
+        }
+    };
+    let token = match &config.host.auth_token_env {
+        None => None,
+        Some(name) => match std::env::var(name) {
+            Ok(token) if !token.is_empty() => Some(Secret::new(token)),
+            _ => bail!(
+                "`host.auth_token_env` names `{name}`, but that environment variable is not set"
+            ),
+        },
+    };
+    warn_about_sections_not_run(&config);
+
+    let listener = TcpListener::bind(config.host.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.host.listen))?;
+    let address = listener.local_addr()?;
+    let grace = config.host.shutdown_grace;
+    let app = App {
+        config,
+        store: store.clone(),
+        stream: store.clone(),
+        token,
+    };
+    let trimmer = tokio::spawn(trim_forever(store));
+
+    tracing::info!(%address, "switchyard listening");
+    println!("switchyard listening on http://{address}");
+
+    let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+    let serve = axum::serve(listener, api::router(app)).with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down: finishing requests in flight");
+        let _ = stop_tx.send(true);
+    });
+    let deadline = async move {
+        let _ = stop_rx.wait_for(|stopped| *stopped).await;
+        tokio::time::sleep(grace).await;
+    };
+    tokio::select! {
+        served = serve => served.context("the HTTP server failed")?,
+        () = deadline => tracing::warn!(?grace, "shutdown grace period over; leaving requests unfinished"),
+    }
+    trimmer.abort();
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn trim_forever(store: Arc<dyn Store>) {
+    let mut every = tokio::time::interval(TRIM_EVERY);
+    loop {
+        every.tick().await;
+        // Trimming goes in bounded batches; keep going while batches come back full.
+        loop {
+            match store.trim_expired().await {
+                Ok(0) => break,
+                Ok(removed) => tracing::debug!(
+                    removed,
+                    "trimmed expired stream records and idempotency keys"
+                ),
+                Err(err) => {
+                    tracing::warn!(error = %err, "trimming expired records failed");
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// Sections this build checks but does not run yet; saying so beats silently ignoring them.
+fn warn_about_sections_not_run(config: &Config) {
+    let declared = [
+        ("plugins", config.plugins.len()),
+        ("pipes", config.pipes.len()),
+        ("buses", config.buses.len()),
+        ("queues", config.queues.len()),
+        ("consumers", config.consumers.len()),
+    ];
+    for (section, count) in declared.into_iter().filter(|(_, n)| *n > 0) {
+        tracing::warn!(
+            section,
+            count,
+            "routes.toml declares `{section}`; this build validates them but does not run them"
+        );
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}
