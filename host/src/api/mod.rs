@@ -109,3 +109,6 @@ async fn method_not_allowed(request: Request) -> ApiError {
         request.uri().path()
     ))
 }
+
+#[cfg(test)]
+mod tests;

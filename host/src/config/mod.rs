@@ -101,7 +101,7 @@ macro_rules! ids {
         pub struct $id(pub(crate) usize);
 
         impl $id {
-            /// Position of this entry in its section, in file order.
+            /// Position of this entry in its section (sections are kept in name order).
             pub fn index(self) -> usize {
                 self.0
             }
@@ -132,7 +132,7 @@ ids! {
 }
 
 impl Config {
-    /// The ids of all tables, in file order.
+    /// The ids of all tables, in name order.
     pub fn table_ids(&self) -> impl Iterator<Item = TableId> + '_ {
         (0..self.tables.len()).map(TableId)
     }
@@ -378,3 +378,6 @@ pub struct ConsumerConfig {
     pub batching_window: Duration,
     pub concurrency: u32,
 }
+
+#[cfg(test)]
+mod tests;
