@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use http_body_util::BodyExt;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
@@ -23,6 +24,8 @@ use crate::config::{Schema, TableId};
 const MAX_KEY_LEN: usize = 255;
 const DEFAULT_PAGE: usize = 100;
 const MAX_PAGE: usize = 1000;
+/// Largest oversized body read and discarded so that its client gets the 413.
+const DRAIN_LIMIT: usize = 64 << 20;
 
 /// Everything a table's handlers need, resolved once at start-up.
 struct TableApi {
@@ -363,23 +366,7 @@ async fn read_object(
             "expected `Content-Type: application/json`, got {got}"
         )));
     }
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > t.max_body) {
-        return Err(ApiError::PayloadTooLarge { limit: t.max_body });
-    }
-    let bytes = axum::body::to_bytes(body, t.max_body)
-        .await
-        .map_err(|err| {
-            let too_large = std::error::Error::source(&err)
-                .is_some_and(|source| source.is::<http_body_util::LengthLimitError>());
-            if too_large {
-                ApiError::PayloadTooLarge { limit: t.max_body }
-            } else {
-                ApiError::bad_request("unreadable_body", "the request body could not be read")
-            }
-        })?;
+    let bytes = read_limited(body, t.max_body).await?;
     match serde_json::from_slice::<Value>(&bytes) {
         Ok(Value::Object(map)) => Ok(map),
         Ok(_) => Err(ApiError::bad_request(
@@ -391,6 +378,32 @@ async fn read_object(
             format!("the request body is not valid JSON: {err}"),
         )),
     }
+}
+
+/// Reads at most `limit` bytes of body. A larger body is read on and thrown away (up to
+/// [`DRAIN_LIMIT`]) before the 413 goes out: a server that answers and closes while the client
+/// is still sending makes the client's TCP stack drop the answer with a reset.
+async fn read_limited(mut body: Body, limit: usize) -> Result<Vec<u8>, ApiError> {
+    let unreadable =
+        || ApiError::bad_request("unreadable_body", "the request body could not be read");
+    let mut bytes = Vec::new();
+    let mut seen = 0usize;
+    while let Some(frame) = body.frame().await {
+        let Ok(data) = frame.map_err(|_| unreadable())?.into_data() else {
+            continue;
+        };
+        seen += data.len();
+        if seen > DRAIN_LIMIT.max(limit) {
+            break;
+        }
+        if seen <= limit {
+            bytes.extend_from_slice(&data);
+        }
+    }
+    if seen > limit {
+        return Err(ApiError::PayloadTooLarge { limit });
+    }
+    Ok(bytes)
 }
 
 /// Keys travel in URL paths, so they keep to characters that need no escaping.

@@ -1,0 +1,174 @@
+//! Starts the real `switchyard` binary on a free port with a temporary data dir, and stops it
+//! when the test ends.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+pub const BINARY: &str = env!("CARGO_BIN_EXE_switchyard");
+
+/// The default routes of the repository, the way a user runs them.
+pub fn default_routes() -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../routes.toml");
+    std::fs::read_to_string(path).expect("the repository has a routes.toml")
+}
+
+/// A running host and the folder that holds its routes.toml and data.
+pub struct Host {
+    pub dir: tempfile::TempDir,
+    pub url: String,
+    child: Option<Child>,
+}
+
+impl Host {
+    /// Writes `routes` to a temp dir and starts the host on it.
+    pub fn start(routes: &str) -> Host {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        std::fs::write(dir.path().join("routes.toml"), routes).expect("routes.toml is written");
+        let mut host = Host {
+            dir,
+            url: String::new(),
+            child: None,
+        };
+        host.launch();
+        host
+    }
+
+    pub fn routes_path(&self) -> PathBuf {
+        self.dir.path().join("routes.toml")
+    }
+
+    fn launch(&mut self) {
+        let mut child = Command::new(BINARY)
+            .arg("up")
+            .arg("--routes")
+            .arg(self.routes_path())
+            .args(["--listen", "127.0.0.1:0"])
+            .arg("--data-dir")
+            .arg(self.dir.path().join("data"))
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("the switchyard binary starts");
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let mut lines = BufReader::new(stdout).lines();
+        let line = lines.next().and_then(Result::ok).unwrap_or_default();
+        let url = line
+            .strip_prefix("switchyard listening on ")
+            .unwrap_or_else(|| panic!("the host did not start; it printed {line:?}"))
+            .to_string();
+        // Keep draining stdout so the host never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        self.url = url;
+        self.child = Some(child);
+    }
+
+    /// Kills the host with SIGKILL, as a crash would.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Sends SIGTERM and waits for the host to exit.
+    pub fn terminate(&mut self) -> ExitStatus {
+        let mut child = self.child.take().expect("the host is running");
+        let status = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status();
+        assert!(status.is_ok_and(|s| s.success()), "kill -TERM works");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = child.try_wait().expect("the host can be waited for") {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the host did not stop within 30s of SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Starts the host again on the same routes and data dir.
+    pub fn restart(&mut self) {
+        self.kill();
+        self.launch();
+    }
+
+    pub fn client() -> reqwest::Client {
+        reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("an HTTP client")
+    }
+
+    /// Every change record of a table, oldest first, through the admin endpoint.
+    pub async fn records(&self, table: &str) -> Vec<Value> {
+        let client = Host::client();
+        let mut all: Vec<Value> = Vec::new();
+        loop {
+            let mut url = format!("{}/admin/tables/{table}/stream?limit=1000", self.url);
+            if let Some(last) = all.last() {
+                url.push_str(&format!(
+                    "&after={}",
+                    last["dynamodb"]["SequenceNumber"].as_str().unwrap()
+                ));
+            }
+            let body: Value = client.get(&url).send().await.unwrap().json().await.unwrap();
+            let batch = body["Records"].as_array().cloned().unwrap_or_default();
+            if batch.is_empty() {
+                return all;
+            }
+            all.extend(batch);
+        }
+    }
+
+    /// Every item of a table, in key order.
+    pub async fn items(&self, path: &str) -> Vec<Value> {
+        let client = Host::client();
+        let mut all = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut url = format!("{}{path}?limit=1000", self.url);
+            if let Some(c) = &cursor {
+                url.push_str(&format!("&cursor={c}"));
+            }
+            let body: Value = client.get(&url).send().await.unwrap().json().await.unwrap();
+            all.extend(body["items"].as_array().cloned().unwrap_or_default());
+            match body["nextCursor"].as_str() {
+                Some(next) => cursor = Some(next.to_string()),
+                None => return all,
+            }
+        }
+    }
+}
+
+impl Drop for Host {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// The key of a stream record, e.g. its `orderId`.
+pub fn record_key(record: &Value, attribute: &str) -> String {
+    record["dynamodb"]["Keys"][attribute]["S"]
+        .as_str()
+        .expect("a string key")
+        .to_string()
+}
+
+/// Runs the binary to completion with `args`.
+pub fn run(args: &[&str]) -> std::process::Output {
+    Command::new(BINARY)
+        .args(args)
+        .output()
+        .expect("the switchyard binary runs")
+}
