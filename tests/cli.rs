@@ -1,5 +1,7 @@
 //! `switchyard check` and start-up refusal on a bad routes.toml, through the real binary.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::run;

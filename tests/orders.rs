@@ -1,6 +1,8 @@
 //! The order API and its transactional outbox, through the real `switchyard` binary: concurrency,
 //! crashes, and bad input.
 
+#![allow(clippy::unwrap_used, clippy::type_complexity)]
+
 mod common;
 
 use std::collections::BTreeSet;

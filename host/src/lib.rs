@@ -2,6 +2,8 @@
 //! change records in one transaction; the records flow on through pipes, a bus and queues to
 //! WebAssembly consumers. Modules follow the data path; each imports only those below it.
 
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::type_complexity))]
+
 pub mod api;
 pub mod backend;
 pub mod cli;

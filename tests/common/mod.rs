@@ -1,7 +1,7 @@
 //! Starts the real `switchyard` binary on a free port with a temporary data dir, and stops it
 //! when the test ends.
 
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used)]
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

@@ -126,11 +126,7 @@ async fn replace(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    check_key(&t.key, &id)?;
-    let condition = IfMatch::required(&headers)?;
-    let doc = read_object(&t, &headers, body).await?;
-    let current = t.current(&id).await?;
-    condition.check(&current)?;
+    let (current, doc) = t.update_request(&id, &headers, body).await?;
     t.update(current, doc).await
 }
 
@@ -140,11 +136,7 @@ async fn patch(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    check_key(&t.key, &id)?;
-    let condition = IfMatch::required(&headers)?;
-    let changes = read_object(&t, &headers, body).await?;
-    let current = t.current(&id).await?;
-    condition.check(&current)?;
+    let (current, changes) = t.update_request(&id, &headers, body).await?;
     // RFC 7396: the patch is merged into the stored item; `null` removes a member.
     let mut merged = Value::Object(current.body.clone());
     json_patch::merge(&mut merged, &Value::Object(changes));
@@ -194,7 +186,7 @@ async fn list(
     let Query(params) =
         params.map_err(|err| ApiError::bad_request("invalid_query", err.body_text()))?;
     let limit = match params.limit.as_deref() {
-        None => DEFAULT_PAGE,
+        None | Some("") => DEFAULT_PAGE,
         Some(text) => text
             .parse()
             .ok()
@@ -232,6 +224,21 @@ async fn list(
 }
 
 impl TableApi {
+    /// Checks a PUT or PATCH: the key, `If-Match` against the stored item, and the body.
+    async fn update_request(
+        &self,
+        id: &str,
+        headers: &HeaderMap,
+        body: Body,
+    ) -> Result<(Item, Map<String, Value>), ApiError> {
+        check_key(&self.key, id)?;
+        let condition = IfMatch::required(headers)?;
+        let doc = read_object(self, headers, body).await?;
+        let current = self.current(id).await?;
+        condition.check(&current)?;
+        Ok((current, doc))
+    }
+
     async fn current(&self, key: &str) -> Result<Item, ApiError> {
         self.store
             .get(self.id, key)

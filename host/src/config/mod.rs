@@ -3,8 +3,10 @@
 //! `load` reads the file, `compile` turns the raw text into a [`Config`] whose cross-references
 //! are typed ids. Every problem is collected and reported at once, each with its line and key.
 
+mod checker;
 mod compile;
 mod raw;
+mod routing;
 pub mod units;
 
 use std::collections::BTreeMap;
