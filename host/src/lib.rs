@@ -8,5 +8,6 @@ pub mod api;
 pub mod backend;
 pub mod cli;
 pub mod config;
+pub mod pattern;
 pub mod record;
 pub mod server;

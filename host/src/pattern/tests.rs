@@ -1,0 +1,824 @@
+//! The pattern language, operator by operator. Cases marked (docs) come from the Amazon
+//! EventBridge User Guide ("Creating event patterns", "Comparison operators for use in event
+//! patterns", "Content filtering"); cases marked (ruler) from the README of aws/event-ruler.
+
+use super::*;
+
+fn matches(pattern: &str, event: &str) -> bool {
+    let pattern =
+        Pattern::compile(pattern).unwrap_or_else(|err| panic!("pattern {pattern}: {err}"));
+    pattern
+        .matches_json(event)
+        .unwrap_or_else(|err| panic!("event {event}: {err}"))
+}
+
+fn refused(pattern: &str) -> String {
+    match Pattern::compile(pattern) {
+        Ok(_) => panic!("expected {pattern} to be refused"),
+        Err(err) => err.to_string(),
+    }
+}
+
+/// Each row: a pattern, an event, and whether it matches.
+fn table(rows: &[(&str, &str, bool)]) {
+    for (pattern, event, expected) in rows {
+        assert_eq!(
+            matches(pattern, event),
+            *expected,
+            "pattern {pattern} on event {event}"
+        );
+    }
+}
+
+/// The EC2 example event of the docs and of event-ruler's README.
+const EC2: &str = r#"{
+  "version": "0", "id": "ddddd4-aaaa-7777-4444-345dd43cc333",
+  "detail-type": "EC2 Instance State-change Notification", "source": "aws.ec2",
+  "account": "012345679012", "time": "2017-10-02T16:24:49Z", "region": "us-east-1",
+  "resources": ["arn:aws:ec2:us-east-1:123456789012:instance/i-000000aaaaaa00000"],
+  "detail": {"c-count": 5, "d-count": 3, "x-limit": 301.8, "source-ip": "10.0.0.33",
+             "instance-id": "i-000000aaaaaa00000", "state": "running"}
+}"#;
+
+#[test]
+fn exact_values_strings_numbers_booleans_and_null() {
+    table(&[
+        (
+            r#"{"source": ["aws.ec2"], "detail": {"state": ["initializing", "running"]}}"#,
+            EC2,
+            true,
+        ), // (ruler)
+        (r#"{"source": ["aws.s3"]}"#, EC2, false),
+        (r#"{"source": ["AWS.EC2"]}"#, EC2, false),
+        (r#"{"detail": {"c-count": [5]}}"#, EC2, true),
+        (r#"{"detail": {"c-count": [5.0]}}"#, EC2, true),
+        (r#"{"detail": {"c-count": [5e0]}}"#, EC2, true),
+        (r#"{"detail": {"c-count": ["5"]}}"#, EC2, false),
+        (r#"{"a": [5]}"#, r#"{"a": "5"}"#, false),
+        (r#"{"a": [true]}"#, r#"{"a": true}"#, true),
+        (r#"{"a": [true]}"#, r#"{"a": "true"}"#, false),
+        (r#"{"a": [false]}"#, r#"{"a": true}"#, false),
+        (
+            r#"{"responseElements": [null]}"#,
+            r#"{"responseElements": null}"#,
+            true,
+        ), // (docs)
+        (r#"{"responseElements": [null]}"#, r#"{}"#, false),
+        (r#"{"LastName": [""]}"#, r#"{"LastName": ""}"#, true), // (docs)
+        (r#"{"LastName": [""]}"#, r#"{"LastName": null}"#, false),
+        (
+            r#"{"name": ["Ünïcödé ✓"]}"#,
+            r#"{"name": "\u00dcn\u00efc\u00f6d\u00e9 \u2713"}"#,
+            true,
+        ),
+        // Numbers outside the numeric range still match by their text, e.g. account numbers.
+        (
+            r#"{"account": [123456789012]}"#,
+            r#"{"account": 123456789012}"#,
+            true,
+        ),
+        (
+            r#"{"account": [123456789012]}"#,
+            r#"{"account": 123456789012.0}"#,
+            false,
+        ),
+        (r#"{"a": [-0]}"#, r#"{"a": 0}"#, true),
+        // A string that is an IP address also matches the same address spelled another way.
+        (
+            r#"{"ip": ["2001:db8::1"]}"#,
+            r#"{"ip": "2001:0db8:0:0:0:0:0:1"}"#,
+            true,
+        ),
+    ]);
+}
+
+#[test]
+fn several_fields_are_anded_and_values_ored() {
+    table(&[
+        (
+            r#"{"Location": ["New York"], "Day": ["Monday"]}"#,
+            r#"{"Location": "New York", "Day": "Monday"}"#,
+            true,
+        ), // (docs)
+        (
+            r#"{"Location": ["New York"], "Day": ["Monday"]}"#,
+            r#"{"Location": "New York", "Day": "Tuesday"}"#,
+            false,
+        ),
+        (
+            r#"{"Location": ["New York"], "Day": ["Monday"]}"#,
+            r#"{"Location": "New York"}"#,
+            false,
+        ),
+        (
+            r#"{"Day": ["Monday", "Tuesday"]}"#,
+            r#"{"Day": "Tuesday"}"#,
+            true,
+        ),
+        (
+            r#"{"detail": {"state": ["running"]}}"#,
+            r#"{"detail": "running"}"#,
+            false,
+        ),
+        (
+            r#"{"detail": {"state": ["running"]}}"#,
+            r#"{"state": "running"}"#,
+            false,
+        ),
+    ]);
+}
+
+#[test]
+fn prefix_and_suffix_with_and_without_case() {
+    table(&[
+        (r#"{"time": [{"prefix": "2017-10-02"}]}"#, EC2, true), // (docs)
+        (r#"{"time": [{"prefix": "2017-10-03"}]}"#, EC2, false),
+        (
+            r#"{"Region": [{"prefix": "us-"}]}"#,
+            r#"{"Region": "us-east-1"}"#,
+            true,
+        ), // (docs)
+        (
+            r#"{"service": [{"prefix": {"equals-ignore-case": "eventb"}}]}"#,
+            r#"{"service": "EventBridge"}"#,
+            true,
+        ), // (docs)
+        (
+            r#"{"service": [{"prefix": "eventb"}]}"#,
+            r#"{"service": "EventBridge"}"#,
+            false,
+        ),
+        (
+            r#"{"FileName": [{"suffix": ".png"}]}"#,
+            r#"{"FileName": "image.png"}"#,
+            true,
+        ), // (docs)
+        (
+            r#"{"FileName": [{"suffix": ".png"}]}"#,
+            r#"{"FileName": "image.PNG"}"#,
+            false,
+        ),
+        (
+            r#"{"service": [{"suffix": {"equals-ignore-case": "tbridge"}}]}"#,
+            r#"{"service": "EventBRIDGE"}"#,
+            true,
+        ), // (docs)
+        (r#"{"a": [{"prefix": ""}]}"#, r#"{"a": "anything"}"#, true),
+        (r#"{"a": [{"prefix": "1"}]}"#, r#"{"a": 12}"#, false),
+        (
+            r#"{"a": [{"prefix": {"equals-ignore-case": "ÉC"}}]}"#,
+            r#"{"a": "école"}"#,
+            true,
+        ),
+    ]);
+}
+
+#[test]
+fn equals_ignore_case() {
+    table(&[
+        (
+            r#"{"Name": [{"equals-ignore-case": "alice"}]}"#,
+            r#"{"Name": "Alice"}"#,
+            true,
+        ), // (docs)
+        (
+            r#"{"Name": [{"equals-ignore-case": "alice"}]}"#,
+            r#"{"Name": "ALICE"}"#,
+            true,
+        ),
+        (
+            r#"{"Name": [{"equals-ignore-case": "alice"}]}"#,
+            r#"{"Name": "Alicia"}"#,
+            false,
+        ),
+        (
+            r#"{"source": [{"equals-ignore-case": "EC2"}]}"#,
+            r#"{"source": "ec2"}"#,
+            true,
+        ), // (ruler)
+        (
+            r#"{"a": [{"equals-ignore-case": "straße"}]}"#,
+            r#"{"a": "STRAßE"}"#,
+            true,
+        ),
+    ]);
+}
+
+#[test]
+fn wildcards_and_their_escapes() {
+    table(&[
+        (
+            r#"{"EventBusArn": [{"wildcard": "arn:aws:events:us-east-1:*:event-bus/*"}]}"#,
+            r#"{"EventBusArn": "arn:aws:events:us-east-1:123456789012:event-bus/orders"}"#,
+            true,
+        ), // (docs)
+        (
+            r#"{"EventBusArn": [{"wildcard": "arn:aws:events:us-east-1:*:event-bus/*"}]}"#,
+            r#"{"EventBusArn": "arn:aws:events:eu-west-1:123456789012:event-bus/orders"}"#,
+            false,
+        ),
+        (
+            r#"{"source": [{"wildcard": "Simple*Service"}]}"#,
+            r#"{"source": "Simple Queue Service"}"#,
+            true,
+        ), // (ruler)
+        (
+            r#"{"file": [{"wildcard": "*.png"}]}"#,
+            r#"{"file": "a.png"}"#,
+            true,
+        ),
+        (
+            r#"{"file": [{"wildcard": "*.png"}]}"#,
+            r#"{"file": "a.png.bak"}"#,
+            false,
+        ),
+        (r#"{"s": [{"wildcard": "a\\*b"}]}"#, r#"{"s": "a*b"}"#, true),
+        (
+            r#"{"s": [{"wildcard": "a\\*b"}]}"#,
+            r#"{"s": "axb"}"#,
+            false,
+        ),
+        (
+            r#"{"s": [{"wildcard": "a\\\\b"}]}"#,
+            r#"{"s": "a\\b"}"#,
+            true,
+        ),
+        (r#"{"s": [{"wildcard": "*"}]}"#, r#"{"s": ""}"#, true),
+        (r#"{"s": [{"wildcard": "*"}]}"#, r#"{"s": 5}"#, false),
+    ]);
+    assert_eq!(
+        refused(r#"{"s": [{"wildcard": "a**b"}]}"#),
+        "at `s[0].wildcard`: consecutive wildcard characters at position 1"
+    );
+    assert_eq!(
+        refused(r#"{"s": [{"wildcard": "a\\b"}]}"#),
+        "at `s[0].wildcard`: invalid escape character at position 1"
+    );
+}
+
+#[test]
+fn anything_but_in_all_its_forms() {
+    table(&[
+        (
+            r#"{"detail": {"state": [{"anything-but": "initializing"}]}}"#,
+            EC2,
+            true,
+        ), // (docs)
+        (
+            r#"{"detail": {"state": [{"anything-but": "running"}]}}"#,
+            EC2,
+            false,
+        ),
+        (
+            r#"{"detail": {"x-limit": [{"anything-but": 123}]}}"#,
+            EC2,
+            true,
+        ), // (docs)
+        (
+            r#"{"detail": {"x-limit": [{"anything-but": 301.8}]}}"#,
+            EC2,
+            false,
+        ),
+        (
+            r#"{"detail": {"x-limit": [{"anything-but": 3.018e2}]}}"#,
+            EC2,
+            false,
+        ),
+        (
+            r#"{"detail": {"state": [{"anything-but": ["stopped", "overloaded"]}]}}"#,
+            EC2,
+            true,
+        ), // (docs)
+        (
+            r#"{"detail": {"state": [{"anything-but": ["stopped", "running"]}]}}"#,
+            EC2,
+            false,
+        ),
+        (
+            r#"{"detail": {"x-limit": [{"anything-but": [100, 200, 300]}]}}"#,
+            EC2,
+            true,
+        ), // (docs)
+        (
+            r#"{"detail": {"state": [{"anything-but": {"prefix": "init"}}]}}"#,
+            EC2,
+            true,
+        ), // (docs)
+        (
+            r#"{"detail": {"state": [{"anything-but": {"prefix": "run"}}]}}"#,
+            EC2,
+            false,
+        ),
+        (
+            r#"{"detail": {"state": [{"anything-but": {"prefix": ["init", "run"]}}]}}"#,
+            EC2,
+            false,
+        ),
+        (
+            r#"{"FileName": [{"anything-but": {"suffix": ".png"}}]}"#,
+            r#"{"FileName": "a.jpg"}"#,
+            true,
+        ), // (docs)
+        (
+            r#"{"FileName": [{"anything-but": {"suffix": ".png"}}]}"#,
+            r#"{"FileName": "a.png"}"#,
+            false,
+        ),
+        (
+            r#"{"state": [{"anything-but": {"equals-ignore-case": "initializing"}}]}"#,
+            r#"{"state": "INITIALIZING"}"#,
+            false,
+        ), // (docs)
+        (
+            r#"{"state": [{"anything-but": {"equals-ignore-case": ["a", "b"]}}]}"#,
+            r#"{"state": "C"}"#,
+            true,
+        ),
+        (
+            r#"{"FilePath": [{"anything-but": {"wildcard": "*/lib/*"}}]}"#,
+            r#"{"FilePath": "/usr/lib/x"}"#,
+            false,
+        ), // (docs)
+        (
+            r#"{"FilePath": [{"anything-but": {"wildcard": "*/lib/*"}}]}"#,
+            r#"{"FilePath": "/usr/bin/x"}"#,
+            true,
+        ),
+        // A missing field matches no anything-but: it needs a value to compare.
+        (r#"{"state": [{"anything-but": "x"}]}"#, r#"{}"#, false),
+        (
+            r#"{"state": [{"anything-but": "x"}]}"#,
+            r#"{"state": {"nested": "y"}}"#,
+            false,
+        ),
+        // Any element of an array that is not excluded makes the match.
+        (
+            r#"{"tags": [{"anything-but": "a"}]}"#,
+            r#"{"tags": ["a", "b"]}"#,
+            true,
+        ),
+        (
+            r#"{"tags": [{"anything-but": "a"}]}"#,
+            r#"{"tags": ["a"]}"#,
+            false,
+        ),
+        // Values of another type are not the excluded ones.
+        (r#"{"a": [{"anything-but": "5"}]}"#, r#"{"a": 5}"#, true),
+        (r#"{"a": [{"anything-but": 5}]}"#, r#"{"a": "5"}"#, true),
+        (r#"{"a": [{"anything-but": 5}]}"#, r#"{"a": 5.000}"#, false),
+    ]);
+}
+
+#[test]
+fn numeric_comparisons_and_ranges() {
+    table(&[
+        (
+            r#"{"detail": {"c-count": [{"numeric": [">", 0, "<=", 5]}], "d-count": [{"numeric": ["<", 10]}],
+             "x-limit": [{"numeric": ["=", 3.018e2]}]}}"#,
+            EC2,
+            true,
+        ), // (docs)
+        (
+            r#"{"detail": {"c-count": [{"numeric": [">", 5]}]}}"#,
+            EC2,
+            false,
+        ),
+        (
+            r#"{"detail": {"c-count": [{"numeric": [">=", 5]}]}}"#,
+            EC2,
+            true,
+        ),
+        (
+            r#"{"detail": {"c-count": [{"numeric": [">", 0, "<", 5]}]}}"#,
+            EC2,
+            false,
+        ),
+        (
+            r#"{"detail": {"c-count": [{"numeric": [">=", 5, "<", 6]}]}}"#,
+            EC2,
+            true,
+        ),
+        (
+            r#"{"n": [{"numeric": ["=", 0.000001]}]}"#,
+            r#"{"n": 1e-6}"#,
+            true,
+        ),
+        (
+            r#"{"n": [{"numeric": ["<", -4999999999.5]}]}"#,
+            r#"{"n": -5e9}"#,
+            true,
+        ),
+        (r#"{"n": [{"numeric": [">", 0]}]}"#, r#"{"n": "5"}"#, false),
+        (r#"{"n": [{"numeric": [">", 0]}]}"#, r#"{"n": 1e10}"#, false),
+        (
+            r#"{"n": [{"numeric": [">", 0]}]}"#,
+            r#"{"n": [-1, 3]}"#,
+            true,
+        ),
+        (
+            r#"{"n": [{"numeric": ["<=", 1]}]}"#,
+            r#"{"n": 1.0000001}"#,
+            false,
+        ),
+    ]);
+    assert_eq!(
+        refused(r#"{"n": [{"numeric": [">", 5e9, "<", 6e9]}]}"#),
+        "at `n[0].numeric`: 6e9 is out of range: numeric matching takes values from -5.0e9 to 5.0e9"
+    );
+    assert_eq!(
+        refused(r#"{"n": [{"numeric": ["=", 0.1234567]}]}"#),
+        "at `n[0].numeric`: 0.1234567 has more than 6 decimal places"
+    );
+    assert_eq!(
+        refused(r#"{"n": [{"numeric": ["<", 5, ">", 1]}]}"#),
+        "at `n[0].numeric`: a numeric range starts with its lower bound, \">\" or \">=\""
+    );
+    assert_eq!(
+        refused(r#"{"n": [{"numeric": [">", 5, "<", 1]}]}"#),
+        "at `n[0].numeric`: the lower bound of a numeric range must be below its upper bound"
+    );
+    assert_eq!(
+        refused(r#"{"n": [{"numeric": ["!=", 5]}]}"#),
+        "at `n[0].numeric`: unrecognized numeric operator \"!=\""
+    );
+    assert_eq!(
+        refused(r#"{"n": [{"numeric": [">", "5"]}]}"#),
+        "at `n[0].numeric`: the value of \">\" must be a number, not a string"
+    );
+    assert!(
+        refused(r#"{"n": [{"numeric": [">", 1, "<", 5, "<", 6]}]}"#)
+            .starts_with("at `n[0].numeric`: `numeric` takes one comparison")
+    );
+}
+
+#[test]
+fn cidr_blocks_for_ipv4_and_ipv6() {
+    table(&[
+        (
+            r#"{"detail": {"source-ip": [{"cidr": "10.0.0.0/24"}]}}"#,
+            EC2,
+            true,
+        ), // (docs)
+        (
+            r#"{"detail": {"source-ip": [{"cidr": "10.0.1.0/24"}]}}"#,
+            EC2,
+            false,
+        ),
+        (
+            r#"{"ip": [{"cidr": "2001:db8::/32"}]}"#,
+            r#"{"ip": "2001:db8:1::5"}"#,
+            true,
+        ),
+        (
+            r#"{"ip": [{"cidr": "2001:db8::/32"}]}"#,
+            r#"{"ip": "10.0.0.1"}"#,
+            false,
+        ),
+        (
+            r#"{"ip": [{"cidr": "10.0.0.0/8"}]}"#,
+            r#"{"ip": "not an ip"}"#,
+            false,
+        ),
+    ]);
+    assert_eq!(
+        refused(r#"{"ip": [{"cidr": "10.0.0.0/33"}]}"#),
+        "at `ip[0].cidr`: \"10.0.0.0/33\" has a prefix length too long for its address"
+    );
+}
+
+#[test]
+fn exists_on_leaves_only() {
+    table(&[
+        (r#"{"detail": {"c-count": [{"exists": true}]}}"#, EC2, true), // (docs)
+        (
+            r#"{"detail": {"c-count": [{"exists": false}]}}"#,
+            EC2,
+            false,
+        ),
+        (
+            r#"{"detail": {"c-count": [{"exists": false}]}}"#,
+            r#"{"detail": {"state": "x"}}"#,
+            true,
+        ), // (docs)
+        // An object is not a leaf, so the field counts as absent (docs).
+        (
+            r#"{"detail": {"c-count": [{"exists": false}]}}"#,
+            r#"{"detail": {"c-count": {"c1": 100}}}"#,
+            true,
+        ),
+        (
+            r#"{"detail": {"c-count": [{"exists": true}]}}"#,
+            r#"{"detail": {"c-count": {"c1": 100}}}"#,
+            false,
+        ),
+        (r#"{"a": [{"exists": true}]}"#, r#"{"a": null}"#, true),
+        (r#"{"a": [{"exists": false}]}"#, r#"{"a": []}"#, true),
+        (r#"{"a": [{"exists": false}, "x"]}"#, r#"{"a": "x"}"#, true),
+        (r#"{"a": [{"exists": false}, "x"]}"#, r#"{"a": "y"}"#, false),
+    ]);
+}
+
+#[test]
+fn or_at_any_level_and_nested() {
+    let or = r#"{"source": ["aws.cloudwatch"], "$or": [{"metricName": ["CPUUtilization", "ReadLatency"]},
+                {"namespace": ["AWS/EC2", "AWS/ES"]}]}"#; // (ruler)
+    table(&[
+        (
+            or,
+            r#"{"source": "aws.cloudwatch", "namespace": "AWS/ES"}"#,
+            true,
+        ),
+        (
+            or,
+            r#"{"source": "aws.cloudwatch", "metricName": "ReadLatency"}"#,
+            true,
+        ),
+        (
+            or,
+            r#"{"source": "aws.cloudwatch", "metricName": "Other"}"#,
+            false,
+        ),
+        (or, r#"{"source": "aws.s3", "namespace": "AWS/ES"}"#, false),
+        (
+            r#"{"$or": [{"source": ["aws.ec2"]}, {"source": ["aws.s3"]}]}"#,
+            r#"{"source": "my.app"}"#,
+            false,
+        ),
+    ]);
+    let nested = r#"{"source": ["aws.cloudwatch"], "$or": [{"metricName": ["CPUUtilization"]},
+        {"metricType": ["MetricType"], "namespace": ["AWS/EC2"], "$or": [{"metricId": [1234]}, {"spaceId": [1000]}]},
+        {"scope": ["Service"]}]}"#; // (ruler)
+    table(&[
+        (
+            nested,
+            r#"{"source": "aws.cloudwatch", "metricType": "MetricType", "namespace": "AWS/EC2", "spaceId": 1000}"#,
+            true,
+        ),
+        (
+            nested,
+            r#"{"source": "aws.cloudwatch", "metricType": "MetricType", "namespace": "AWS/EC2", "spaceId": 1}"#,
+            false,
+        ),
+        (
+            nested,
+            r#"{"source": "aws.cloudwatch", "scope": "Service"}"#,
+            true,
+        ),
+    ]);
+    let inside =
+        r#"{"detail": {"$or": [{"c-count": [{"numeric": [">", 10]}]}, {"d-count": [3]}]}}"#;
+    table(&[(inside, EC2, true)]);
+    assert_eq!(
+        refused(r#"{"$or": [{"a": [1]}]}"#),
+        "at `$or`: `$or` needs at least 2 objects"
+    );
+    assert_eq!(
+        refused(r#"{"$or": [{"a": [1]}, ["b"]]}"#),
+        "at `$or[1]`: only objects are allowed in `$or`, not an array"
+    );
+    assert_eq!(
+        refused(r#"{"$or": [{"a": [1]}, {"numeric": [1]}]}"#),
+        "at `$or[1].numeric`: \"numeric\" is a reserved word and cannot be a field name inside `$or`"
+    );
+}
+
+#[test]
+fn arrays_in_events_and_array_consistency() {
+    table(&[
+        (
+            r#"{"resources": ["arn:aws:ec2:us-east-1:123456789012:instance/i-000000aaaaaa00000"]}"#,
+            EC2,
+            true,
+        ), // (ruler)
+        (r#"{"tags": ["b", "z"]}"#, r#"{"tags": ["a", "b"]}"#, true),
+        (r#"{"tags": ["z"]}"#, r#"{"tags": ["a", "b"]}"#, false),
+        (r#"{"m": [3]}"#, r#"{"m": [[1, 2], [3]]}"#, true),
+    ]);
+    let employees = r#"{"employees": [{"firstName": "John", "lastName": "Doe"},
+                                      {"firstName": "Anna", "lastName": "Smith"},
+                                      {"firstName": "Peter", "lastName": "Jones"}]}"#; // (ruler)
+    table(&[
+        (r#"{"employees": {"firstName": ["Anna"]}}"#, employees, true),
+        (
+            r#"{"employees": {"firstName": ["Anna"], "lastName": ["Smith"]}}"#,
+            employees,
+            true,
+        ),
+        (
+            r#"{"employees": {"firstName": ["Anna"], "lastName": ["Jones"]}}"#,
+            employees,
+            false,
+        ),
+        (
+            r#"{"employees": {"firstName": ["Anna", "Peter"], "lastName": ["Jones"]}}"#,
+            employees,
+            true,
+        ),
+    ]);
+    let nested = r#"{"orders": [{"lines": [{"sku": "a", "qty": 1}, {"sku": "b", "qty": 2}]},
+                                {"lines": [{"sku": "a", "qty": 2}]}], "id": 7}"#;
+    table(&[
+        (
+            r#"{"orders": {"lines": {"sku": ["a"], "qty": [2]}}, "id": [7]}"#,
+            nested,
+            true,
+        ),
+        (
+            r#"{"orders": {"lines": {"sku": ["b"], "qty": [1]}}}"#,
+            nested,
+            false,
+        ),
+    ]);
+}
+
+#[test]
+fn invalid_patterns_name_the_problem_and_where() {
+    let cases = [
+        (
+            "not json",
+            "invalid JSON at line 1, column 1: expected a value",
+        ),
+        (
+            "[1]",
+            "an event pattern must be a JSON object, not an array",
+        ),
+        ("{}", "empty objects are not allowed"),
+        (
+            r#"{"a": "x"}"#,
+            "at `a`: \"a\" must be an object or an array, not a string",
+        ),
+        (
+            r#"{"a": {"b": 5}}"#,
+            "at `a.b`: \"b\" must be an object or an array, not a number",
+        ),
+        (r#"{"a": []}"#, "at `a`: empty arrays are not allowed"),
+        (r#"{"a": {}}"#, "at `a`: empty objects are not allowed"),
+        (
+            r#"{"a": [["x"]]}"#,
+            "at `a[0]`: a value must be a string, number, boolean, null or an operator object, not an array",
+        ),
+        (
+            r#"{"a": [{"prefx": "x"}]}"#,
+            "at `a[0]`: unrecognized match type \"prefx\"",
+        ),
+        (
+            r#"{"a": [{"prefix": "x", "suffix": "y"}]}"#,
+            "at `a[0]`: an operator object holds exactly one operator, found 2",
+        ),
+        (
+            r#"{"a": [{"prefix": 5}]}"#,
+            "at `a[0].prefix`: `prefix` takes a string or `{\"equals-ignore-case\": ...}`, not a number",
+        ),
+        (
+            r#"{"a": [{"prefix": {"wildcard": "x"}}]}"#,
+            "at `a[0].prefix`: inside `prefix`, the only operator allowed is `equals-ignore-case`",
+        ),
+        (
+            r#"{"a": [{"equals-ignore-case": ["x"]}]}"#,
+            "at `a[0].equals-ignore-case`: `equals-ignore-case` takes a string, not an array",
+        ),
+        (
+            r#"{"a": [{"exists": "yes"}]}"#,
+            "at `a[0].exists`: `exists` takes true or false, not a string",
+        ),
+        (
+            r#"{"a": [{"anything-but": ["x", 1]}]}"#,
+            "at `a[0].anything-but`: inside an `anything-but` list, values must be all strings or all numbers",
+        ),
+        (
+            r#"{"a": [{"anything-but": [null]}]}"#,
+            "at `a[0].anything-but`: inside an `anything-but` list, only strings and numbers are allowed",
+        ),
+        (
+            r#"{"a": [{"anything-but": []}]}"#,
+            "at `a[0].anything-but`: empty arrays are not allowed",
+        ),
+        (
+            r#"{"a": [{"anything-but": true}]}"#,
+            "at `a[0].anything-but`: `anything-but` takes a string, a number, a list of either, or an operator object, not a boolean",
+        ),
+        (
+            r#"{"a": [{"anything-but": {"numeric": [">", 1]}}]}"#,
+            "at `a[0].anything-but.numeric`: `numeric` inside `anything-but` takes a string or a list of strings",
+        ),
+        (
+            r#"{"a": [{"anything-but": {"exists": "x"}}]}"#,
+            "at `a[0].anything-but`: unsupported operator \"exists\" inside `anything-but`",
+        ),
+        (
+            r#"{"a": [{"anything-but": {"prefix": ""}}]}"#,
+            "at `a[0].anything-but.prefix`: an empty `prefix` is not allowed inside `anything-but`",
+        ),
+        (
+            r#"{"a": [{"anything-but": 1e10}]}"#,
+            "at `a[0].anything-but`: 1e10 is out of range: numeric matching takes values from -5.0e9 to 5.0e9",
+        ),
+        (
+            r#"{"a": [{"cidr": "10.0.0.1"}]}"#,
+            "at `a[0].cidr`: \"10.0.0.1\" is not a CIDR block like \"10.0.0.0/24\"",
+        ),
+    ];
+    for (pattern, expected) in cases {
+        assert_eq!(refused(pattern), expected, "{pattern}");
+    }
+}
+
+#[test]
+fn patterns_beyond_the_size_and_complexity_limits_are_refused() {
+    let long = format!(r#"{{"a": ["{}"]}}"#, "x".repeat(MAX_PATTERN_BYTES));
+    assert_eq!(
+        refused(&long),
+        format!(
+            "the pattern is {} bytes long; at most 4096 are allowed",
+            long.len()
+        )
+    );
+    // Eleven parallel `$or`s of two alternatives each combine into 2048 cases.
+    let ors: Vec<String> = (0..11)
+        .map(|i| format!(r#""f{i}": {{"$or": [{{"a": [1]}}, {{"b": [2]}}]}}"#))
+        .collect();
+    let complex = format!("{{{}}}", ors.join(", "));
+    assert_eq!(
+        refused(&complex),
+        "at `f10.$or`: the pattern is too complex: its `$or` alternatives combine into more than 1024 cases"
+    );
+}
+
+#[test]
+fn duplicate_keys_keep_the_last_value_list() {
+    table(&[
+        (r#"{"a": ["x"], "a": ["y"]}"#, r#"{"a": "y"}"#, true),
+        (r#"{"a": ["x"], "a": ["y"]}"#, r#"{"a": "x"}"#, false),
+        // In an event, each occurrence of a member is a value of its path.
+        (r#"{"a": ["x"]}"#, r#"{"a": "y", "a": "x"}"#, true),
+    ]);
+}
+
+#[test]
+fn invalid_events_are_reported_not_matched() {
+    let pattern = Pattern::compile(r#"{"a": ["x"]}"#).unwrap();
+    assert_eq!(
+        pattern.matches_json("[]").unwrap_err().0,
+        "an event must be a JSON object"
+    );
+    assert_eq!(
+        pattern.matches_json(r#"{"a": "x",}"#).unwrap_err().0,
+        "invalid JSON at line 1, column 11: expected a member name in double quotes"
+    );
+}
+
+#[test]
+fn a_rule_set_reports_each_matching_rule_once_whatever_the_index() {
+    // Enough rules to use the index, with exact anchors, without, and with `$or`.
+    let mut patterns: Vec<String> = (0..20)
+        .map(|i| {
+            format!(r#"{{"source": ["s{i}"], "detail": {{"n": [{{"numeric": [">", {i}]}}]}}}}"#)
+        })
+        .collect();
+    patterns.push(r#"{"detail": {"n": [{"numeric": [">", 0]}]}}"#.into());
+    patterns.push(r#"{"$or": [{"source": ["s3"]}, {"source": ["s4"]}]}"#.into());
+    patterns.push(r#"{"source": [{"prefix": "s"}], "tags": ["a", "b"]}"#.into());
+    let rules = RuleSet::new(&patterns).unwrap();
+    assert_eq!(rules.len(), 23);
+    assert_eq!(
+        rules
+            .matching_json(r#"{"source": "s3", "detail": {"n": 5}}"#)
+            .unwrap(),
+        [3, 20, 21]
+    );
+    assert_eq!(
+        rules
+            .matching_json(r#"{"source": "s3", "detail": {"n": 2}}"#)
+            .unwrap(),
+        [20, 21]
+    );
+    assert_eq!(
+        rules
+            .matching_json(r#"{"source": "s9", "detail": {"n": 10}, "tags": ["b", "a"]}"#)
+            .unwrap(),
+        [9, 20, 22]
+    );
+    assert_eq!(
+        rules
+            .matching_json(r#"{"source": ["s1", "s2"], "detail": {"n": 3}}"#)
+            .unwrap(),
+        [1, 2, 20]
+    );
+    assert!(
+        rules
+            .matching_json(r#"{"source": "x"}"#)
+            .unwrap()
+            .is_empty()
+    );
+    let err = RuleSet::new([r#"{"a": ["x"]}"#, "{}"]).unwrap_err();
+    assert_eq!(
+        err,
+        (
+            1,
+            PatternError {
+                at: String::new(),
+                message: "empty objects are not allowed".into()
+            }
+        )
+    );
+}
