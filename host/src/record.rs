@@ -157,6 +157,35 @@ impl std::fmt::Display for SequenceNumber {
     }
 }
 
+impl StreamRecord {
+    /// The record as JSON with `Keys`, `NewImage` and `OldImage` unwrapped to plain JSON
+    /// (`{"total": {"N": "42"}}` becomes `{"total": 42}`): what a pipe filter with
+    /// `unmarshal = true` matches against.
+    pub fn unmarshalled(&self) -> Value {
+        let plain = |image: &Image| {
+            Value::Object(
+                image
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.to_json()))
+                    .collect(),
+            )
+        };
+        let mut json = serde_json::to_value(self).unwrap_or(Value::Null);
+        if let Some(data) = json.get_mut("dynamodb").and_then(Value::as_object_mut) {
+            data.insert("Keys".into(), plain(&self.dynamodb.keys));
+            for (name, image) in [
+                ("NewImage", &self.dynamodb.new_image),
+                ("OldImage", &self.dynamodb.old_image),
+            ] {
+                if let Some(image) = image {
+                    data.insert(name.into(), plain(image));
+                }
+            }
+        }
+        json
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -212,5 +241,48 @@ mod tests {
         assert_eq!(json["dynamodb"]["Keys"]["orderId"]["S"], "o");
         assert_eq!(json["dynamodb"]["SequenceNumber"], "000000000000000000001");
         assert!(json["dynamodb"].get("NewImage").is_none());
+    }
+
+    #[test]
+    fn unmarshal_mode_lets_a_filter_compare_image_numbers_as_numbers() {
+        let item = json!({"orderId": "o-1", "total": 142.5, "lines": [{"sku": "a"}]});
+        let record = StreamRecord {
+            event_id: "e".into(),
+            event_name: EventName::Insert,
+            event_version: "1.1".into(),
+            event_source: "aws:dynamodb".into(),
+            aws_region: "us-east-1".into(),
+            dynamodb: StreamRecordData {
+                approximate_creation_date_time: 1,
+                keys: image_of(json!({"orderId": "o-1"}).as_object().unwrap()),
+                new_image: Some(image_of(item.as_object().unwrap())),
+                old_image: None,
+                sequence_number: SequenceNumber::from_u64(1),
+                size_bytes: 10,
+                stream_view_type: "NEW_AND_OLD_IMAGES".into(),
+            },
+            event_source_arn: "arn".into(),
+        };
+        let typed = serde_json::to_string(&record).unwrap();
+        let plain = record.unmarshalled().to_string();
+        let numeric = crate::pattern::Pattern::compile(
+            r#"{"eventName": ["INSERT"], "dynamodb": {"NewImage": {"total": [{"numeric": [">", 100]}], "lines": {"sku": ["a"]}}}}"#,
+        )
+        .unwrap();
+        assert!(numeric.matches_json(&plain).unwrap());
+        assert!(
+            !numeric.matches_json(&typed).unwrap(),
+            "typed images hold numbers as strings under `N`"
+        );
+        let aws_style = crate::pattern::Pattern::compile(
+            r#"{"dynamodb": {"NewImage": {"total": {"N": ["142.5"]}}}}"#,
+        )
+        .unwrap();
+        assert!(aws_style.matches_json(&typed).unwrap());
+        assert!(!aws_style.matches_json(&plain).unwrap());
+        assert_eq!(
+            record.unmarshalled()["dynamodb"]["Keys"],
+            json!({"orderId": "o-1"})
+        );
     }
 }

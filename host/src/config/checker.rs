@@ -71,24 +71,15 @@ impl Checker<'_> {
         None
     }
 
-    /// An event pattern as JSON text. The pattern language itself is checked where patterns
-    /// are compiled.
+    /// An event pattern, checked by the pattern compiler itself.
     pub fn pattern(&mut self, key: &str, text: &Text) -> Option<PatternText> {
-        match serde_json::from_str::<serde_json::Value>(text.get_ref()) {
-            Ok(json) if json.is_object() => Some(PatternText {
+        match crate::pattern::Pattern::compile(text.get_ref()) {
+            Ok(pattern) => Some(PatternText {
                 text: text.get_ref().clone(),
-                json,
+                pattern,
             }),
-            Ok(_) => {
-                self.report(key, text.span(), "an event pattern must be a JSON object");
-                None
-            }
             Err(err) => {
-                self.report(
-                    key,
-                    text.span(),
-                    format!("an event pattern must be JSON text: {err}"),
-                );
+                self.report(key, text.span(), format!("invalid event pattern: {err}"));
                 None
             }
         }

@@ -268,11 +268,11 @@ pub enum StartingPosition {
     Latest,
 }
 
-/// An event pattern as the user wrote it (EventBridge's JSON pattern language).
+/// An event pattern as the user wrote it (EventBridge's JSON pattern language), compiled.
 #[derive(Debug, Clone)]
 pub struct PatternText {
     pub text: String,
-    pub json: serde_json::Value,
+    pub pattern: crate::pattern::Pattern,
 }
 
 /// How often and how long a failing delivery is tried again.

@@ -286,12 +286,20 @@ fn a_bad_schema_or_pattern_is_reported_where_it_is_written() {
         "{}",
         found[0]
     );
-    assert!(
-        found[1].starts_with(
-            "routes.toml:6:11: buses.b.rules.r.pattern: an event pattern must be JSON text: "
-        ),
-        "{}",
-        found[1]
+    assert_eq!(
+        found[1],
+        "routes.toml:6:11: buses.b.rules.r.pattern: invalid event pattern: invalid JSON at line 1, column 12: unexpected end of text"
+    );
+}
+
+#[test]
+fn a_pattern_problem_names_its_place_in_routes_toml_and_in_the_pattern() {
+    let text = "[pipes.p]\nsource = \"t\"\ntarget = { queue = \"q\" }\nfilter = [\n  '{\"eventName\": [\"INSERT\"]}',\n  '{\"dynamodb\": {\"NewImage\": {\"total\": {\"N\": [{\"numeric\": [\">\", \"100\"]}]}}}}',\n]\n[tables.t]\nkey = \"id\"\n[queues.q]\n";
+    assert_eq!(
+        problems(text),
+        [
+            "routes.toml:6:3: pipes.p.filter: invalid event pattern: at `dynamodb.NewImage.total.N[0].numeric`: the value of \">\" must be a number, not a string"
+        ]
     );
 }
 
@@ -332,11 +340,11 @@ batch_size = 11
 fn a_rule_needs_one_to_five_targets_each_with_one_destination() {
     let text = r#"
 [buses.b.rules.none]
-pattern = '{}'
+pattern = '{"source": ["a"]}'
 targets = []
 
 [buses.b.rules.both]
-pattern = '{}'
+pattern = '{"source": ["a"]}'
 targets = [{ queue = "q", bus = "b" }]
 
 [queues.q]

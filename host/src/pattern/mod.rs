@@ -12,6 +12,8 @@ mod json;
 mod leaf;
 
 #[cfg(test)]
+mod properties;
+#[cfg(test)]
 mod tests;
 
 use std::collections::HashMap;

@@ -1,4 +1,7 @@
-//! The `switchyard` command line: `up` runs the host, `check` validates routes.toml.
+//! The `switchyard` command line: `up` runs the host, `check` validates routes.toml, `pattern`
+//! tests event patterns.
+
+mod pattern;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -37,6 +40,25 @@ enum Command {
         #[arg(long, default_value = "routes.toml", env = "SWITCHYARD_ROUTES")]
         routes: PathBuf,
     },
+    /// Event patterns (EventBridge's language).
+    #[command(subcommand)]
+    Pattern(PatternCommand),
+}
+
+#[derive(Subcommand)]
+enum PatternCommand {
+    /// Tests events against patterns, like `aws events test-event-pattern`.
+    ///
+    /// Without options, reads JSON Lines `{"pattern": ..., "event": ...}` from stdin (each may be
+    /// a JSON object or a string holding its text) and writes one line per input line:
+    /// `{"matches": true}`, `{"matches": false}` or `{"error": "..."}`. With `--pattern` and
+    /// `--event`, tests one pair and exits 0 on a match, 1 on none, 2 when either is invalid.
+    Match {
+        #[arg(long, requires = "event")]
+        pattern: Option<PathBuf>,
+        #[arg(long, requires = "pattern")]
+        event: Option<PathBuf>,
+    },
 }
 
 pub fn main() -> ExitCode {
@@ -58,6 +80,10 @@ pub fn main() -> ExitCode {
                 eprintln!("{err}");
                 ExitCode::from(1)
             }
+        },
+        Command::Pattern(PatternCommand::Match { pattern, event }) => match (pattern, event) {
+            (Some(pattern), Some(event)) => pattern::match_files(&pattern, &event),
+            _ => pattern::match_lines(),
         },
         Command::Up {
             routes,
