@@ -161,7 +161,7 @@ pub(super) fn scale(text: &str) -> Result<i64, NumberProblem> {
             return Err(NumberProblem::TooPrecise);
         }
         let divisor = 10u128.pow((-shift) as u32);
-        if mantissa % divisor != 0 {
+        if !mantissa.is_multiple_of(divisor) {
             return Err(NumberProblem::TooPrecise);
         }
         mantissa / divisor
