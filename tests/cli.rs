@@ -79,3 +79,84 @@ fn check_names_a_missing_routes_file() {
         String::from_utf8_lossy(&output.stderr).contains("cannot read `/nonexistent/routes.toml`")
     );
 }
+
+fn run_with_stdin(args: &[&str], input: &str) -> std::process::Output {
+    use std::io::Write;
+    let mut child = std::process::Command::new(common::BINARY)
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn pattern_match_answers_each_json_line_in_order() {
+    let input = [
+        r#"{"pattern": {"source": ["shop"]}, "event": {"source": "shop"}}"#,
+        r#"{"pattern": {"n": [3.0]}, "event": {"n": 3}}"#,
+        r#"{"pattern": "{\"n\": [1e2]}", "event": "{\"n\": 100}"}"#,
+        r#"{"pattern": {"n": [{"numeric": ["=", -0]}]}, "event": {"n": 0.0}}"#,
+        r#"{"pattern": {"source": ["shop"]}, "event": {"source": "other"}}"#,
+        r#"{"pattern": "{\"a\": [\"x\"], \"a\": [\"y\"]}", "event": {"a": "x"}}"#,
+        r#"{"pattern": {"a": [{"prefx": "x"}]}, "event": {"a": "x"}}"#,
+        r#"{"pattern": {"a": ["x"]}, "event": "{not json"}"#,
+        "garbage",
+    ]
+    .join("\n");
+    let output = run_with_stdin(&["pattern", "match"], &input);
+    assert!(output.status.success());
+    let lines: Vec<String> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(String::from)
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            r#"{"matches": true}"#,
+            r#"{"matches": true}"#,
+            r#"{"matches": true}"#,
+            r#"{"matches": true}"#,
+            r#"{"matches": false}"#,
+            r#"{"matches": false}"#,
+            r#"{"error": "invalid pattern: at `a[0]`: unrecognized match type \"prefx\""}"#,
+            r#"{"error": "invalid event: invalid JSON at line 1, column 2: expected a member name in double quotes"}"#,
+            r#"{"error": "invalid line: expected value at line 1 column 1; expected {\"pattern\": ..., \"event\": ...}"}"#,
+        ]
+    );
+}
+
+#[test]
+fn pattern_match_on_files_exits_by_verdict() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    let pattern = write(
+        "p.json",
+        r#"{"detail": {"total": [{"numeric": [">", 100]}]}}"#,
+    );
+    let big = write("big.json", r#"{"detail": {"total": 142.5}}"#);
+    let small = write("small.json", r#"{"detail": {"total": 42}}"#);
+    let bad = write("bad.json", r#"{"detail": {"total": [{"numeric": [">"]}]}}"#);
+    let code = |p: &str, e: &str| {
+        run(&["pattern", "match", "--pattern", p, "--event", e])
+            .status
+            .code()
+    };
+    assert_eq!(code(&pattern, &big), Some(0));
+    assert_eq!(code(&pattern, &small), Some(1));
+    assert_eq!(code(&bad, &big), Some(2));
+    let output = run(&["pattern", "match", "--pattern", &bad, "--event", &big]);
+    assert!(String::from_utf8_lossy(&output.stdout).contains("`numeric` takes one comparison"));
+}
