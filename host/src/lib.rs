@@ -9,5 +9,6 @@ pub mod backend;
 pub mod cli;
 pub mod config;
 pub mod pattern;
+pub mod plugin;
 pub mod record;
 pub mod server;

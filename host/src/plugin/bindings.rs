@@ -1,0 +1,92 @@
+//! The WIT worlds as Rust types (wasmtime's `bindgen!`), and the host side of the plugin
+//! imports: logging and config.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use wasmtime::StoreLimits;
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use super::stdio::Captured;
+
+pub mod filter {
+    wasmtime::component::bindgen!({ path: "../wit", world: "filter", additional_derives: [PartialEq, Eq] });
+}
+
+pub mod enricher {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "enricher",
+        with: {
+            "switchyard:plugin/types": super::filter::switchyard::plugin::types,
+            "switchyard:plugin/log": super::filter::switchyard::plugin::log,
+            "switchyard:plugin/config": super::filter::switchyard::plugin::config,
+        },
+    });
+}
+
+pub mod consumer {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "consumer",
+        with: {
+            "switchyard:plugin/types": super::filter::switchyard::plugin::types,
+            "switchyard:plugin/log": super::filter::switchyard::plugin::log,
+            "switchyard:plugin/config": super::filter::switchyard::plugin::config,
+        },
+    });
+}
+
+use filter::switchyard::plugin::{config, log, types};
+
+/// What one plugin instance's Store holds.
+pub struct State {
+    pub wasi: WasiCtx,
+    pub table: ResourceTable,
+    pub limits: StoreLimits,
+    pub plugin: Arc<str>,
+    pub config: Arc<BTreeMap<String, String>>,
+    /// The ids of the events or messages being handled, for log lines.
+    pub handling: String,
+    pub stdout: Captured,
+    pub stderr: Captured,
+}
+
+impl WasiView for State {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl types::Host for State {}
+
+impl log::Host for State {
+    fn log(&mut self, level: log::Level, message: String, fields: Vec<(String, String)>) {
+        let fields: String = fields.iter().map(|(k, v)| format!(" {k}={v:?}")).collect();
+        let (plugin, handling) = (&*self.plugin, &self.handling);
+        match level {
+            log::Level::Trace => tracing::trace!(plugin, handling, "{message}{fields}"),
+            log::Level::Debug => tracing::debug!(plugin, handling, "{message}{fields}"),
+            log::Level::Info => tracing::info!(plugin, handling, "{message}{fields}"),
+            log::Level::Warn => tracing::warn!(plugin, handling, "{message}{fields}"),
+            log::Level::Error => tracing::error!(plugin, handling, "{message}{fields}"),
+        }
+    }
+}
+
+impl config::Host for State {
+    fn get(&mut self, key: String) -> Option<String> {
+        self.config.get(&key).cloned()
+    }
+
+    fn get_all(&mut self) -> Vec<(String, String)> {
+        self.config
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+}

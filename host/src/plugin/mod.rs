@@ -1,0 +1,582 @@
+//! The plugin runtime (wasmtime). One engine for all plugins: component model, pooling
+//! allocator, epoch interruption, and compiled code cached on disk. Each plugin of routes.toml
+//! is compiled once, checked against the world its role needs, and pre-instantiated; calls run
+//! on warm instances from a small pool. Every call has a deadline and a memory limit; a trap,
+//! a timeout, a memory bomb or bad output fails that call, with the plugin's name and the
+//! cause, and never the host.
+
+mod bindings;
+pub mod build;
+mod stdio;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::{
+    Cache, CacheConfig, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store,
+    StoreLimitsBuilder, Trap,
+};
+use wasmtime_wasi::WasiCtxBuilder;
+
+pub use bindings::filter::switchyard::plugin::types::{
+    Error as GuestError, Event, Message, Outcome,
+};
+
+use crate::config::{Config, PluginConfig, PluginId, World};
+use bindings::State;
+use stdio::Captured;
+
+/// How often the engine's epoch advances; deadlines are counted in these ticks.
+const TICK: Duration = Duration::from_millis(10);
+
+/// Most idle warm instances kept per plugin.
+const POOL_SIZE: usize = 16;
+
+/// A plugin call that did not succeed. Every variant names the plugin.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PluginError {
+    #[error("plugin `{plugin}` timed out after {timeout:?}")]
+    Timeout { plugin: String, timeout: Duration },
+    #[error("plugin `{plugin}` went over its memory limit of {limit} bytes")]
+    MemoryLimit { plugin: String, limit: u64 },
+    #[error("plugin `{plugin}` ran out of fuel")]
+    OutOfFuel { plugin: String },
+    #[error("plugin `{plugin}` trapped: {cause}")]
+    Trap { plugin: String, cause: String },
+    #[error("plugin `{plugin}` returned an error: {message}")]
+    Returned {
+        plugin: String,
+        message: String,
+        retryable: bool,
+    },
+    #[error("plugin `{plugin}` returned invalid output: {problem}")]
+    InvalidOutput { plugin: String, problem: String },
+    #[error("plugin `{plugin}` could not start: {cause}")]
+    Start { plugin: String, cause: String },
+}
+
+/// Why a plugin could not be loaded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("plugin `{plugin}` ({}): {message}", path.display())]
+pub struct LoadError {
+    pub plugin: String,
+    pub path: PathBuf,
+    pub message: String,
+}
+
+/// Every plugin of a routes.toml, loaded and ready to call.
+pub struct Plugins {
+    plugins: Vec<Loaded>,
+}
+
+enum Loaded {
+    Filter(Runner<FilterWorld>),
+    Enricher(Runner<EnricherWorld>),
+    Consumer(Runner<ConsumerWorld>),
+}
+
+impl Plugins {
+    /// Compiles (or loads from `cache_dir`) every plugin and checks it against its world. All
+    /// problems are reported at once.
+    pub fn load(config: &Config, cache_dir: Option<&Path>) -> Result<Plugins, Vec<LoadError>> {
+        let engine = engine(&config.plugins, cache_dir).map_err(|err| {
+            vec![LoadError {
+                plugin: "*".into(),
+                path: cache_dir.map(Path::to_path_buf).unwrap_or_default(),
+                message: format!("cannot start the WebAssembly engine: {err:#}"),
+            }]
+        })?;
+        let mut linker = Linker::<State>::new(&engine);
+        let linked = wasmtime_wasi::p2::add_to_linker_sync(&mut linker).and_then(|()| {
+            bindings::filter::Filter::add_to_linker::<State, HasSelf<State>>(&mut linker, |state| {
+                state
+            })
+        });
+        if let Err(err) = linked {
+            return Err(vec![LoadError {
+                plugin: "*".into(),
+                path: PathBuf::new(),
+                message: format!("cannot link host imports: {err:#}"),
+            }]);
+        }
+        let mut plugins = Vec::new();
+        let mut errors = Vec::new();
+        for plugin in &config.plugins {
+            let loaded = match plugin.world {
+                World::Filter => Runner::load(&engine, &linker, plugin).map(Loaded::Filter),
+                World::Enricher => Runner::load(&engine, &linker, plugin).map(Loaded::Enricher),
+                World::Consumer => Runner::load(&engine, &linker, plugin).map(Loaded::Consumer),
+            };
+            match loaded {
+                Ok(loaded) => plugins.push(loaded),
+                Err(err) => errors.push(err),
+            }
+        }
+        if errors.is_empty() {
+            Ok(Plugins { plugins })
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// The filter plugin `id`; routes.toml validation guarantees its world.
+    pub fn filter(&self, id: PluginId) -> &Runner<FilterWorld> {
+        match &self.plugins[id.index()] {
+            Loaded::Filter(runner) => runner,
+            _ => unreachable!("config validation gives filter roles only to filter plugins"),
+        }
+    }
+
+    pub fn enricher(&self, id: PluginId) -> &Runner<EnricherWorld> {
+        match &self.plugins[id.index()] {
+            Loaded::Enricher(runner) => runner,
+            _ => unreachable!("config validation gives enrichment roles only to enricher plugins"),
+        }
+    }
+
+    pub fn consumer(&self, id: PluginId) -> &Runner<ConsumerWorld> {
+        match &self.plugins[id.index()] {
+            Loaded::Consumer(runner) => runner,
+            _ => unreachable!("config validation gives handler roles only to consumer plugins"),
+        }
+    }
+}
+
+fn engine(plugins: &[PluginConfig], cache_dir: Option<&Path>) -> wasmtime::Result<Engine> {
+    let mut config = wasmtime::Config::new();
+    config.epoch_interruption(true);
+    config.consume_fuel(plugins.iter().any(|p| p.fuel.is_some()));
+    let largest = plugins.iter().map(|p| p.memory).max().unwrap_or(64 << 20);
+    let mut pool = PoolingAllocationConfig::default();
+    pool.total_component_instances(256)
+        .total_core_instances(1024)
+        .total_memories(512)
+        .total_tables(512)
+        .max_memory_size(largest as usize)
+        .max_memories_per_component(20)
+        .max_core_instances_per_component(50)
+        .max_tables_per_component(20)
+        .table_elements(100_000);
+    config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    if let Some(dir) = cache_dir {
+        let mut cache = CacheConfig::new();
+        cache.with_directory(dir);
+        config.cache(Some(Cache::new(cache)?));
+    }
+    let engine = Engine::new(&config)?;
+    // Advance the epoch while the engine lives; deadlines are counted in ticks.
+    let weak = engine.weak();
+    std::thread::Builder::new()
+        .name("switchyard-epoch".into())
+        .spawn(move || {
+            while let Some(engine) = weak.upgrade() {
+                engine.increment_epoch();
+                drop(engine);
+                std::thread::sleep(TICK);
+            }
+        })?;
+    Ok(engine)
+}
+
+/// A WIT world, as the runtime needs it.
+pub trait PluginWorld {
+    const WORLD: World;
+    /// The function the world exports.
+    const EXPORT: &'static str;
+    type Pre: Send + Sync;
+    type Bindings: Send;
+    fn pre(pre: wasmtime::component::InstancePre<State>) -> wasmtime::Result<Self::Pre>;
+    fn instantiate(pre: &Self::Pre, store: &mut Store<State>) -> wasmtime::Result<Self::Bindings>;
+}
+
+pub struct FilterWorld;
+pub struct EnricherWorld;
+pub struct ConsumerWorld;
+
+impl PluginWorld for FilterWorld {
+    const WORLD: World = World::Filter;
+    const EXPORT: &'static str = "keep";
+    type Pre = bindings::filter::FilterPre<State>;
+    type Bindings = bindings::filter::Filter;
+    fn pre(pre: wasmtime::component::InstancePre<State>) -> wasmtime::Result<Self::Pre> {
+        Self::Pre::new(pre)
+    }
+    fn instantiate(pre: &Self::Pre, store: &mut Store<State>) -> wasmtime::Result<Self::Bindings> {
+        pre.instantiate(store)
+    }
+}
+
+impl PluginWorld for EnricherWorld {
+    const WORLD: World = World::Enricher;
+    const EXPORT: &'static str = "enrich";
+    type Pre = bindings::enricher::EnricherPre<State>;
+    type Bindings = bindings::enricher::Enricher;
+    fn pre(pre: wasmtime::component::InstancePre<State>) -> wasmtime::Result<Self::Pre> {
+        Self::Pre::new(pre)
+    }
+    fn instantiate(pre: &Self::Pre, store: &mut Store<State>) -> wasmtime::Result<Self::Bindings> {
+        pre.instantiate(store)
+    }
+}
+
+impl PluginWorld for ConsumerWorld {
+    const WORLD: World = World::Consumer;
+    const EXPORT: &'static str = "handle";
+    type Pre = bindings::consumer::ConsumerPre<State>;
+    type Bindings = bindings::consumer::Consumer;
+    fn pre(pre: wasmtime::component::InstancePre<State>) -> wasmtime::Result<Self::Pre> {
+        Self::Pre::new(pre)
+    }
+    fn instantiate(pre: &Self::Pre, store: &mut Store<State>) -> wasmtime::Result<Self::Bindings> {
+        pre.instantiate(store)
+    }
+}
+
+/// One loaded plugin: its pre-instantiated component and its pool of warm instances.
+pub struct Runner<W: PluginWorld> {
+    name: Arc<str>,
+    engine: Engine,
+    pre: W::Pre,
+    idle: Mutex<Vec<Warm<W>>>,
+    config: Arc<BTreeMap<String, String>>,
+    memory: u64,
+    timeout: Duration,
+    fuel: Option<u64>,
+    fresh_instance: bool,
+    max_invocations: Option<u64>,
+}
+
+struct Warm<W: PluginWorld> {
+    store: Store<State>,
+    bindings: W::Bindings,
+    invocations: u64,
+}
+
+impl<W: PluginWorld> Runner<W> {
+    fn load(
+        engine: &Engine,
+        linker: &Linker<State>,
+        plugin: &PluginConfig,
+    ) -> Result<Runner<W>, LoadError> {
+        let fail = |message: String| LoadError {
+            plugin: plugin.name.clone(),
+            path: plugin.wasm.clone(),
+            message,
+        };
+        let bytes = std::fs::read(&plugin.wasm).map_err(|err| {
+            let hint = if plugin.build.is_some() {
+                "; build it with `switchyard up --build`"
+            } else {
+                ""
+            };
+            fail(format!("cannot read the component: {err}{hint}"))
+        })?;
+        let component = Component::new(engine, &bytes)
+            .map_err(|err| fail(format!("not a valid WebAssembly component: {err:#}")))?;
+        let exports: Vec<String> = component
+            .component_type()
+            .exports(engine)
+            .map(|(name, _)| name.to_string())
+            .collect();
+        if !exports.iter().any(|e| e == W::EXPORT) {
+            let shown = if exports.is_empty() {
+                "nothing".to_string()
+            } else {
+                exports
+                    .iter()
+                    .map(|e| format!("`{e}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            return Err(fail(format!(
+                "expected a component of world `{}` (exporting `{}`), but it exports {shown}",
+                W::WORLD.as_str(),
+                W::EXPORT
+            )));
+        }
+        let pre = linker.instantiate_pre(&component).map_err(|err| {
+            fail(format!(
+                "needs an import the host does not give `{}` plugins: {err:#}",
+                W::WORLD.as_str()
+            ))
+        })?;
+        let pre = W::pre(pre).map_err(|err| {
+            fail(format!(
+                "does not match world `{}`: {err:#}",
+                W::WORLD.as_str()
+            ))
+        })?;
+        Ok(Runner {
+            name: plugin.name.as_str().into(),
+            engine: engine.clone(),
+            pre,
+            idle: Mutex::new(Vec::new()),
+            config: Arc::new(plugin.config.clone()),
+            memory: plugin.memory,
+            timeout: plugin.timeout,
+            fuel: plugin.fuel,
+            fresh_instance: plugin.fresh_instance,
+            max_invocations: plugin.max_invocations,
+        })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn instantiate(&self) -> Result<Warm<W>, PluginError> {
+        let (stdout, stderr) = (Captured::default(), Captured::default());
+        // No capability by default: no files, no environment, no network, no arguments.
+        let wasi = WasiCtxBuilder::new()
+            .stdout(stdout.clone())
+            .stderr(stderr.clone())
+            .build();
+        let limits = StoreLimitsBuilder::new()
+            .memory_size(self.memory as usize)
+            .trap_on_grow_failure(true)
+            .build();
+        let state = State {
+            wasi,
+            table: Default::default(),
+            limits,
+            plugin: self.name.clone(),
+            config: self.config.clone(),
+            handling: String::new(),
+            stdout,
+            stderr,
+        };
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|state| &mut state.limits);
+        store.set_epoch_deadline(self.ticks());
+        if self.fuel.is_some() {
+            let _ = store.set_fuel(u64::MAX);
+        }
+        match W::instantiate(&self.pre, &mut store) {
+            Ok(bindings) => Ok(Warm {
+                store,
+                bindings,
+                invocations: 0,
+            }),
+            Err(err) => Err(match self.fault(err, &store) {
+                PluginError::Trap { plugin, cause } => PluginError::Start { plugin, cause },
+                other => other,
+            }),
+        }
+    }
+
+    fn ticks(&self) -> u64 {
+        self.timeout.as_millis().div_ceil(TICK.as_millis()) as u64 + 1
+    }
+
+    /// Runs `call` on a warm instance (or a new one), under the plugin's deadline and limits.
+    fn invoke<R>(
+        &self,
+        handling: impl FnOnce() -> String,
+        call: impl FnOnce(&W::Bindings, &mut Store<State>) -> wasmtime::Result<R>,
+    ) -> Result<R, PluginError> {
+        let warm = if self.fresh_instance {
+            None
+        } else {
+            self.idle
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .pop()
+        };
+        let mut warm = match warm {
+            Some(warm) => warm,
+            None => self.instantiate()?,
+        };
+        warm.store.set_epoch_deadline(self.ticks());
+        if let Some(fuel) = self.fuel {
+            let _ = warm.store.set_fuel(fuel);
+        }
+        warm.store.data_mut().handling = handling();
+        let result = call(&warm.bindings, &mut warm.store);
+        warm.invocations += 1;
+        match result {
+            Ok(value) => {
+                self.flush_output(&warm.store);
+                self.give_back(warm);
+                Ok(value)
+            }
+            // A trapped instance cannot be entered again: it is dropped here.
+            Err(err) => Err(self.fault(err, &warm.store)),
+        }
+    }
+
+    fn give_back(&self, warm: Warm<W>) {
+        let spent = self
+            .max_invocations
+            .is_some_and(|max| warm.invocations >= max);
+        if self.fresh_instance || spent {
+            return;
+        }
+        let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+        if idle.len() < POOL_SIZE {
+            idle.push(warm);
+        }
+    }
+
+    /// Logs what the guest wrote to stdout and stderr; returns the gist of stderr (its last
+    /// few lines, without Rust's backtrace hint), which usually says why a guest trapped.
+    fn flush_output(&self, store: &Store<State>) -> Option<String> {
+        let state = store.data();
+        let mut gist = None;
+        for (stream, captured) in [("stdout", &state.stdout), ("stderr", &state.stderr)] {
+            let (lines, dropped) = captured.drain();
+            for line in &lines {
+                tracing::info!(
+                    plugin = &*self.name,
+                    handling = state.handling,
+                    stream,
+                    "{line}"
+                );
+            }
+            if dropped > 0 {
+                tracing::warn!(
+                    plugin = &*self.name,
+                    stream,
+                    dropped,
+                    "plugin output over the limit was dropped"
+                );
+            }
+            if stream == "stderr" && !lines.is_empty() {
+                let meaningful: Vec<&str> = lines
+                    .iter()
+                    .map(|l| l.trim())
+                    .filter(|l| !l.starts_with("note: run with `RUST_BACKTRACE"))
+                    .collect();
+                gist = Some(meaningful[meaningful.len().saturating_sub(3)..].join(" "));
+            }
+        }
+        gist
+    }
+
+    fn fault(&self, err: wasmtime::Error, store: &Store<State>) -> PluginError {
+        let plugin = self.name.to_string();
+        let last_stderr = self.flush_output(store);
+        let error = match err.downcast_ref::<Trap>() {
+            Some(Trap::Interrupt) => PluginError::Timeout {
+                plugin,
+                timeout: self.timeout,
+            },
+            Some(Trap::OutOfFuel) => PluginError::OutOfFuel { plugin },
+            _ if format!("{err:?}").contains("forcing trap when growing memory") => {
+                PluginError::MemoryLimit {
+                    plugin,
+                    limit: self.memory,
+                }
+            }
+            Some(trap) => PluginError::Trap {
+                plugin,
+                cause: with_stderr(trap.to_string(), last_stderr),
+            },
+            None => PluginError::Trap {
+                plugin,
+                cause: with_stderr(first_line(&format!("{err:#}")), last_stderr),
+            },
+        };
+        tracing::warn!(error = %error, "plugin invocation failed; its instance is discarded");
+        error
+    }
+
+    fn returned(&self, error: GuestError) -> PluginError {
+        let (message, retryable) = match error {
+            GuestError::Invalid(message) => (message, false),
+            GuestError::Failed(message) => (message, true),
+        };
+        PluginError::Returned {
+            plugin: self.name.to_string(),
+            message,
+            retryable,
+        }
+    }
+
+    fn invalid_output(&self, problem: String) -> PluginError {
+        PluginError::InvalidOutput {
+            plugin: self.name.to_string(),
+            problem,
+        }
+    }
+}
+
+fn with_stderr(cause: String, stderr: Option<String>) -> String {
+    match stderr {
+        Some(line) => format!("{cause} ({line})"),
+        None => cause,
+    }
+}
+
+fn first_line(text: &str) -> String {
+    text.lines().next().unwrap_or_default().to_string()
+}
+
+impl Runner<FilterWorld> {
+    /// Whether the event goes on.
+    pub fn keep(&self, event: &Event) -> Result<bool, PluginError> {
+        self.invoke(
+            || event.id.clone(),
+            |bindings, store| bindings.call_keep(store, event),
+        )?
+        .map_err(|err| self.returned(err))
+    }
+}
+
+impl Runner<EnricherWorld> {
+    /// The events to deliver for this batch; each payload must be JSON.
+    pub fn enrich(&self, events: &[Event]) -> Result<Vec<Event>, PluginError> {
+        let handling = || {
+            events
+                .iter()
+                .map(|e| e.id.as_str())
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        let enriched = self
+            .invoke(handling, |bindings, store| {
+                bindings.call_enrich(store, events)
+            })?
+            .map_err(|err| self.returned(err))?;
+        for event in &enriched {
+            if let Err(err) = serde_json::from_str::<serde::de::IgnoredAny>(&event.payload) {
+                return Err(self.invalid_output(format!(
+                    "the payload of event `{}` is not JSON: {err}",
+                    event.id
+                )));
+            }
+        }
+        Ok(enriched)
+    }
+}
+
+impl Runner<ConsumerWorld> {
+    /// One outcome per message, in order.
+    pub fn handle(&self, messages: &[Message]) -> Result<Vec<Outcome>, PluginError> {
+        let handling = || {
+            messages
+                .iter()
+                .map(|m| m.id.as_str())
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        let outcomes = self
+            .invoke(handling, |bindings, store| {
+                bindings.call_handle(store, messages)
+            })?
+            .map_err(|err| self.returned(err))?;
+        if outcomes.len() != messages.len() {
+            return Err(self.invalid_output(format!(
+                "{} outcomes for {} messages",
+                outcomes.len(),
+                messages.len()
+            )));
+        }
+        Ok(outcomes)
+    }
+}
+
+#[cfg(test)]
+mod tests;
