@@ -11,6 +11,12 @@ use crate::api::{self, App, Secret};
 use crate::backend::Store;
 use crate::backend::embedded::EmbeddedStore;
 use crate::config::{Backend, Config};
+use crate::plugin::Plugins;
+
+/// Where compiled plugin code is cached: in the data dir, so restarts do not recompile.
+pub fn plugin_cache(config: &Config) -> std::path::PathBuf {
+    config.host.data_dir.join("plugin-cache")
+}
 
 /// How often expired change records and idempotency keys are trimmed.
 const TRIM_EVERY: Duration = Duration::from_secs(60);
@@ -36,6 +42,14 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             ),
         },
     };
+    let plugins = Plugins::load(&config, Some(&plugin_cache(&config))).map_err(|errors| {
+        let listed: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        anyhow::anyhow!(
+            "not starting; plugins failed to load:\n{}",
+            listed.join("\n")
+        )
+    })?;
+    tracing::info!(plugins = config.plugins.len(), "plugins loaded");
     warn_about_sections_not_run(&config);
 
     let listener = TcpListener::bind(config.host.listen)
@@ -69,6 +83,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         () = deadline => tracing::warn!(?grace, "shutdown grace period over; leaving requests unfinished"),
     }
     trimmer.abort();
+    drop(plugins);
     tracing::info!("stopped");
     Ok(())
 }
@@ -97,7 +112,6 @@ async fn trim_forever(store: Arc<dyn Store>) {
 /// Sections this build checks but does not run yet; saying so beats silently ignoring them.
 fn warn_about_sections_not_run(config: &Config) {
     let declared = [
-        ("plugins", config.plugins.len()),
         ("pipes", config.pipes.len()),
         ("buses", config.buses.len()),
         ("queues", config.queues.len()),

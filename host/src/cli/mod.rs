@@ -10,6 +10,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use crate::config;
+use crate::plugin::Plugins;
 
 #[derive(Parser)]
 #[command(
@@ -34,6 +35,9 @@ enum Command {
         /// Overrides `host.data_dir`.
         #[arg(long)]
         data_dir: Option<PathBuf>,
+        /// Runs each plugin's `build` command before loading it.
+        #[arg(long)]
+        build: bool,
     },
     /// Checks routes.toml; prints `ok`, or every problem with its line, and exits non-zero.
     Check {
@@ -72,10 +76,17 @@ pub fn main() -> ExitCode {
         .init();
     match cli.command {
         Command::Check { routes } => match config::load(&routes) {
-            Ok(_) => {
-                println!("ok");
-                ExitCode::SUCCESS
-            }
+            Ok(config) => match Plugins::load(&config, Some(&crate::server::plugin_cache(&config)))
+            {
+                Ok(_) => {
+                    println!("ok");
+                    ExitCode::SUCCESS
+                }
+                Err(errors) => {
+                    errors.iter().for_each(|err| eprintln!("{err}"));
+                    ExitCode::from(1)
+                }
+            },
             Err(err) => {
                 eprintln!("{err}");
                 ExitCode::from(1)
@@ -89,6 +100,7 @@ pub fn main() -> ExitCode {
             routes,
             listen,
             data_dir,
+            build,
         } => {
             let mut config = match config::load(&routes) {
                 Ok(config) => config,
@@ -103,6 +115,10 @@ pub fn main() -> ExitCode {
             }
             if let Some(data_dir) = data_dir {
                 config.host.data_dir = data_dir;
+            }
+            if build && let Err(err) = crate::plugin::build::build_all(&config.plugins) {
+                eprintln!("switchyard: {err}");
+                return ExitCode::from(1);
             }
             let runtime = match tokio::runtime::Builder::new_multi_thread()
                 .enable_all()

@@ -7,7 +7,9 @@ use std::sync::Arc;
 use wasmtime::StoreLimits;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
+use super::outbound::Outbound;
 use super::stdio::Captured;
 
 pub mod filter {
@@ -51,6 +53,9 @@ pub struct State {
     pub handling: String,
     pub stdout: Captured,
     pub stderr: Captured,
+    /// wasi:http, linked for enrichers only.
+    pub http: WasiHttpCtx,
+    pub outbound: Outbound,
 }
 
 impl WasiView for State {
@@ -58,6 +63,16 @@ impl WasiView for State {
         WasiCtxView {
             ctx: &mut self.wasi,
             table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for State {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.outbound,
         }
     }
 }

@@ -7,6 +7,7 @@
 
 mod bindings;
 pub mod build;
+mod outbound;
 mod stdio;
 
 use std::collections::BTreeMap;
@@ -102,12 +103,21 @@ impl Plugins {
                 message: format!("cannot link host imports: {err:#}"),
             }]);
         }
+        // Enrichers alone may make outgoing HTTP requests.
+        let mut with_http = linker.clone();
+        if let Err(err) = wasmtime_wasi_http::p2::add_only_http_to_linker_sync(&mut with_http) {
+            return Err(vec![LoadError {
+                plugin: "*".into(),
+                path: PathBuf::new(),
+                message: format!("cannot link wasi:http: {err:#}"),
+            }]);
+        }
         let mut plugins = Vec::new();
         let mut errors = Vec::new();
         for plugin in &config.plugins {
             let loaded = match plugin.world {
                 World::Filter => Runner::load(&engine, &linker, plugin).map(Loaded::Filter),
-                World::Enricher => Runner::load(&engine, &linker, plugin).map(Loaded::Enricher),
+                World::Enricher => Runner::load(&engine, &with_http, plugin).map(Loaded::Enricher),
                 World::Consumer => Runner::load(&engine, &linker, plugin).map(Loaded::Consumer),
             };
             match loaded {
@@ -247,6 +257,7 @@ pub struct Runner<W: PluginWorld> {
     fuel: Option<u64>,
     fresh_instance: bool,
     max_invocations: Option<u64>,
+    allowed_hosts: Arc<[outbound::Origin]>,
 }
 
 struct Warm<W: PluginWorld> {
@@ -266,6 +277,18 @@ impl<W: PluginWorld> Runner<W> {
             path: plugin.wasm.clone(),
             message,
         };
+        let allowed_hosts = plugin
+            .allowed_outbound_hosts
+            .iter()
+            .map(|entry| outbound::Origin::parse(entry))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|err| fail(format!("invalid `allowed_outbound_hosts` entry {err}")))?;
+        if !allowed_hosts.is_empty() && W::WORLD != World::Enricher {
+            return Err(fail(format!(
+                "only enrichers may make outgoing requests; a `{}` plugin cannot have `allowed_outbound_hosts`",
+                W::WORLD.as_str()
+            )));
+        }
         let bytes = std::fs::read(&plugin.wasm).map_err(|err| {
             let hint = if plugin.build.is_some() {
                 "; build it with `switchyard up --build`"
@@ -320,6 +343,7 @@ impl<W: PluginWorld> Runner<W> {
             fuel: plugin.fuel,
             fresh_instance: plugin.fresh_instance,
             max_invocations: plugin.max_invocations,
+            allowed_hosts: allowed_hosts.into(),
         })
     }
 
@@ -347,6 +371,11 @@ impl<W: PluginWorld> Runner<W> {
             handling: String::new(),
             stdout,
             stderr,
+            http: wasmtime_wasi_http::WasiHttpCtx::new(),
+            outbound: outbound::Outbound {
+                plugin: self.name.clone(),
+                allowed: self.allowed_hosts.clone(),
+            },
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limits);

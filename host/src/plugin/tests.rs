@@ -361,3 +361,241 @@ fn guest_logs_and_output_reach_the_host_log_with_the_plugin_and_event() {
         "{text}"
     );
 }
+
+/// A tiny HTTP server on 127.0.0.1 that answers `body` to at most `requests` requests.
+fn serve(body: &'static str, requests: usize) -> std::net::SocketAddr {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(requests) {
+            let Ok(mut stream) = stream else { continue };
+            let mut request = Vec::new();
+            let mut chunk = [0u8; 1024];
+            while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                match stream.read(&mut chunk) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => request.extend_from_slice(&chunk[..n]),
+                }
+            }
+            let reply = format!(
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = stream.write_all(reply.as_bytes());
+        }
+    });
+    address
+}
+
+fn fetcher(url: &str, allowed: &str) -> String {
+    format!(
+        "[plugins.fetch]\nworld = \"enricher\"\nwasm = \"WASM/fetch_enricher.wasm\"\nconfig = {{ url = \"{url}\" }}\nallowed_outbound_hosts = [{allowed}]\n"
+    )
+}
+
+#[test]
+fn an_enricher_reaches_the_hosts_it_is_allowed() {
+    let server = serve("gold", 2);
+    let plugins = load(&fetcher(
+        &format!("http://{server}/tier"),
+        &format!("\"http://{server}\""),
+    ))
+    .unwrap();
+    let enriched = plugins
+        .enricher(PluginId(0))
+        .enrich(&[event("a", serde_json::json!({"id": 1}))])
+        .unwrap();
+    let payload: serde_json::Value = serde_json::from_str(&enriched[0].payload).unwrap();
+    assert_eq!(payload["fetched"], "gold");
+}
+
+#[test]
+fn a_request_to_a_host_not_allowed_fails_in_the_guest() {
+    let server = serve("gold", 1);
+    let plugins = load(&fetcher(
+        &format!("http://{server}/tier"),
+        "\"https://api.example.com\"",
+    ))
+    .unwrap();
+    let Err(PluginError::Returned {
+        plugin, message, ..
+    }) = plugins
+        .enricher(PluginId(0))
+        .enrich(&[event("a", serde_json::json!({}))])
+    else {
+        panic!("the request must fail")
+    };
+    assert_eq!(plugin, "fetch");
+    assert!(
+        message.contains(&format!("GET http://{server}/tier"))
+            && message.to_lowercase().contains("denied"),
+        "{message}"
+    );
+    let none = load(&fetcher(&format!("http://{server}/tier"), "")).unwrap();
+    assert!(
+        none.enricher(PluginId(0))
+            .enrich(&[event("a", serde_json::json!({}))])
+            .is_err(),
+        "no host is allowed by default"
+    );
+}
+
+#[test]
+fn only_enrichers_may_list_outbound_hosts() {
+    let routes = "[plugins.f]\nworld = \"filter\"\nwasm = \"WASM/fault_filter.wasm\"\nallowed_outbound_hosts = [\"https://x.example\"]\n";
+    let errors = load(routes).err().unwrap();
+    assert!(
+        errors[0]
+            .message
+            .starts_with("only enrichers may make outgoing requests"),
+        "{}",
+        errors[0]
+    );
+}
+
+#[test]
+fn output_that_is_not_json_is_refused() {
+    let plugins = load(&fetcher("http://127.0.0.1:9/", "")).unwrap();
+    let result = plugins
+        .enricher(PluginId(0))
+        .enrich(&[event("a", serde_json::json!({"do": "bad-json"}))]);
+    let Err(PluginError::InvalidOutput { plugin, problem }) = result else {
+        panic!("bad JSON is invalid output: {result:?}")
+    };
+    assert_eq!(plugin, "fetch");
+    assert!(
+        problem.starts_with("the payload of event `a` is not JSON"),
+        "{problem}"
+    );
+}
+
+/// Builds the JavaScript and Python example plugins once per test run (installing their
+/// toolchains on first use); their folder.
+fn guest_dir() -> &'static Path {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        for script in ["plugins/js/build.sh", "plugins/python/build.sh"] {
+            build::run(&format!("sh {script}"), repo())
+                .unwrap_or_else(|err| panic!("{script}: {err}"));
+        }
+        repo().join("target/plugins")
+    })
+}
+
+fn load_guests(routes: &str) -> Plugins {
+    let routes = routes.replace("GUESTS", &guest_dir().display().to_string());
+    load(&routes).unwrap_or_else(|errors| panic!("{errors:?}"))
+}
+
+const GUESTS: &str = r#"
+[plugins.js-high-value]
+world = "filter"
+wasm = "GUESTS/js_high_value.wasm"
+memory = "256MiB"
+timeout = "1s"
+config = { threshold = 250 }
+
+[plugins.js-audit]
+world = "consumer"
+wasm = "GUESTS/js_audit.wasm"
+memory = "256MiB"
+
+[plugins.py-high-value]
+world = "filter"
+wasm = "GUESTS/py_high_value.wasm"
+memory = "256MiB"
+timeout = "1s"
+config = { threshold = 250 }
+
+[plugins.py-shipping-zone]
+world = "enricher"
+wasm = "GUESTS/py_shipping_zone.wasm"
+memory = "256MiB"
+config = { "zone.PT" = "eu" }
+"#;
+
+#[test]
+fn javascript_and_python_filters_agree_with_the_rust_one() {
+    let plugins = load_guests(GUESTS);
+    let record = |total: &str| {
+        event(
+            "e",
+            serde_json::json!({"dynamodb": {"NewImage": {"total": {"N": total}}}}),
+        )
+    };
+    // Plugins are numbered by name: js-audit, js-high-value, py-high-value, py-shipping-zone.
+    for id in [PluginId(1), PluginId(2)] {
+        let filter = plugins.filter(id);
+        assert_eq!(filter.keep(&record("300")), Ok(true), "{}", filter.name());
+        assert_eq!(filter.keep(&record("250")), Ok(false), "{}", filter.name());
+        assert_eq!(
+            filter.keep(&event("e", serde_json::json!({"detail": {"total": 251.5}}))),
+            Ok(true),
+            "{}",
+            filter.name()
+        );
+        let Err(PluginError::Returned {
+            message, retryable, ..
+        }) = filter.keep(&Event {
+            id: "x".into(),
+            payload: "{bad".into(),
+        })
+        else {
+            panic!("{}: bad input is the plugin's own error", filter.name())
+        };
+        assert!(
+            message.starts_with("payload is not JSON") && !retryable,
+            "{}: {message}",
+            filter.name()
+        );
+    }
+}
+
+#[test]
+fn a_javascript_consumer_answers_for_each_message() {
+    let plugins = load_guests(GUESTS);
+    let outcomes = plugins
+        .consumer(PluginId(0))
+        .handle(&[
+            message("1", serde_json::json!({"detail": {"orderId": "o-1"}})),
+            message(
+                "2",
+                serde_json::json!({"detail": {"orderId": "o-2", "fail": "retry", "retryAfter": 7}}),
+            ),
+            Message {
+                id: "3".into(),
+                body: "not json".into(),
+                receive_count: 2,
+                attributes: vec![],
+            },
+        ])
+        .unwrap();
+    assert_eq!(
+        outcomes,
+        [
+            Outcome::Ok,
+            Outcome::Retry(Some(7)),
+            Outcome::DeadLetter("message 3 is not JSON".into())
+        ]
+    );
+}
+
+#[test]
+fn a_python_enricher_adds_fields_from_its_config() {
+    let plugins = load_guests(GUESTS);
+    let enriched = plugins
+        .enricher(PluginId(3))
+        .enrich(&[
+            event("a", serde_json::json!({"dynamodb": {"NewImage": {"shipping": {"M": {"country": {"S": "PT"}}}}}})),
+            event("b", serde_json::json!({"detail": {"shipping": {"country": "BR"}}})),
+        ])
+        .unwrap();
+    let zones: Vec<serde_json::Value> = enriched
+        .iter()
+        .map(|e| {
+            serde_json::from_str::<serde_json::Value>(&e.payload).unwrap()["shippingZone"].clone()
+        })
+        .collect();
+    assert_eq!(zones, ["eu", "world"]);
+}
