@@ -160,3 +160,77 @@ fn pattern_match_on_files_exits_by_verdict() {
     let output = run(&["pattern", "match", "--pattern", &bad, "--event", &big]);
     assert!(String::from_utf8_lossy(&output.stdout).contains("`numeric` takes one comparison"));
 }
+
+fn plugin_routes(name: &str, wasm: &str, build: &str) -> String {
+    let repo = common::repo();
+    format!(
+        "[plugins.{name}]\nworld = \"filter\"\nwasm = \"{}/{wasm}\"\nbuild = \"{build}\"\nworkdir = \"{}/tests/plugins\"\n",
+        repo.display(),
+        repo.display()
+    )
+}
+
+#[test]
+fn up_build_runs_each_plugin_build_then_serves() {
+    let routes = plugin_routes(
+        "faulty",
+        "target/wasm32-wasip2/release/fault_filter.wasm",
+        "rustup target add wasm32-wasip2 >/dev/null 2>&1; cargo build --release --quiet",
+    );
+    let host = common::Host::start_with(&routes, &["--build"]);
+    assert!(host.url.starts_with("http://127.0.0.1:"));
+}
+
+#[test]
+fn up_build_stops_at_a_failing_build_and_names_the_plugin() {
+    let dir = tempfile::tempdir().unwrap();
+    let routes = dir.path().join("routes.toml");
+    std::fs::write(
+        &routes,
+        plugin_routes("broken", "nowhere.wasm", "echo compiling >&2; exit 3"),
+    )
+    .unwrap();
+    let output = run(&[
+        "up",
+        "--routes",
+        routes.to_str().unwrap(),
+        "--listen",
+        "127.0.0.1:0",
+        "--build",
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("compiling"),
+        "the build's output is shown: {stderr}"
+    );
+    assert!(stderr.contains("building plugin `broken` failed: `echo compiling >&2; exit 3` exited with exit status: 3"), "{stderr}");
+    assert!(output.stdout.is_empty(), "nothing was served");
+}
+
+#[test]
+fn check_and_up_report_a_missing_component_by_plugin_and_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let routes = dir.path().join("routes.toml");
+    std::fs::write(
+        &routes,
+        "[plugins.ghost]\nworld = \"consumer\"\nwasm = \"ghost.wasm\"\n",
+    )
+    .unwrap();
+    let expected = format!(
+        "plugin `ghost` ({}): cannot read the component: No such file or directory (os error 2)",
+        dir.path().join("ghost.wasm").display()
+    );
+    let checked = run(&["check", "--routes", routes.to_str().unwrap()]);
+    assert_eq!(checked.status.code(), Some(1));
+    assert_eq!(String::from_utf8_lossy(&checked.stderr).trim(), expected);
+    let up = run(&[
+        "up",
+        "--routes",
+        routes.to_str().unwrap(),
+        "--listen",
+        "127.0.0.1:0",
+    ]);
+    assert_eq!(up.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&up.stderr).contains(&expected));
+}

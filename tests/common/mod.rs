@@ -23,17 +23,25 @@ pub struct Host {
     pub dir: tempfile::TempDir,
     pub url: String,
     child: Option<Child>,
+    args: Vec<String>,
 }
 
 impl Host {
     /// Writes `routes` to a temp dir and starts the host on it.
     pub fn start(routes: &str) -> Host {
+        Host::start_with(routes, &[])
+    }
+
+    /// Starts the host with extra arguments for `switchyard up`, e.g. `--build`.
+    pub fn start_with(routes: &str, args: &[&str]) -> Host {
         let dir = tempfile::tempdir().expect("a temp dir");
         std::fs::write(dir.path().join("routes.toml"), routes).expect("routes.toml is written");
+        let args = args.iter().map(|a| a.to_string()).collect();
         let mut host = Host {
             dir,
             url: String::new(),
             child: None,
+            args,
         };
         host.launch();
         host
@@ -51,6 +59,7 @@ impl Host {
             .args(["--listen", "127.0.0.1:0"])
             .arg("--data-dir")
             .arg(self.dir.path().join("data"))
+            .args(&self.args)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -163,6 +172,14 @@ pub fn record_key(record: &Value, attribute: &str) -> String {
         .as_str()
         .expect("a string key")
         .to_string()
+}
+
+/// The repository's root folder.
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("host/ sits in the repository")
+        .to_path_buf()
 }
 
 /// Runs the binary to completion with `args`.
