@@ -134,6 +134,11 @@ ids! {
 }
 
 impl Config {
+    /// The plugin declared as `[plugins.NAME]`, for tools that take a name from a user.
+    pub fn plugin_id(&self, name: &str) -> Option<PluginId> {
+        self.plugins.iter().position(|p| p.name == name).map(PluginId)
+    }
+
     /// The ids of all tables, in name order.
     pub fn table_ids(&self) -> impl Iterator<Item = TableId> + '_ {
         (0..self.tables.len()).map(TableId)

@@ -7,17 +7,18 @@
 
 mod bindings;
 pub mod build;
+mod cache;
 mod outbound;
 mod stdio;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{
-    Cache, CacheConfig, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store,
+    Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store,
     StoreLimitsBuilder, Trap,
 };
 use wasmtime_wasi::WasiCtxBuilder;
@@ -83,7 +84,7 @@ impl Plugins {
     /// Compiles (or loads from `cache_dir`) every plugin and checks it against its world. All
     /// problems are reported at once.
     pub fn load(config: &Config, cache_dir: Option<&Path>) -> Result<Plugins, Vec<LoadError>> {
-        let engine = engine(&config.plugins, cache_dir).map_err(|err| {
+        let engine = engine(&config.plugins).map_err(|err| {
             vec![LoadError {
                 plugin: "*".into(),
                 path: cache_dir.map(Path::to_path_buf).unwrap_or_default(),
@@ -114,11 +115,13 @@ impl Plugins {
         }
         let mut plugins = Vec::new();
         let mut errors = Vec::new();
+        let components = components(&engine, config, cache_dir);
         for plugin in &config.plugins {
+            let component = &components[&plugin.wasm];
             let loaded = match plugin.world {
-                World::Filter => Runner::load(&engine, &linker, plugin).map(Loaded::Filter),
-                World::Enricher => Runner::load(&engine, &with_http, plugin).map(Loaded::Enricher),
-                World::Consumer => Runner::load(&engine, &linker, plugin).map(Loaded::Consumer),
+                World::Filter => Runner::load(&engine, &linker, plugin, component).map(Loaded::Filter),
+                World::Enricher => Runner::load(&engine, &with_http, plugin, component).map(Loaded::Enricher),
+                World::Consumer => Runner::load(&engine, &linker, plugin, component).map(Loaded::Consumer),
             };
             match loaded {
                 Ok(loaded) => plugins.push(loaded),
@@ -155,7 +158,25 @@ impl Plugins {
     }
 }
 
-fn engine(plugins: &[PluginConfig], cache_dir: Option<&Path>) -> wasmtime::Result<Engine> {
+/// Every distinct component file of the config, loaded once each, in parallel.
+fn components(engine: &Engine, config: &Config, cache_dir: Option<&Path>) -> HashMap<PathBuf, Result<Component, String>> {
+    let mut paths: Vec<&Path> = config.plugins.iter().map(|p| p.wasm.as_path()).collect();
+    paths.sort_unstable();
+    paths.dedup();
+    std::thread::scope(|scope| {
+        let loading: Vec<_> =
+            paths.iter().map(|path| (path, scope.spawn(move || cache::component(engine, path, cache_dir)))).collect();
+        loading
+            .into_iter()
+            .map(|(path, handle)| {
+                let loaded = handle.join().unwrap_or_else(|_| Err("loading the component panicked".into()));
+                (path.to_path_buf(), loaded)
+            })
+            .collect()
+    })
+}
+
+fn engine(plugins: &[PluginConfig]) -> wasmtime::Result<Engine> {
     let mut config = wasmtime::Config::new();
     config.epoch_interruption(true);
     config.consume_fuel(plugins.iter().any(|p| p.fuel.is_some()));
@@ -171,11 +192,6 @@ fn engine(plugins: &[PluginConfig], cache_dir: Option<&Path>) -> wasmtime::Resul
         .max_tables_per_component(20)
         .table_elements(100_000);
     config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
-    if let Some(dir) = cache_dir {
-        let mut cache = CacheConfig::new();
-        cache.with_directory(dir);
-        config.cache(Some(Cache::new(cache)?));
-    }
     let engine = Engine::new(&config)?;
     // Advance the epoch while the engine lives; deadlines are counted in ticks.
     let weak = engine.weak();
@@ -271,6 +287,7 @@ impl<W: PluginWorld> Runner<W> {
         engine: &Engine,
         linker: &Linker<State>,
         plugin: &PluginConfig,
+        component: &Result<Component, String>,
     ) -> Result<Runner<W>, LoadError> {
         let fail = |message: String| LoadError {
             plugin: plugin.name.clone(),
@@ -289,16 +306,14 @@ impl<W: PluginWorld> Runner<W> {
                 W::WORLD.as_str()
             )));
         }
-        let bytes = std::fs::read(&plugin.wasm).map_err(|err| {
-            let hint = if plugin.build.is_some() {
+        let component = component.clone().map_err(|message| {
+            let hint = if plugin.build.is_some() && message.starts_with("cannot read") {
                 "; build it with `switchyard up --build`"
             } else {
                 ""
             };
-            fail(format!("cannot read the component: {err}{hint}"))
+            fail(format!("{message}{hint}"))
         })?;
-        let component = Component::new(engine, &bytes)
-            .map_err(|err| fail(format!("not a valid WebAssembly component: {err:#}")))?;
         let exports: Vec<String> = component
             .component_type()
             .exports(engine)
@@ -541,6 +556,28 @@ fn with_stderr(cause: String, stderr: Option<String>) -> String {
 
 fn first_line(text: &str) -> String {
     text.lines().next().unwrap_or_default().to_string()
+}
+
+/// One instance held by its caller and called directly: no pool, no deadline reset, no output
+/// draining. This is the baseline that benchmarks compare the runtime's calls with.
+pub struct Direct<W: PluginWorld> {
+    store: Store<State>,
+    bindings: W::Bindings,
+}
+
+impl<W: PluginWorld> Runner<W> {
+    /// A new instance for direct calls, with no deadline.
+    pub fn direct(&self) -> Result<Direct<W>, PluginError> {
+        let Warm { mut store, bindings, .. } = self.instantiate()?;
+        store.set_epoch_deadline(u64::MAX / 2);
+        Ok(Direct { store, bindings })
+    }
+}
+
+impl Direct<FilterWorld> {
+    pub fn keep(&mut self, event: &Event) -> wasmtime::Result<Result<bool, GuestError>> {
+        self.bindings.call_keep(&mut self.store, event)
+    }
 }
 
 impl Runner<FilterWorld> {
