@@ -13,14 +13,20 @@ use switchyard::config;
 use switchyard::plugin::{Event, Plugins, build};
 
 fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("host/ sits in the repository").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("host/ sits in the repository")
+        .to_path_buf()
 }
 
 /// Builds the example plugins (installing their toolchains on first use).
 fn build_examples() {
     let repo = repo();
-    build::run("rustup target add wasm32-wasip2 >/dev/null 2>&1; cargo build --release --quiet", &repo.join("plugins/rust"))
-        .expect("the Rust plugins build");
+    build::run(
+        "rustup target add wasm32-wasip2 >/dev/null 2>&1; cargo build --release --quiet",
+        &repo.join("plugins/rust"),
+    )
+    .expect("the Rust plugins build");
     for script in ["plugins/js/build.sh", "plugins/python/build.sh"] {
         build::run(&format!("sh {script}"), &repo).expect("the JS and Python plugins build");
     }
@@ -30,9 +36,21 @@ fn build_examples() {
 fn routes() -> String {
     let repo = repo().display().to_string();
     let filters = [
-        ("rust", format!("{repo}/target/wasm32-wasip2/release/high_value.wasm"), "64MiB"),
-        ("js", format!("{repo}/target/plugins/js_high_value.wasm"), "256MiB"),
-        ("python", format!("{repo}/target/plugins/py_high_value.wasm"), "256MiB"),
+        (
+            "rust",
+            format!("{repo}/target/wasm32-wasip2/release/high_value.wasm"),
+            "64MiB",
+        ),
+        (
+            "js",
+            format!("{repo}/target/plugins/js_high_value.wasm"),
+            "256MiB",
+        ),
+        (
+            "python",
+            format!("{repo}/target/plugins/py_high_value.wasm"),
+            "256MiB",
+        ),
     ];
     let mut routes = String::new();
     for (language, wasm, memory) in &filters {
@@ -53,7 +71,8 @@ fn routes() -> String {
 
 fn plugins(c: &mut Criterion) {
     build_examples();
-    let config = config::compile(&routes(), &repo().join("routes.toml")).expect("the bench routes are valid");
+    let config = config::compile(&routes(), &repo().join("routes.toml"))
+        .expect("the bench routes are valid");
     let cache = repo().join("target/plugin-cache");
     let plugins = Plugins::load(&config, Some(&cache)).expect("the plugins load");
     let event = Event {
@@ -67,21 +86,27 @@ fn plugins(c: &mut Criterion) {
         let fresh = plugins.filter(id(&format!("{language}-fresh")));
         let mut direct = warm.direct().expect("an instance starts");
         assert_eq!(direct.keep(&event).expect("the call runs"), Ok(true));
-        c.bench_function(&format!("plugin/{language} filter, raw call on a reused instance"), |b| {
-            b.iter(|| direct.keep(black_box(&event)).expect("the call runs"))
-        });
+        c.bench_function(
+            &format!("plugin/{language} filter, raw call on a reused instance"),
+            |b| b.iter(|| direct.keep(black_box(&event)).expect("the call runs")),
+        );
         c.bench_function(&format!("plugin/{language} filter, host warm pool"), |b| {
             b.iter(|| warm.keep(black_box(&event)).expect("the call succeeds"))
         });
-        c.bench_function(&format!("plugin/{language} filter, host fresh_instance"), |b| {
-            b.iter(|| fresh.keep(black_box(&event)).expect("the call succeeds"))
-        });
+        c.bench_function(
+            &format!("plugin/{language} filter, host fresh_instance"),
+            |b| b.iter(|| fresh.keep(black_box(&event)).expect("the call succeeds")),
+        );
     }
 
     // Start-up: every example plugin loaded from the warm compiled-code cache.
     let started = Instant::now();
     drop(Plugins::load(&config, Some(&cache)).expect("the plugins load"));
-    eprintln!("loading {} plugins with a warm cache took {:?}", config.plugins.len(), started.elapsed());
+    eprintln!(
+        "loading {} plugins with a warm cache took {:?}",
+        config.plugins.len(),
+        started.elapsed()
+    );
     let mut group = c.benchmark_group("startup");
     group.sample_size(10);
     group.bench_function("load all example plugins, warm cache", |b| {

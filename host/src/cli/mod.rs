@@ -2,6 +2,7 @@
 //! tests event patterns.
 
 mod pattern;
+mod plugin;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -47,6 +48,22 @@ enum Command {
     /// Event patterns (EventBridge's language).
     #[command(subcommand)]
     Pattern(PatternCommand),
+    /// WebAssembly plugins.
+    #[command(subcommand)]
+    Plugin(PluginCommand),
+}
+
+#[derive(Subcommand)]
+enum PluginCommand {
+    /// Writes a working filter plugin project to `DIR/NAME` and prints its routes.toml entry.
+    New {
+        name: String,
+        #[arg(long, value_enum)]
+        lang: plugin::Language,
+        /// The folder to create the project in.
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -92,6 +109,7 @@ pub fn main() -> ExitCode {
                 ExitCode::from(1)
             }
         },
+        Command::Plugin(PluginCommand::New { name, lang, dir }) => plugin::new(lang, &name, &dir),
         Command::Pattern(PatternCommand::Match { pattern, event }) => match (pattern, event) {
             (Some(pattern), Some(event)) => pattern::match_files(&pattern, &event),
             _ => pattern::match_lines(),

@@ -136,7 +136,10 @@ ids! {
 impl Config {
     /// The plugin declared as `[plugins.NAME]`, for tools that take a name from a user.
     pub fn plugin_id(&self, name: &str) -> Option<PluginId> {
-        self.plugins.iter().position(|p| p.name == name).map(PluginId)
+        self.plugins
+            .iter()
+            .position(|p| p.name == name)
+            .map(PluginId)
     }
 
     /// The ids of all tables, in name order.

@@ -12,28 +12,43 @@ use wasmtime::component::Component;
 
 /// The component at `wasm`, from the cache when it holds this file's code, else compiled (and
 /// then cached). Errors are for users: they say what is wrong with the file.
-pub(super) fn component(engine: &Engine, wasm: &Path, cache_dir: Option<&Path>) -> Result<Component, String> {
-    let meta = std::fs::metadata(wasm).map_err(|err| format!("cannot read the component: {err}"))?;
+pub(super) fn component(
+    engine: &Engine,
+    wasm: &Path,
+    cache_dir: Option<&Path>,
+) -> Result<Component, String> {
+    let meta =
+        std::fs::metadata(wasm).map_err(|err| format!("cannot read the component: {err}"))?;
     let cached = cache_dir.map(|dir| dir.join(format!("{:016x}.cwasm", key(engine, wasm, &meta))));
     if let Some(cached) = cached.as_deref().filter(|path| path.exists()) {
         match load(engine, cached) {
             Ok(component) => return Ok(component),
-            Err(err) => tracing::warn!(path = %cached.display(), error = %err, "ignoring an unusable cached plugin"),
+            Err(err) => {
+                tracing::warn!(path = %cached.display(), error = %err, "ignoring an unusable cached plugin")
+            }
         }
     }
     let bytes = std::fs::read(wasm).map_err(|err| format!("cannot read the component: {err}"))?;
-    let compiled = engine.precompile_component(&bytes).map_err(|err| format!("not a valid WebAssembly component: {err:#}"))?;
+    let compiled = engine
+        .precompile_component(&bytes)
+        .map_err(|err| format!("not a valid WebAssembly component: {err:#}"))?;
     if let Some(cached) = &cached {
         store(cached, &compiled);
     }
-    from_compiled(engine, &compiled).map_err(|err| format!("cannot load its compiled code: {err:#}"))
+    from_compiled(engine, &compiled)
+        .map_err(|err| format!("cannot load its compiled code: {err:#}"))
 }
 
 fn key(engine: &Engine, wasm: &Path, meta: &std::fs::Metadata) -> u64 {
     let mut hasher = DefaultHasher::new();
-    std::fs::canonicalize(wasm).unwrap_or_else(|_| wasm.to_path_buf()).hash(&mut hasher);
+    std::fs::canonicalize(wasm)
+        .unwrap_or_else(|_| wasm.to_path_buf())
+        .hash(&mut hasher);
     meta.len().hash(&mut hasher);
-    meta.modified().ok().and_then(|t| t.duration_since(UNIX_EPOCH).ok()).hash(&mut hasher);
+    meta.modified()
+        .ok()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .hash(&mut hasher);
     engine.precompile_compatibility_hash().hash(&mut hasher);
     env!("CARGO_PKG_VERSION").hash(&mut hasher);
     hasher.finish()
@@ -41,10 +56,13 @@ fn key(engine: &Engine, wasm: &Path, meta: &std::fs::Metadata) -> u64 {
 
 /// Writes atomically (a temporary file renamed into place); a failure only costs a recompile.
 fn store(path: &Path, compiled: &[u8]) {
-    let written = path.parent().map_or(Ok(()), std::fs::create_dir_all).and_then(|()| {
-        let temporary = path.with_extension(format!("tmp{}", std::process::id()));
-        std::fs::write(&temporary, compiled).and_then(|()| std::fs::rename(&temporary, path))
-    });
+    let written = path
+        .parent()
+        .map_or(Ok(()), std::fs::create_dir_all)
+        .and_then(|()| {
+            let temporary = path.with_extension(format!("tmp{}", std::process::id()));
+            std::fs::write(&temporary, compiled).and_then(|()| std::fs::rename(&temporary, path))
+        });
     if let Err(err) = written {
         tracing::warn!(path = %path.display(), error = %err, "cannot cache compiled plugin code");
     }

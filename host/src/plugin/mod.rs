@@ -18,8 +18,7 @@ use std::time::Duration;
 
 use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{
-    Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store,
-    StoreLimitsBuilder, Trap,
+    Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreLimitsBuilder, Trap,
 };
 use wasmtime_wasi::WasiCtxBuilder;
 
@@ -119,9 +118,15 @@ impl Plugins {
         for plugin in &config.plugins {
             let component = &components[&plugin.wasm];
             let loaded = match plugin.world {
-                World::Filter => Runner::load(&engine, &linker, plugin, component).map(Loaded::Filter),
-                World::Enricher => Runner::load(&engine, &with_http, plugin, component).map(Loaded::Enricher),
-                World::Consumer => Runner::load(&engine, &linker, plugin, component).map(Loaded::Consumer),
+                World::Filter => {
+                    Runner::load(&engine, &linker, plugin, component).map(Loaded::Filter)
+                }
+                World::Enricher => {
+                    Runner::load(&engine, &with_http, plugin, component).map(Loaded::Enricher)
+                }
+                World::Consumer => {
+                    Runner::load(&engine, &linker, plugin, component).map(Loaded::Consumer)
+                }
             };
             match loaded {
                 Ok(loaded) => plugins.push(loaded),
@@ -159,17 +164,30 @@ impl Plugins {
 }
 
 /// Every distinct component file of the config, loaded once each, in parallel.
-fn components(engine: &Engine, config: &Config, cache_dir: Option<&Path>) -> HashMap<PathBuf, Result<Component, String>> {
+fn components(
+    engine: &Engine,
+    config: &Config,
+    cache_dir: Option<&Path>,
+) -> HashMap<PathBuf, Result<Component, String>> {
     let mut paths: Vec<&Path> = config.plugins.iter().map(|p| p.wasm.as_path()).collect();
     paths.sort_unstable();
     paths.dedup();
     std::thread::scope(|scope| {
-        let loading: Vec<_> =
-            paths.iter().map(|path| (path, scope.spawn(move || cache::component(engine, path, cache_dir)))).collect();
+        let loading: Vec<_> = paths
+            .iter()
+            .map(|path| {
+                (
+                    path,
+                    scope.spawn(move || cache::component(engine, path, cache_dir)),
+                )
+            })
+            .collect();
         loading
             .into_iter()
             .map(|(path, handle)| {
-                let loaded = handle.join().unwrap_or_else(|_| Err("loading the component panicked".into()));
+                let loaded = handle
+                    .join()
+                    .unwrap_or_else(|_| Err("loading the component panicked".into()));
                 (path.to_path_buf(), loaded)
             })
             .collect()
@@ -568,7 +586,11 @@ pub struct Direct<W: PluginWorld> {
 impl<W: PluginWorld> Runner<W> {
     /// A new instance for direct calls, with no deadline.
     pub fn direct(&self) -> Result<Direct<W>, PluginError> {
-        let Warm { mut store, bindings, .. } = self.instantiate()?;
+        let Warm {
+            mut store,
+            bindings,
+            ..
+        } = self.instantiate()?;
         store.set_epoch_deadline(u64::MAX / 2);
         Ok(Direct { store, bindings })
     }

@@ -1,0 +1,6 @@
+#!/bin/sh
+# Builds plugin.wasm, installing componentize-js (from npm) on first use.
+set -eu
+cd "$(dirname "$0")"
+[ -d node_modules/@bytecodealliance/componentize-js ] || npm install --no-audit --no-fund --loglevel=error
+exec node build.mjs
