@@ -175,7 +175,7 @@ fn up_build_runs_each_plugin_build_then_serves() {
     let routes = plugin_routes(
         "faulty",
         "target/wasm32-wasip2/release/fault_filter.wasm",
-        "rustup target add wasm32-wasip2 >/dev/null 2>&1; cargo build --release --quiet",
+        "rustup target add wasm32-wasip2 >/dev/null 2>&1; env -u CARGO_TARGET_DIR cargo build --release --quiet",
     );
     let host = common::Host::start_with(&routes, &["--build"]);
     assert!(host.url.starts_with("http://127.0.0.1:"));

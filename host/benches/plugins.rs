@@ -23,7 +23,7 @@ fn repo() -> PathBuf {
 fn build_examples() {
     let repo = repo();
     build::run(
-        "rustup target add wasm32-wasip2 >/dev/null 2>&1; cargo build --release --quiet",
+        "rustup target add wasm32-wasip2 >/dev/null 2>&1; env -u CARGO_TARGET_DIR cargo build --release --quiet",
         &repo.join("plugins/rust"),
     )
     .expect("the Rust plugins build");

@@ -20,7 +20,7 @@ fn wasm_dir() -> &'static Path {
     BUILT.get_or_init(|| {
         for workspace in ["plugins/rust", "tests/plugins"] {
             build::run(
-                "rustup target add wasm32-wasip2 >/dev/null 2>&1; cargo build --release --quiet",
+                "rustup target add wasm32-wasip2 >/dev/null 2>&1; env -u CARGO_TARGET_DIR cargo build --release --quiet",
                 &repo().join(workspace),
             )
             .unwrap_or_else(|err| panic!("building {workspace}: {err}"));
