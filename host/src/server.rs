@@ -26,8 +26,13 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let config = Arc::new(config);
     let store = match config.host.backend {
         Backend::Embedded => Arc::new(
-            EmbeddedStore::open(&config.host.data_dir, &config.tables, &config.aws.region)
-                .context("cannot open the embedded store")?,
+            EmbeddedStore::open(
+                &config.host.data_dir,
+                &config.tables,
+                &config.queues,
+                &config.aws.region,
+            )
+            .context("cannot open the embedded store")?,
         ),
         Backend::Aws => {
             bail!("`host.backend = \"aws\"` is not supported by this build yet; use \"embedded\"")

@@ -89,6 +89,7 @@ impl From<StoreError> for ApiError {
             } => ApiError::PreconditionFailed(format!(
                 "item `{key}` is at version {actual}, not {expected}; read it again and retry"
             )),
+            StoreError::Refused(reason) => ApiError::Conflict(reason),
             StoreError::Unavailable(cause) => ApiError::Unavailable(cause),
         }
     }

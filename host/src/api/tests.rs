@@ -53,7 +53,9 @@ impl Reply {
 fn api_with(routes: &str, token: Option<&str>) -> Api {
     let dir = tempfile::tempdir().unwrap();
     let config = config::compile(routes, Path::new("routes.toml")).unwrap();
-    let store = Arc::new(EmbeddedStore::open(dir.path(), &config.tables, "us-east-1").unwrap());
+    let store = Arc::new(
+        EmbeddedStore::open(dir.path(), &config.tables, &config.queues, "us-east-1").unwrap(),
+    );
     let app = App {
         config: Arc::new(config),
         store: store.clone(),

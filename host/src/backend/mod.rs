@@ -12,7 +12,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde_json::{Map, Value};
 
-use crate::config::TableId;
+use crate::config::{QueueId, TableId};
 use crate::record::{SequenceNumber, StreamRecord};
 
 /// An item as stored: its key, its version, and the whole JSON object (which repeats both).
@@ -79,6 +79,9 @@ pub enum StoreError {
         expected: u64,
         actual: u64,
     },
+    /// A request the store will not carry out, e.g. a stale receipt handle.
+    #[error("{0}")]
+    Refused(String),
     #[error("store unavailable: {0}")]
     Unavailable(String),
 }
@@ -129,4 +132,118 @@ pub trait ChangeStream: Send + Sync + 'static {
         limit: usize,
         wait: Duration,
     ) -> Result<Vec<StreamRecord>, StoreError>;
+}
+
+/// A message to put on a queue.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewMessage {
+    pub body: String,
+    /// FIFO queues: the group whose messages stay in order.
+    pub group_id: Option<String>,
+    /// FIFO queues: messages with the same id within 5 minutes are sent once.
+    pub deduplication_id: Option<String>,
+    /// Overrides the queue's delay.
+    pub delay: Option<Duration>,
+    /// Where the message comes from (a pipe, a rule or a queue), kept with it into a DLQ.
+    pub origin: String,
+    /// Why it was dead-lettered, for messages put on a DLQ.
+    pub error: Option<String>,
+}
+
+impl NewMessage {
+    pub fn new(body: impl Into<String>, origin: impl Into<String>) -> NewMessage {
+        NewMessage {
+            body: body.into(),
+            group_id: None,
+            deduplication_id: None,
+            delay: None,
+            origin: origin.into(),
+            error: None,
+        }
+    }
+}
+
+/// A message as a receive returns it, in SQS's terms.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Received {
+    pub message_id: String,
+    /// Names this receive of the message; deleting or changing visibility needs it.
+    pub receipt_handle: String,
+    pub body: String,
+    pub receive_count: u32,
+    pub sent_timestamp_ms: i64,
+    pub group_id: Option<String>,
+    pub origin: String,
+    pub error: Option<String>,
+}
+
+/// How many messages a queue holds, by state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+pub struct Depth {
+    pub visible: u64,
+    pub in_flight: u64,
+    pub delayed: u64,
+}
+
+/// Durable queues with SQS's semantics: visibility timeout, receive count, redrive to a DLQ
+/// after `max_receive_count`, delay, retention, and FIFO order per message group.
+#[async_trait]
+pub trait Queues: Send + Sync + 'static {
+    /// Sends messages; returns their ids. A FIFO duplicate within 5 minutes gets the first id.
+    async fn send(
+        &self,
+        queue: QueueId,
+        messages: Vec<NewMessage>,
+    ) -> Result<Vec<String>, StoreError>;
+    /// Receives up to `max` visible messages, hiding them for `visibility` (the queue's when
+    /// `None`). Waits up to `wait` for one when none is visible (long polling).
+    async fn receive(
+        &self,
+        queue: QueueId,
+        max: usize,
+        visibility: Option<Duration>,
+        wait: Duration,
+    ) -> Result<Vec<Received>, StoreError>;
+    /// Deletes received messages; a receipt handle that is no longer current is ignored.
+    async fn delete(&self, queue: QueueId, receipts: &[String]) -> Result<(), StoreError>;
+    /// Makes a received message visible again after `timeout`.
+    async fn change_visibility(
+        &self,
+        queue: QueueId,
+        receipt: &str,
+        timeout: Duration,
+    ) -> Result<(), StoreError>;
+    /// Moves a received message to the queue's DLQ now, with `reason`.
+    async fn dead_letter(
+        &self,
+        queue: QueueId,
+        receipt: &str,
+        reason: &str,
+    ) -> Result<(), StoreError>;
+    async fn depth(&self, queue: QueueId) -> Result<Depth, StoreError>;
+}
+
+/// How far a pipe has delivered one shard of its source stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checkpoint {
+    pub pipe: String,
+    pub shard: ShardId,
+    pub sequence: SequenceNumber,
+}
+
+/// Pipe checkpoints and the deliveries they guard.
+#[async_trait]
+pub trait Checkpoints: Send + Sync + 'static {
+    async fn checkpoint(
+        &self,
+        pipe: &str,
+        shard: &ShardId,
+    ) -> Result<Option<SequenceNumber>, StoreError>;
+    /// Puts messages on queues and advances the checkpoint. The embedded backend does both in
+    /// one transaction, so the hand-off from stream to queues is exactly once.
+    async fn deliver(
+        &self,
+        messages: Vec<(QueueId, NewMessage)>,
+        checkpoint: Option<Checkpoint>,
+    ) -> Result<(), StoreError>;
 }

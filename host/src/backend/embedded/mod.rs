@@ -2,6 +2,7 @@
 //! writer thread commits in groups (see `writer`); reads run on a few reader threads with their
 //! own connections; a watch channel per table wakes stream readers on commit.
 
+mod queues;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -14,12 +15,16 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::{Map, Value};
 use tokio::sync::{oneshot, watch};
 
-use super::{ChangeStream, Item, Page, ShardId, Store, StoreError, Write, Written};
-use crate::config::{StreamViewType, TableConfig, TableId};
+use super::{
+    ChangeStream, Checkpoint, Checkpoints, Depth, Item, NewMessage, Page, Queues, Received,
+    ShardId, Store, StoreError, Write, Written,
+};
+use crate::config::{QueueConfig, QueueId, StreamViewType, TableConfig, TableId};
 use crate::record::{
     AttributeValue, EventName, SequenceNumber, StreamRecord, StreamRecordData, image_of,
 };
-use writer::{Job, Writer};
+use queues::QueueInfo;
+use writer::{Finish, Job, Writer};
 
 /// Version of the database layout this build writes (`PRAGMA user_version`).
 const SCHEMA_VERSION: i64 = 1;
@@ -77,6 +82,7 @@ pub struct EmbeddedStore {
     path: PathBuf,
     region: String,
     tables: Arc<[TableInfo]>,
+    queues: Arc<[QueueInfo]>,
     writes: flume::Sender<Job>,
     reads: flume::Sender<ReadJob>,
 }
@@ -94,6 +100,7 @@ impl EmbeddedStore {
     pub fn open(
         data_dir: &Path,
         tables: &[TableConfig],
+        queues: &[QueueConfig],
         region: &str,
     ) -> Result<EmbeddedStore, StoreError> {
         std::fs::create_dir_all(data_dir).map_err(|err| {
@@ -129,6 +136,19 @@ impl EmbeddedStore {
             });
         }
         let tables: Arc<[TableInfo]> = infos.into();
+        let queues: Arc<[QueueInfo]> = queues
+            .iter()
+            .map(|q| QueueInfo {
+                name: q.name.clone(),
+                visibility_timeout: q.visibility_timeout,
+                retention: q.retention,
+                delay: q.delay,
+                redrive: q.redrive.map(|r| (r.dlq.index(), r.max_receive_count)),
+                fifo: q.fifo,
+                content_based_deduplication: q.content_based_deduplication,
+                changed: watch::Sender::new(0),
+            })
+            .collect();
 
         let (writes, jobs) = flume::unbounded();
         let writer = Writer {
@@ -153,6 +173,7 @@ impl EmbeddedStore {
             path,
             region: region.to_string(),
             tables,
+            queues,
             writes,
             reads,
         })
@@ -184,6 +205,23 @@ impl EmbeddedStore {
             .await
             .map_err(|_| closed())?;
         answer.await.map_err(|_| closed())
+    }
+
+    /// Runs `work` in the writer's next group transaction; returns its result once committed.
+    async fn apply<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection, i64) -> rusqlite::Result<T> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        let job = Job::Apply(Box::new(move |conn, now| {
+            let value = work(conn, now)?;
+            Ok(Box::new(move || drop(reply.send(value))) as Finish)
+        }));
+        self.writes.send_async(job).await.map_err(|_| closed())?;
+        answer
+            .await
+            .map_err(|_| StoreError::Unavailable("the transaction did not commit".into()))
     }
 
     fn table(&self, table: TableId) -> &TableInfo {
@@ -298,7 +336,11 @@ impl Store for EmbeddedStore {
     }
 
     async fn trim_expired(&self) -> Result<u64, StoreError> {
-        self.submit(|reply| Job::Trim { reply }).await?
+        let queues = self.queues.clone();
+        let messages = self
+            .apply(move |tx, now| queues::trim(tx, &queues, now, writer::TRIM_BATCH))
+            .await?;
+        Ok(self.submit(|reply| Job::Trim { reply }).await?? + messages)
     }
 }
 
@@ -367,6 +409,173 @@ impl ChangeStream for EmbeddedStore {
     }
 }
 
+#[async_trait]
+impl Queues for EmbeddedStore {
+    async fn send(
+        &self,
+        queue: QueueId,
+        messages: Vec<NewMessage>,
+    ) -> Result<Vec<String>, StoreError> {
+        let queues = self.queues.clone();
+        let ids = self
+            .apply(move |tx, now| queues::send(tx, &queues[queue.index()], &messages, now))
+            .await?;
+        self.queues[queue.index()].bump();
+        Ok(ids)
+    }
+
+    async fn receive(
+        &self,
+        queue: QueueId,
+        max: usize,
+        visibility: Option<Duration>,
+        wait: Duration,
+    ) -> Result<Vec<Received>, StoreError> {
+        let info = &self.queues[queue.index()];
+        let visibility = visibility.unwrap_or(info.visibility_timeout);
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let mut changed = info.changed.subscribe();
+            changed.borrow_and_update();
+            let queues = self.queues.clone();
+            let received = self
+                .apply(move |tx, now| {
+                    queues::receive(tx, &queues, queue.index(), max, visibility, now)
+                })
+                .await?;
+            if let Some((dlq, _)) = info.redrive {
+                self.queues[dlq].bump();
+            }
+            let now = tokio::time::Instant::now();
+            if !received.is_empty() || now >= deadline {
+                return Ok(received);
+            }
+            // Sleep until a send, or until a hidden message becomes visible, or the deadline.
+            let name = info.name.clone();
+            let next = self
+                .query(move |conn| queues::next_visible(conn, &name, now_ms()))
+                .await?;
+            let wake = next.map_or(deadline, |at| {
+                deadline.min(now + Duration::from_millis((at - now_ms()).max(1) as u64))
+            });
+            let _ = tokio::time::timeout_at(wake, changed.changed()).await;
+        }
+    }
+
+    async fn delete(&self, queue: QueueId, receipts: &[String]) -> Result<(), StoreError> {
+        let (queues, receipts) = (self.queues.clone(), receipts.to_vec());
+        self.apply(move |tx, _| queues::delete(tx, &queues[queue.index()], &receipts))
+            .await?;
+        Ok(())
+    }
+
+    async fn change_visibility(
+        &self,
+        queue: QueueId,
+        receipt: &str,
+        timeout: Duration,
+    ) -> Result<(), StoreError> {
+        let (queues, receipt) = (self.queues.clone(), receipt.to_string());
+        let changed = self
+            .apply(move |tx, now| {
+                queues::change_visibility(tx, &queues[queue.index()], &receipt, timeout, now)
+            })
+            .await?;
+        self.queues[queue.index()].bump();
+        if changed {
+            Ok(())
+        } else {
+            Err(StoreError::Refused(
+                "the receipt handle is not current".into(),
+            ))
+        }
+    }
+
+    async fn dead_letter(
+        &self,
+        queue: QueueId,
+        receipt: &str,
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        let info = &self.queues[queue.index()];
+        let Some((dlq, _)) = info.redrive else {
+            return Err(StoreError::Refused(format!(
+                "queue `{}` has no dead-letter queue",
+                info.name
+            )));
+        };
+        let (queues, receipt, reason) =
+            (self.queues.clone(), receipt.to_string(), reason.to_string());
+        let moved = self
+            .apply(move |tx, now| {
+                queues::dead_letter(tx, &queues, queue.index(), &receipt, &reason, now)
+            })
+            .await?;
+        self.queues[dlq].bump();
+        if moved {
+            Ok(())
+        } else {
+            Err(StoreError::Refused(
+                "the receipt handle is not current".into(),
+            ))
+        }
+    }
+
+    async fn depth(&self, queue: QueueId) -> Result<Depth, StoreError> {
+        let name = self.queues[queue.index()].name.clone();
+        self.query(move |conn| queues::depth(conn, &name, now_ms()))
+            .await
+    }
+}
+
+#[async_trait]
+impl Checkpoints for EmbeddedStore {
+    async fn checkpoint(
+        &self,
+        pipe: &str,
+        shard: &ShardId,
+    ) -> Result<Option<SequenceNumber>, StoreError> {
+        let (pipe, shard) = (pipe.to_string(), shard.0.clone());
+        Ok(self
+            .query(move |conn| queues::read_checkpoint(conn, &pipe, &shard))
+            .await?
+            .map(SequenceNumber))
+    }
+
+    async fn deliver(
+        &self,
+        messages: Vec<(QueueId, NewMessage)>,
+        checkpoint: Option<Checkpoint>,
+    ) -> Result<(), StoreError> {
+        let queues = self.queues.clone();
+        let touched: Vec<usize> = messages.iter().map(|(q, _)| q.index()).collect();
+        self.apply(move |tx, now| {
+            for (queue, message) in &messages {
+                queues::send(
+                    tx,
+                    &queues[queue.index()],
+                    std::slice::from_ref(message),
+                    now,
+                )?;
+            }
+            if let Some(Checkpoint {
+                pipe,
+                shard,
+                sequence,
+            }) = &checkpoint
+            {
+                queues::checkpoint(tx, pipe, &shard.0, sequence.as_str())?;
+            }
+            Ok(())
+        })
+        .await?;
+        for queue in touched {
+            self.queues[queue].bump();
+        }
+        Ok(())
+    }
+}
+
 fn connect(path: &Path) -> rusqlite::Result<Connection> {
     let conn = Connection::open(path)?;
     conn.busy_timeout(Duration::from_secs(5))?;
@@ -388,6 +597,8 @@ fn migrate(conn: &Connection) -> Result<(), String> {
         ));
     }
     conn.execute_batch(SCHEMA).map_err(|e| e.to_string())?;
+    conn.execute_batch(queues::SCHEMA)
+        .map_err(|e| e.to_string())?;
     conn.pragma_update(None, "user_version", SCHEMA_VERSION)
         .map_err(|e| e.to_string())
 }
@@ -464,7 +675,8 @@ mod tests {
     }
 
     async fn store(dir: &Path, view: StreamViewType) -> EmbeddedStore {
-        EmbeddedStore::open(dir, &tables(view), "us-east-1").expect("the store opens in a temp dir")
+        EmbeddedStore::open(dir, &tables(view), &conformance::queues(), "us-east-1")
+            .expect("the store opens in a temp dir")
     }
 
     macro_rules! conformance_tests {
@@ -489,6 +701,30 @@ mod tests {
         a_stream_read_waits_for_the_next_commit,
         concurrent_writes_all_commit_with_increasing_sequence_numbers,
         tables_are_kept_apart,
+    );
+
+    macro_rules! queue_conformance_tests {
+        ($($name:ident),* $(,)?) => {$(
+            #[tokio::test]
+            async fn $name() {
+                let dir = tempfile::tempdir().unwrap();
+                let store = store(dir.path(), StreamViewType::NewAndOldImages).await;
+                conformance::$name(&store, &store).await;
+            }
+        )*};
+    }
+
+    queue_conformance_tests!(
+        a_received_message_is_hidden_until_its_visibility_timeout,
+        a_deleted_message_is_gone_and_a_stale_receipt_is_ignored,
+        after_max_receive_count_a_message_moves_to_the_dlq,
+        change_visibility_brings_a_message_back_when_asked,
+        dead_letter_moves_a_message_now_with_its_reason,
+        a_delayed_message_stays_hidden_for_the_delay,
+        a_long_poll_wakes_when_a_message_is_sent,
+        a_fifo_queue_keeps_order_per_group_and_holds_a_group_in_flight,
+        a_fifo_queue_drops_duplicates_within_five_minutes,
+        delivery_and_checkpoint_commit_together,
     );
 
     #[tokio::test]
@@ -523,7 +759,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut tables = tables(StreamViewType::NewAndOldImages);
         tables[0].stream_retention = Duration::from_secs(60);
-        let store = EmbeddedStore::open(dir.path(), &tables, "us-east-1").unwrap();
+        let store = EmbeddedStore::open(dir.path(), &tables, &[], "us-east-1").unwrap();
         conformance::write_orders(&store, 2).await;
         // Age the first record past retention by hand; the clock cannot be moved for real.
         let path = store.path.clone();

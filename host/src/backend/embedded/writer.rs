@@ -26,11 +26,18 @@ pub(super) enum Job {
     Trim {
         reply: oneshot::Sender<Result<u64, StoreError>>,
     },
+    /// Any other work in the group transaction; what it returns runs after the commit (it sends
+    /// the reply). If the commit fails it never runs, and its reply channel just closes.
+    Apply(Apply),
 }
+
+pub(super) type Apply = Box<dyn FnOnce(&Connection, i64) -> rusqlite::Result<Finish> + Send>;
+pub(super) type Finish = Box<dyn FnOnce() + Send>;
 
 enum Outcome {
     Write(Result<Written, StoreError>),
     Trim(u64),
+    Apply(Finish),
 }
 
 pub(super) struct Writer {
@@ -51,7 +58,8 @@ impl Writer {
 
     fn commit(&mut self, group: Vec<Job>) {
         let mut last_seq: Vec<Option<u64>> = vec![None; self.tables.len()];
-        let result = apply_group(&mut self.conn, &self.tables, &group, &mut last_seq);
+        let mut group = group;
+        let result = apply_group(&mut self.conn, &self.tables, &mut group, &mut last_seq);
         if result.is_ok() {
             for (table, seq) in self.tables.iter().zip(&last_seq) {
                 if let Some(seq) = seq {
@@ -67,6 +75,7 @@ impl Writer {
                             drop(reply.send(result))
                         }
                         (Job::Trim { reply }, Outcome::Trim(n)) => drop(reply.send(Ok(n))),
+                        (Job::Apply(_), Outcome::Apply(finish)) => finish(),
                         _ => {
                             unreachable!("apply_group returns one outcome of the same kind per job")
                         }
@@ -80,6 +89,7 @@ impl Writer {
                     match job {
                         Job::Write { reply, .. } => drop(reply.send(Err(err.clone()))),
                         Job::Trim { reply } => drop(reply.send(Err(err.clone()))),
+                        Job::Apply(_) => {}
                     }
                 }
             }
@@ -92,13 +102,13 @@ impl Writer {
 fn apply_group(
     conn: &mut Connection,
     tables: &[TableInfo],
-    group: &[Job],
+    group: &mut [Job],
     last_seq: &mut [Option<u64>],
 ) -> rusqlite::Result<Vec<Outcome>> {
     let now = now_ms();
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut outcomes = Vec::with_capacity(group.len());
-    for job in group {
+    for job in group.iter_mut() {
         match job {
             Job::Write { table, write, .. } => {
                 let result = apply(&tx, &tables[*table], write, now)?;
@@ -108,6 +118,14 @@ fn apply_group(
                 outcomes.push(Outcome::Write(result.map(|(written, _)| written)));
             }
             Job::Trim { .. } => outcomes.push(Outcome::Trim(trim(&tx, tables, now)?)),
+            Job::Apply(work) => {
+                // Each closure runs once; what stays behind in the group is a no-op.
+                let work = std::mem::replace(
+                    work,
+                    Box::new(|_: &Connection, _: i64| Ok(Box::new(|| {}) as Finish)),
+                );
+                outcomes.push(Outcome::Apply(work(&tx, now)?));
+            }
         }
     }
     tx.commit()?;

@@ -1,0 +1,344 @@
+//! Queues in the embedded database, with SQS's semantics. Every function here runs inside the
+//! writer's transaction (see `writer`); reads that change nothing run on reader connections.
+
+use std::time::Duration;
+
+use rusqlite::{Connection, OptionalExtension, params};
+use sha2::{Digest, Sha256};
+use tokio::sync::watch;
+
+use crate::backend::{Depth, NewMessage, Received};
+
+/// How long a FIFO deduplication id is remembered, as in SQS.
+const DEDUPLICATION_WINDOW_MS: i64 = 5 * 60 * 1000;
+
+pub(super) const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS messages (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    queue         TEXT    NOT NULL,
+    message_id    TEXT    NOT NULL,
+    body          TEXT    NOT NULL,
+    group_id      TEXT,
+    sent_ms       INTEGER NOT NULL,
+    visible_at_ms INTEGER NOT NULL,
+    receive_count INTEGER NOT NULL DEFAULT 0,
+    receipt       TEXT,
+    origin        TEXT    NOT NULL,
+    error         TEXT
+);
+CREATE INDEX IF NOT EXISTS messages_ready ON messages (queue, visible_at_ms);
+CREATE INDEX IF NOT EXISTS messages_by_group ON messages (queue, group_id, id);
+CREATE INDEX IF NOT EXISTS messages_by_receipt ON messages (receipt);
+CREATE TABLE IF NOT EXISTS deduplication (
+    queue      TEXT    NOT NULL,
+    dedup_id   TEXT    NOT NULL,
+    message_id TEXT    NOT NULL,
+    sent_ms    INTEGER NOT NULL,
+    PRIMARY KEY (queue, dedup_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS checkpoints (
+    pipe     TEXT NOT NULL,
+    shard    TEXT NOT NULL,
+    sequence TEXT NOT NULL,
+    PRIMARY KEY (pipe, shard)
+) WITHOUT ROWID;
+";
+
+/// What the store keeps of each queue of routes.toml.
+pub(super) struct QueueInfo {
+    pub name: String,
+    pub visibility_timeout: Duration,
+    pub retention: Duration,
+    pub delay: Duration,
+    /// The DLQ's position and the receive count after which messages move there.
+    pub redrive: Option<(usize, u32)>,
+    pub fifo: bool,
+    pub content_based_deduplication: bool,
+    /// Bumped whenever messages may have become visible, to wake long polls.
+    pub changed: watch::Sender<u64>,
+}
+
+impl QueueInfo {
+    pub fn bump(&self) {
+        self.changed.send_modify(|n| *n = n.wrapping_add(1));
+    }
+}
+
+fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+/// Inserts messages; returns their ids (for a FIFO duplicate, the first message's id).
+pub(super) fn send(
+    tx: &Connection,
+    queue: &QueueInfo,
+    messages: &[NewMessage],
+    now: i64,
+) -> rusqlite::Result<Vec<String>> {
+    let mut ids = Vec::with_capacity(messages.len());
+    for message in messages {
+        let dedup = queue.fifo.then(|| {
+            message.deduplication_id.clone().or_else(|| {
+                queue
+                    .content_based_deduplication
+                    .then(|| format!("{:x}", Sha256::digest(message.body.as_bytes())))
+            })
+        });
+        if let Some(Some(dedup)) = &dedup {
+            let seen: Option<String> = tx
+                .prepare_cached("SELECT message_id FROM deduplication WHERE queue = ?1 AND dedup_id = ?2 AND sent_ms > ?3")?
+                .query_row(params![queue.name, dedup, now - DEDUPLICATION_WINDOW_MS], |row| row.get(0))
+                .optional()?;
+            if let Some(id) = seen {
+                ids.push(id);
+                continue;
+            }
+        }
+        let id = new_id();
+        let delay = message.delay.unwrap_or(queue.delay).as_millis() as i64;
+        tx.prepare_cached(
+            "INSERT INTO messages (queue, message_id, body, group_id, sent_ms, visible_at_ms, origin, error) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )?
+        .execute(params![queue.name, id, message.body, message.group_id, now, now + delay, message.origin, message.error])?;
+        if let Some(Some(dedup)) = dedup {
+            tx.prepare_cached("INSERT OR REPLACE INTO deduplication (queue, dedup_id, message_id, sent_ms) VALUES (?1, ?2, ?3, ?4)")?
+                .execute(params![queue.name, dedup, id, now])?;
+        }
+        ids.push(id);
+    }
+    Ok(ids)
+}
+
+struct Candidate {
+    row: i64,
+    receive_count: u32,
+}
+
+/// Receives up to `max` visible messages. A message already received `max_receive_count`
+/// times moves to the DLQ instead, as SQS's redrive policy does.
+pub(super) fn receive(
+    tx: &Connection,
+    queues: &[QueueInfo],
+    index: usize,
+    max: usize,
+    visibility: Duration,
+    now: i64,
+) -> rusqlite::Result<Vec<Received>> {
+    let queue = &queues[index];
+    let mut received = Vec::new();
+    // Moving poison messages away may free room for more; bound the rounds.
+    for _ in 0..4 {
+        let candidates = candidates(tx, queue, max - received.len(), now)?;
+        if candidates.is_empty() {
+            break;
+        }
+        for candidate in candidates {
+            if let Some((dlq, max_receives)) = queue.redrive
+                && candidate.receive_count >= max_receives
+            {
+                let reason = format!(
+                    "received {} times without being deleted (max_receive_count = {max_receives})",
+                    candidate.receive_count
+                );
+                move_to(
+                    tx,
+                    candidate.row,
+                    &queues[dlq].name,
+                    &format!("queue:{}", queue.name),
+                    Some(&reason),
+                    now,
+                )?;
+                continue;
+            }
+            let receipt = new_id();
+            let row = tx
+                .prepare_cached(
+                    "UPDATE messages SET receive_count = receive_count + 1, visible_at_ms = ?2, receipt = ?3 WHERE id = ?1 \
+                     RETURNING message_id, body, receive_count, sent_ms, group_id, origin, error",
+                )?
+                .query_row(params![candidate.row, now + visibility.as_millis() as i64, receipt], |row| {
+                    Ok(Received {
+                        message_id: row.get(0)?,
+                        receipt_handle: receipt.clone(),
+                        body: row.get(1)?,
+                        receive_count: row.get(2)?,
+                        sent_timestamp_ms: row.get(3)?,
+                        group_id: row.get(4)?,
+                        origin: row.get(5)?,
+                        error: row.get(6)?,
+                    })
+                })?;
+            received.push(row);
+        }
+        if received.len() >= max {
+            break;
+        }
+    }
+    Ok(received)
+}
+
+/// Visible messages in order. In a FIFO queue, a message qualifies only when every earlier
+/// message of its group is visible too: a group with a message in flight waits.
+fn candidates(
+    tx: &Connection,
+    queue: &QueueInfo,
+    max: usize,
+    now: i64,
+) -> rusqlite::Result<Vec<Candidate>> {
+    let sql = if queue.fifo {
+        "SELECT id, receive_count FROM messages m WHERE queue = ?1 AND visible_at_ms <= ?2 AND NOT EXISTS \
+         (SELECT 1 FROM messages e WHERE e.queue = m.queue AND e.group_id IS m.group_id AND e.id < m.id AND e.visible_at_ms > ?2) \
+         ORDER BY id LIMIT ?3"
+    } else {
+        "SELECT id, receive_count FROM messages WHERE queue = ?1 AND visible_at_ms <= ?2 ORDER BY id LIMIT ?3"
+    };
+    let mut stmt = tx.prepare_cached(sql)?;
+    let rows = stmt.query_map(params![queue.name, now, max as i64], |row| {
+        Ok(Candidate {
+            row: row.get(0)?,
+            receive_count: row.get(1)?,
+        })
+    })?;
+    rows.collect()
+}
+
+fn move_to(
+    tx: &Connection,
+    row: i64,
+    queue: &str,
+    origin: &str,
+    error: Option<&str>,
+    now: i64,
+) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "UPDATE messages SET queue = ?2, visible_at_ms = ?3, receipt = NULL, origin = ?4, error = coalesce(?5, error) WHERE id = ?1",
+    )?
+    .execute(params![row, queue, now, origin, error])?;
+    Ok(())
+}
+
+pub(super) fn delete(
+    tx: &Connection,
+    queue: &QueueInfo,
+    receipts: &[String],
+) -> rusqlite::Result<usize> {
+    let mut stmt = tx.prepare_cached("DELETE FROM messages WHERE receipt = ?1 AND queue = ?2")?;
+    let mut deleted = 0;
+    for receipt in receipts {
+        deleted += stmt.execute(params![receipt, queue.name])?;
+    }
+    Ok(deleted)
+}
+
+/// Whether the receipt was current (and the visibility changed).
+pub(super) fn change_visibility(
+    tx: &Connection,
+    queue: &QueueInfo,
+    receipt: &str,
+    timeout: Duration,
+    now: i64,
+) -> rusqlite::Result<bool> {
+    let changed = tx
+        .prepare_cached("UPDATE messages SET visible_at_ms = ?3 WHERE receipt = ?1 AND queue = ?2")?
+        .execute(params![
+            receipt,
+            queue.name,
+            now + timeout.as_millis() as i64
+        ])?;
+    Ok(changed > 0)
+}
+
+/// Moves a received message to the queue's DLQ with `reason`; false when the queue has no DLQ
+/// or the receipt is not current.
+pub(super) fn dead_letter(
+    tx: &Connection,
+    queues: &[QueueInfo],
+    index: usize,
+    receipt: &str,
+    reason: &str,
+    now: i64,
+) -> rusqlite::Result<bool> {
+    let queue = &queues[index];
+    let Some((dlq, _)) = queue.redrive else {
+        return Ok(false);
+    };
+    let row: Option<i64> = tx
+        .prepare_cached("SELECT id FROM messages WHERE receipt = ?1 AND queue = ?2")?
+        .query_row(params![receipt, queue.name], |row| row.get(0))
+        .optional()?;
+    let Some(row) = row else { return Ok(false) };
+    move_to(
+        tx,
+        row,
+        &queues[dlq].name,
+        &format!("queue:{}", queue.name),
+        Some(reason),
+        now,
+    )?;
+    Ok(true)
+}
+
+/// Records how far a pipe has delivered a shard.
+pub(super) fn checkpoint(
+    tx: &Connection,
+    pipe: &str,
+    shard: &str,
+    sequence: &str,
+) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT OR REPLACE INTO checkpoints (pipe, shard, sequence) VALUES (?1, ?2, ?3)",
+    )?
+    .execute(params![pipe, shard, sequence])?;
+    Ok(())
+}
+
+pub(super) fn read_checkpoint(
+    conn: &Connection,
+    pipe: &str,
+    shard: &str,
+) -> rusqlite::Result<Option<String>> {
+    conn.prepare_cached("SELECT sequence FROM checkpoints WHERE pipe = ?1 AND shard = ?2")?
+        .query_row(params![pipe, shard], |row| row.get(0))
+        .optional()
+}
+
+pub(super) fn depth(conn: &Connection, queue: &str, now: i64) -> rusqlite::Result<Depth> {
+    conn.prepare_cached(
+        "SELECT coalesce(sum(visible_at_ms <= ?2), 0), coalesce(sum(visible_at_ms > ?2 AND receive_count > 0), 0), \
+         coalesce(sum(visible_at_ms > ?2 AND receive_count = 0), 0) FROM messages WHERE queue = ?1",
+    )?
+    .query_row(params![queue, now], |row| Ok(Depth { visible: row.get::<_, i64>(0)? as u64, in_flight: row.get::<_, i64>(1)? as u64, delayed: row.get::<_, i64>(2)? as u64 }))
+}
+
+/// When the next hidden message of a queue becomes visible, for long polls to wake then.
+pub(super) fn next_visible(
+    conn: &Connection,
+    queue: &str,
+    now: i64,
+) -> rusqlite::Result<Option<i64>> {
+    conn.prepare_cached(
+        "SELECT min(visible_at_ms) FROM messages WHERE queue = ?1 AND visible_at_ms > ?2",
+    )?
+    .query_row(params![queue, now], |row| row.get(0))
+}
+
+/// Drops messages past their queue's retention and expired deduplication ids.
+pub(super) fn trim(
+    tx: &Connection,
+    queues: &[QueueInfo],
+    now: i64,
+    batch: i64,
+) -> rusqlite::Result<u64> {
+    let mut removed = 0;
+    for queue in queues {
+        let cutoff = now - queue.retention.as_millis() as i64;
+        removed += tx
+            .prepare_cached("DELETE FROM messages WHERE id IN (SELECT id FROM messages WHERE queue = ?1 AND sent_ms < ?2 LIMIT ?3)")?
+            .execute(params![queue.name, cutoff, batch])? as u64;
+    }
+    removed += tx
+        .prepare_cached("DELETE FROM deduplication WHERE (queue, dedup_id) IN (SELECT queue, dedup_id FROM deduplication WHERE sent_ms < ?1 LIMIT ?2)")?
+        .execute(params![now - DEDUPLICATION_WINDOW_MS, batch])? as u64;
+    Ok(removed)
+}
