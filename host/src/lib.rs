@@ -6,9 +6,13 @@
 
 pub mod api;
 pub mod backend;
+pub mod bus;
 pub mod cli;
 pub mod config;
+pub mod consumer;
 pub mod pattern;
+pub mod pipe;
 pub mod plugin;
 pub mod record;
 pub mod server;
+pub mod transform;

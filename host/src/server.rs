@@ -10,7 +10,10 @@ use tokio::net::TcpListener;
 use crate::api::{self, App, Secret};
 use crate::backend::Store;
 use crate::backend::embedded::EmbeddedStore;
+use crate::bus::Buses;
 use crate::config::{Backend, Config};
+use crate::consumer::ConsumerRunner;
+use crate::pipe::PipeRunner;
 use crate::plugin::Plugins;
 
 /// Where compiled plugin code is cached: in the data dir, so restarts do not recompile.
@@ -56,12 +59,38 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     })?;
     tracing::info!(plugins = config.plugins.len(), "plugins loaded");
     warn_about_sections_not_run(&config);
+    let plugins = Arc::new(plugins);
+    let buses = Arc::new(Buses::new(&config));
 
     let listener = TcpListener::bind(config.host.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.host.listen))?;
     let address = listener.local_addr()?;
     let grace = config.host.shutdown_grace;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut workers = Vec::new();
+    for id in config.pipe_ids() {
+        let runner = PipeRunner {
+            id,
+            config: config.clone(),
+            stream: store.clone(),
+            checkpoints: store.clone(),
+            plugins: plugins.clone(),
+            buses: buses.clone(),
+            status: Default::default(),
+        };
+        workers.push(tokio::spawn(Arc::new(runner).run(stop_rx.clone())));
+    }
+    for id in config.consumer_ids() {
+        let runner = ConsumerRunner {
+            id,
+            config: config.clone(),
+            queues: store.clone(),
+            plugins: plugins.clone(),
+            status: Default::default(),
+        };
+        workers.push(tokio::spawn(Arc::new(runner).run(stop_rx.clone())));
+    }
     let app = App {
         config,
         store: store.clone(),
@@ -73,19 +102,25 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     tracing::info!(%address, "switchyard listening");
     println!("switchyard listening on http://{address}");
 
-    let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+    let mut stopping = stop_rx.clone();
     let serve = axum::serve(listener, api::router(app)).with_graceful_shutdown(async move {
         shutdown_signal().await;
         tracing::info!("shutting down: finishing requests in flight");
         let _ = stop_tx.send(true);
     });
     let deadline = async move {
-        let _ = stop_rx.wait_for(|stopped| *stopped).await;
+        let _ = stopping.wait_for(|stopped| *stopped).await;
         tokio::time::sleep(grace).await;
     };
+    // Pipes and consumers finish the batch in hand, checkpoint, and stop.
+    let work = async move {
+        let served = serve.await;
+        futures::future::join_all(workers).await;
+        served
+    };
     tokio::select! {
-        served = serve => served.context("the HTTP server failed")?,
-        () = deadline => tracing::warn!(?grace, "shutdown grace period over; leaving requests unfinished"),
+        served = work => served.context("the HTTP server failed")?,
+        () = deadline => tracing::warn!(?grace, "shutdown grace period over; leaving work unfinished"),
     }
     trimmer.abort();
     drop(plugins);
@@ -114,19 +149,12 @@ async fn trim_forever(store: Arc<dyn Store>) {
     }
 }
 
-/// Sections this build checks but does not run yet; saying so beats silently ignoring them.
+/// Parts of routes.toml this build checks but does not run yet; saying so beats silence.
 fn warn_about_sections_not_run(config: &Config) {
-    let declared = [
-        ("pipes", config.pipes.len()),
-        ("buses", config.buses.len()),
-        ("queues", config.queues.len()),
-        ("consumers", config.consumers.len()),
-    ];
-    for (section, count) in declared.into_iter().filter(|(_, n)| *n > 0) {
+    for bus in config.buses.iter().filter(|b| b.archive.is_some()) {
         tracing::warn!(
-            section,
-            count,
-            "routes.toml declares `{section}`; this build validates them but does not run them"
+            bus = bus.name,
+            "routes.toml declares an archive for this bus; this build does not archive events yet"
         );
     }
 }

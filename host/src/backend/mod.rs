@@ -122,6 +122,12 @@ pub struct ShardId(pub String);
 #[async_trait]
 pub trait ChangeStream: Send + Sync + 'static {
     async fn shards(&self, table: TableId) -> Result<Vec<ShardId>, StoreError>;
+    /// The sequence number of the newest record of a shard, for readers that start at `latest`.
+    async fn latest(
+        &self,
+        table: TableId,
+        shard: &ShardId,
+    ) -> Result<Option<SequenceNumber>, StoreError>;
     /// Records after `after` (from the oldest retained when `None`), at most `limit`. When there
     /// are none, waits up to `wait` for the next commit instead of returning empty at once.
     async fn read(

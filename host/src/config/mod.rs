@@ -142,6 +142,14 @@ impl Config {
             .map(PluginId)
     }
 
+    pub fn pipe_ids(&self) -> impl Iterator<Item = PipeId> + '_ {
+        (0..self.pipes.len()).map(PipeId)
+    }
+
+    pub fn consumer_ids(&self) -> impl Iterator<Item = ConsumerId> + '_ {
+        (0..self.consumers.len()).map(ConsumerId)
+    }
+
     /// The ids of all tables, in name order.
     pub fn table_ids(&self) -> impl Iterator<Item = TableId> + '_ {
         (0..self.tables.len()).map(TableId)

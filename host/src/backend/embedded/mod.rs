@@ -350,6 +350,15 @@ impl ChangeStream for EmbeddedStore {
         Ok(vec![ShardId(SHARD.to_string())])
     }
 
+    async fn latest(
+        &self,
+        table: TableId,
+        _shard: &ShardId,
+    ) -> Result<Option<SequenceNumber>, StoreError> {
+        let last = *self.table(table).changed.borrow();
+        Ok((last > 0).then(|| SequenceNumber::from_u64(last)))
+    }
+
     async fn read(
         &self,
         table: TableId,

@@ -16,10 +16,15 @@ impl Guest for Notify {
             let body: Value = serde_json::from_str(&message.body).unwrap_or(Value::String(message.body.clone()));
             let order_id = find(&body, "orderId").unwrap_or_else(|| "unknown".into());
             let fail = find(&body, "fail");
+            let tier = find(&body, "customerTier").unwrap_or_else(|| "none".into());
             log::log(
                 log::Level::Info,
                 "order handled",
-                &[("orderId".into(), order_id.clone()), ("receiveCount".into(), message.receive_count.to_string())],
+                &[
+                    ("orderId".into(), order_id.clone()),
+                    ("customerTier".into(), tier),
+                    ("receiveCount".into(), message.receive_count.to_string()),
+                ],
             );
             outcomes.push(match fail.as_deref() {
                 Some("retry") => Outcome::Retry(find(&body, "retryAfter").and_then(|s| s.parse().ok())),

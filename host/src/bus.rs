@@ -1,0 +1,182 @@
+//! The bus: EventBridge rules. An event is read once and matched against every rule of its bus
+//! together (a pattern `RuleSet`); each matching rule sends it to each of its targets, shaped by
+//! the target's input (the whole event, an `input_path`, or an input transformer).
+
+use serde_json::Value;
+
+use crate::backend::NewMessage;
+use crate::config::{BusId, Config, Destination, QueueId, TargetInput};
+use crate::pattern::{EventError, RuleSet};
+use crate::transform;
+
+/// Most buses an event may cross (a rule may target another bus).
+const MAX_HOPS: usize = 4;
+
+/// The rules of every bus, compiled.
+pub struct Buses {
+    buses: Vec<RuleSet>,
+}
+
+/// Where one event goes: a message per queue target of each matching rule.
+#[derive(Debug, Default)]
+pub struct Routed {
+    pub messages: Vec<(QueueId, NewMessage)>,
+    /// Rules that matched, as `bus/rule`.
+    pub rules: Vec<String>,
+}
+
+impl Buses {
+    pub fn new(config: &Config) -> Buses {
+        let buses = config
+            .buses
+            .iter()
+            .map(|bus| {
+                RuleSet::new(bus.rules.iter().map(|rule| rule.pattern.text.as_str()))
+                    .unwrap_or_else(|(_, err)| {
+                        unreachable!("routes.toml validation compiled every rule pattern: {err}")
+                    })
+            })
+            .collect();
+        Buses { buses }
+    }
+
+    /// Routes an EventBridge event (JSON text) through `bus`.
+    pub fn route(&self, config: &Config, bus: BusId, event: &str) -> Result<Routed, EventError> {
+        let mut routed = Routed::default();
+        self.route_into(config, bus, event, 0, &mut routed)?;
+        Ok(routed)
+    }
+
+    fn route_into(
+        &self,
+        config: &Config,
+        bus: BusId,
+        event: &str,
+        hops: usize,
+        routed: &mut Routed,
+    ) -> Result<(), EventError> {
+        let rules = &self.buses[bus.index()];
+        let matching = rules.matching_json(event)?;
+        if matching.is_empty() {
+            return Ok(());
+        }
+        let json: Value = serde_json::from_str(event).map_err(|err| EventError(err.to_string()))?;
+        let event_id = json
+            .get("id")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        for index in matching {
+            let rule = &config[bus].rules[index];
+            routed
+                .rules
+                .push(format!("{}/{}", config[bus].name, rule.name));
+            for target in &rule.targets {
+                let input = match &target.input {
+                    TargetInput::Event => event.to_string(),
+                    TargetInput::Path(path) => {
+                        transform::select(&json, path).map_or("null".into(), Value::to_string)
+                    }
+                    TargetInput::Transformer { paths, template } => {
+                        transform::transform(&json, paths, template, &rule.name)
+                    }
+                };
+                match target.destination {
+                    Destination::Queue(queue) => {
+                        let mut message = NewMessage::new(
+                            input,
+                            format!("rule:{}/{}", config[bus].name, rule.name),
+                        );
+                        if config[queue].fifo {
+                            // One group per rule keeps the bus's order; the event id de-duplicates.
+                            message.group_id = Some(format!("{}/{}", config[bus].name, rule.name));
+                            message.deduplication_id = Some(event_id.clone());
+                        }
+                        routed.messages.push((queue, message));
+                    }
+                    Destination::Bus(next) if hops + 1 < MAX_HOPS => {
+                        self.route_into(config, next, &input, hops + 1, routed)?
+                    }
+                    Destination::Bus(next) => {
+                        tracing::warn!(
+                            bus = config[bus].name,
+                            rule = rule.name,
+                            next = config[next].name,
+                            "event dropped: it crossed too many buses"
+                        );
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn config(text: &str) -> Config {
+        crate::config::compile(text, Path::new("routes.toml")).unwrap_or_else(|err| panic!("{err}"))
+    }
+
+    const ROUTES: &str = r#"
+[buses.orders.rules.all]
+pattern = '{"source": ["shop"]}'
+targets = [{ queue = "everything" }, { queue = "ids", input_path = "$.detail.orderId" }]
+
+[buses.orders.rules.big]
+pattern = '{"source": ["shop"], "detail": {"total": [{"numeric": [">", 100]}]}}'
+targets = [{ queue = "big", input_transformer = { input_paths = { id = "$.detail.orderId" }, input_template = '{"big": "<id>"}' } }, { bus = "audit" }]
+
+[buses.audit.rules.log]
+pattern = '{"detail": {"orderId": [{"exists": true}]}}'
+targets = [{ queue = "audit.fifo" }]
+
+[queues.everything]
+[queues.ids]
+[queues.big]
+[queues."audit.fifo"]
+fifo = true
+"#;
+
+    #[test]
+    fn every_matching_rule_sends_to_each_of_its_targets_shaped_by_its_input() {
+        let config = config(ROUTES);
+        let buses = Buses::new(&config);
+        let event =
+            r#"{"id": "e-1", "source": "shop", "detail": {"orderId": "o-1", "total": 500}}"#;
+        let routed = buses.route(&config, BusId(1), event).unwrap();
+        assert_eq!(routed.rules, ["orders/all", "orders/big", "audit/log"]);
+        let delivered: Vec<(&str, &str)> = routed
+            .messages
+            .iter()
+            .map(|(q, m)| (config[*q].name.as_str(), m.body.as_str()))
+            .collect();
+        assert_eq!(
+            delivered,
+            [
+                ("everything", event),
+                ("ids", "\"o-1\""),
+                ("big", r#"{"big": "o-1"}"#),
+                ("audit.fifo", event)
+            ]
+        );
+        let fifo = &routed.messages[3].1;
+        assert_eq!(
+            (fifo.group_id.as_deref(), fifo.deduplication_id.as_deref()),
+            (Some("audit/log"), Some("e-1"))
+        );
+        assert_eq!(routed.messages[0].1.origin, "rule:orders/all");
+    }
+
+    #[test]
+    fn an_event_no_rule_matches_goes_nowhere() {
+        let config = config(ROUTES);
+        let routed = Buses::new(&config)
+            .route(&config, BusId(1), r#"{"source": "other"}"#)
+            .unwrap();
+        assert!(routed.messages.is_empty() && routed.rules.is_empty());
+    }
+}

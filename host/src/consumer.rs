@@ -1,0 +1,169 @@
+//! Consumers, as Lambda's SQS event source mapping: up to `concurrency` workers receive batches
+//! (waiting up to `batching_window` to fill them), hand each to the consumer plugin, and apply
+//! its answer per message: `ok` deletes the message, `retry(delay)` hides it for the delay,
+//! `dead-letter(reason)` moves it to the queue's DLQ now. A trap, a timeout or an error fails
+//! the whole batch: its messages come back after their visibility timeout.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use crate::backend::{Queues, Received};
+use crate::config::{Config, ConsumerId};
+use crate::plugin::{Message, Outcome, Plugins};
+
+/// How long one receive waits for messages (long polling).
+const POLL: Duration = Duration::from_secs(1);
+
+/// What a consumer has done, for `/admin` and `/metrics`.
+#[derive(Debug, Default)]
+pub struct ConsumerStatus {
+    pub received: AtomicU64,
+    pub succeeded: AtomicU64,
+    pub retried: AtomicU64,
+    pub dead_lettered: AtomicU64,
+    pub failed_batches: AtomicU64,
+}
+
+pub struct ConsumerRunner {
+    pub id: ConsumerId,
+    pub config: Arc<Config>,
+    pub queues: Arc<dyn Queues>,
+    pub plugins: Arc<Plugins>,
+    pub status: Arc<ConsumerStatus>,
+}
+
+impl ConsumerRunner {
+    /// Runs its workers until `shutdown` turns true; a batch in hand is finished first.
+    pub async fn run(self: Arc<Self>, shutdown: watch::Receiver<bool>) {
+        let workers =
+            (0..self.config[self.id].concurrency).map(|_| self.clone().worker(shutdown.clone()));
+        futures::future::join_all(workers).await;
+    }
+
+    async fn worker(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
+        let consumer = &self.config[self.id];
+        let batch_size = consumer.batch_size as usize;
+        while !*shutdown.borrow() {
+            let received = tokio::select! {
+                received = self.queues.receive(consumer.queue, batch_size, None, POLL) => received,
+                _ = shutdown.changed() => break,
+            };
+            let mut batch = match received {
+                Ok(batch) if batch.is_empty() => continue,
+                Ok(batch) => batch,
+                Err(err) => {
+                    tracing::warn!(consumer = consumer.name, error = %err, "cannot receive; retrying");
+                    tokio::time::sleep(POLL).await;
+                    continue;
+                }
+            };
+            let until = tokio::time::Instant::now() + consumer.batching_window;
+            while batch.len() < batch_size && tokio::time::Instant::now() < until {
+                let wait = until.saturating_duration_since(tokio::time::Instant::now());
+                match self
+                    .queues
+                    .receive(consumer.queue, batch_size - batch.len(), None, wait)
+                    .await
+                {
+                    Ok(more) if !more.is_empty() => batch.extend(more),
+                    _ => break,
+                }
+            }
+            self.handle(batch).await;
+        }
+    }
+
+    async fn handle(&self, batch: Vec<Received>) {
+        let consumer = &self.config[self.id];
+        self.status
+            .received
+            .fetch_add(batch.len() as u64, Ordering::Relaxed);
+        let messages: Vec<Message> = batch.iter().map(message).collect();
+        let (plugins, handler) = (self.plugins.clone(), consumer.handler);
+        let outcomes =
+            tokio::task::spawn_blocking(move || plugins.consumer(handler).handle(&messages)).await;
+        let outcomes = match outcomes {
+            Ok(Ok(outcomes)) => outcomes,
+            Ok(Err(err)) => {
+                self.status.failed_batches.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(consumer = consumer.name, messages = batch.len(), error = %err, "batch failed; its messages come back after their visibility timeout");
+                return;
+            }
+            Err(err) => {
+                self.status.failed_batches.fetch_add(1, Ordering::Relaxed);
+                tracing::error!(consumer = consumer.name, error = %err, "the plugin task failed");
+                return;
+            }
+        };
+        let mut done = Vec::new();
+        for (received, outcome) in batch.iter().zip(outcomes) {
+            let receipt = &received.receipt_handle;
+            let applied = match outcome {
+                Outcome::Ok => {
+                    done.push(receipt.clone());
+                    Ok(())
+                }
+                Outcome::Retry(delay) => {
+                    self.status.retried.fetch_add(1, Ordering::Relaxed);
+                    match delay {
+                        // No delay: the message comes back when its visibility timeout ends.
+                        None => Ok(()),
+                        Some(seconds) => {
+                            self.queues
+                                .change_visibility(
+                                    consumer.queue,
+                                    receipt,
+                                    Duration::from_secs(seconds.into()),
+                                )
+                                .await
+                        }
+                    }
+                }
+                Outcome::DeadLetter(reason) => {
+                    self.status.dead_lettered.fetch_add(1, Ordering::Relaxed);
+                    self.queues
+                        .dead_letter(consumer.queue, receipt, &reason)
+                        .await
+                }
+            };
+            if let Err(err) = applied {
+                tracing::warn!(consumer = consumer.name, message = received.message_id, error = %err, "cannot apply the plugin's outcome; the message comes back after its visibility timeout");
+            }
+        }
+        self.status
+            .succeeded
+            .fetch_add(done.len() as u64, Ordering::Relaxed);
+        if !done.is_empty()
+            && let Err(err) = self.queues.delete(consumer.queue, &done).await
+        {
+            tracing::warn!(consumer = consumer.name, error = %err, "cannot delete handled messages; they will be handled again");
+        }
+    }
+}
+
+/// A received message as the plugin sees it, with SQS's attribute names.
+fn message(received: &Received) -> Message {
+    let mut attributes = vec![
+        (
+            "ApproximateReceiveCount".to_string(),
+            received.receive_count.to_string(),
+        ),
+        (
+            "SentTimestamp".to_string(),
+            received.sent_timestamp_ms.to_string(),
+        ),
+        ("SenderId".to_string(), received.origin.clone()),
+    ];
+    if let Some(group) = &received.group_id {
+        attributes.push(("MessageGroupId".to_string(), group.clone()));
+    }
+    Message {
+        id: received.message_id.clone(),
+        body: received.body.clone(),
+        receive_count: received.receive_count,
+        attributes,
+    }
+}

@@ -1,0 +1,439 @@
+//! Pipes, as EventBridge Pipes: a table's change stream, filtered (event patterns, then a filter
+//! plugin), enriched (an enricher plugin), and delivered to a bus or a queue. Delivery is at
+//! least once and in order per shard, and the embedded backend commits the queue messages and
+//! the checkpoint together. A failing batch is retried with backoff, then bisected down to the
+//! failing record, which goes to the pipe's DLQ; without a DLQ the pipe stops there and says so.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde_json::{Value, json};
+use tokio::sync::watch;
+
+use crate::backend::{ChangeStream, Checkpoint, Checkpoints, NewMessage, ShardId, StoreError};
+use crate::bus::Buses;
+use crate::config::{Config, Destination, PipeId, StartingPosition};
+use crate::plugin::{Event, PluginError, Plugins};
+use crate::record::{SequenceNumber, StreamRecord};
+use crate::transform;
+
+/// How long one read of the change stream waits for new records.
+const POLL: Duration = Duration::from_secs(1);
+const FIRST_BACKOFF: Duration = Duration::from_millis(100);
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+/// What a pipe has done, for `/admin/pipes` and `/metrics`.
+#[derive(Debug, Default)]
+pub struct PipeStatus {
+    pub read: AtomicU64,
+    pub filtered: AtomicU64,
+    pub delivered: AtomicU64,
+    pub dead_lettered: AtomicU64,
+    pub failed_attempts: AtomicU64,
+    /// The checkpoint: the last record handled.
+    pub position: Mutex<Option<SequenceNumber>>,
+    /// Why the pipe is stopped at a record, when it is.
+    pub stuck: Mutex<Option<String>>,
+}
+
+/// Why a batch could not be delivered.
+#[derive(Debug, thiserror::Error)]
+enum PipeError {
+    #[error(transparent)]
+    Plugin(#[from] PluginError),
+    #[error("delivery failed: {0}")]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Event(String),
+}
+
+/// Everything a pipe needs; one per pipe of routes.toml.
+pub struct PipeRunner {
+    pub id: PipeId,
+    pub config: Arc<Config>,
+    pub stream: Arc<dyn ChangeStream>,
+    pub checkpoints: Arc<dyn Checkpoints>,
+    pub plugins: Arc<Plugins>,
+    pub buses: Arc<Buses>,
+    pub status: Arc<PipeStatus>,
+}
+
+impl PipeRunner {
+    fn name(&self) -> &str {
+        &self.config[self.id].name
+    }
+
+    /// Runs until `shutdown` turns true, finishing the batch in hand first.
+    pub async fn run(self: Arc<Self>, shutdown: watch::Receiver<bool>) {
+        let table = self.config[self.id].source;
+        let shards = loop {
+            match self.stream.shards(table).await {
+                Ok(shards) => break shards,
+                Err(err) => {
+                    tracing::warn!(pipe = self.name(), error = %err, "cannot list the stream's shards; retrying");
+                    tokio::time::sleep(POLL).await;
+                }
+            }
+        };
+        let runs = shards
+            .into_iter()
+            .map(|shard| self.clone().run_shard(shard, shutdown.clone()));
+        futures::future::join_all(runs).await;
+    }
+
+    async fn run_shard(self: Arc<Self>, shard: ShardId, mut shutdown: watch::Receiver<bool>) {
+        let pipe = &self.config[self.id];
+        let mut position = loop {
+            let start = match self.checkpoints.checkpoint(&pipe.name, &shard).await {
+                Ok(Some(sequence)) => Ok(Some(sequence)),
+                Ok(None) if pipe.starting_position == StartingPosition::Latest => {
+                    self.stream.latest(pipe.source, &shard).await
+                }
+                Ok(None) => Ok(None),
+                Err(err) => Err(err),
+            };
+            match start {
+                Ok(position) => break position,
+                Err(err) => {
+                    tracing::warn!(pipe = pipe.name, error = %err, "cannot read the checkpoint; retrying");
+                    tokio::time::sleep(POLL).await;
+                }
+            }
+        };
+        *self
+            .status
+            .position
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = position.clone();
+        tracing::info!(pipe = pipe.name, shard = shard.0, from = ?position, "pipe started");
+        let batch_size = pipe.batch_size as usize;
+        while !*shutdown.borrow() {
+            let read = tokio::select! {
+                read = self.stream.read(pipe.source, &shard, position.as_ref(), batch_size, POLL) => read,
+                _ = shutdown.changed() => break,
+            };
+            let mut records = match read {
+                Ok(records) if records.is_empty() => continue,
+                Ok(records) => records,
+                Err(err) => {
+                    tracing::warn!(pipe = pipe.name, error = %err, "cannot read the change stream; retrying");
+                    tokio::time::sleep(POLL).await;
+                    continue;
+                }
+            };
+            // The batching window: gather up to a full batch for at most this long.
+            let until = tokio::time::Instant::now() + pipe.batching_window;
+            while records.len() < batch_size && tokio::time::Instant::now() < until {
+                let after = records.last().map(|r| r.dynamodb.sequence_number.clone());
+                let wait = until.saturating_duration_since(tokio::time::Instant::now());
+                match self
+                    .stream
+                    .read(
+                        pipe.source,
+                        &shard,
+                        after.as_ref(),
+                        batch_size - records.len(),
+                        wait,
+                    )
+                    .await
+                {
+                    Ok(more) if !more.is_empty() => records.extend(more),
+                    _ => break,
+                }
+            }
+            self.status
+                .read
+                .fetch_add(records.len() as u64, Ordering::Relaxed);
+            let last = records.last().map(|r| r.dynamodb.sequence_number.clone());
+            self.process(&shard, &records, &mut shutdown).await;
+            position = last;
+            *self
+                .status
+                .position
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) = position.clone();
+        }
+        tracing::info!(pipe = pipe.name, "pipe stopped");
+    }
+
+    /// Delivers a batch, retrying with backoff, then bisecting; returns once every record is
+    /// delivered or dead-lettered (or the host is shutting down).
+    async fn process(
+        &self,
+        shard: &ShardId,
+        records: &[StreamRecord],
+        shutdown: &mut watch::Receiver<bool>,
+    ) {
+        let retry = self.config[self.id].retry;
+        let mut attempt = 0u32;
+        loop {
+            let err = match self.deliver(shard, records).await {
+                Ok(()) => return,
+                Err(err) => err,
+            };
+            self.status.failed_attempts.fetch_add(1, Ordering::Relaxed);
+            let too_old = retry.max_age.is_some_and(|max| oldest_age(records) > max);
+            let spent = retry.attempts.is_some_and(|max| attempt >= max);
+            if !(too_old || spent) {
+                tracing::warn!(pipe = self.name(), attempt, records = records.len(), error = %err, "batch failed; retrying");
+                if sleep_or_shutdown(backoff(attempt), shutdown).await {
+                    return;
+                }
+                attempt += 1;
+                continue;
+            }
+            tracing::warn!(pipe = self.name(), records = records.len(), error = %err, "batch failed after its retries; bisecting");
+            self.bisect(shard, records, err, shutdown).await;
+            return;
+        }
+    }
+
+    async fn bisect(
+        &self,
+        shard: &ShardId,
+        records: &[StreamRecord],
+        error: PipeError,
+        shutdown: &mut watch::Receiver<bool>,
+    ) {
+        if let [record] = records {
+            self.give_up(shard, record, error, shutdown).await;
+            return;
+        }
+        let (left, right) = records.split_at(records.len() / 2);
+        for half in [left, right] {
+            if let Err(err) = self.deliver(shard, half).await {
+                Box::pin(self.bisect(shard, half, err, shutdown)).await;
+            }
+        }
+    }
+
+    /// A record that keeps failing goes to the DLQ with its error; without a DLQ the pipe stays
+    /// at it, retrying slowly, and says why.
+    async fn give_up(
+        &self,
+        shard: &ShardId,
+        record: &StreamRecord,
+        error: PipeError,
+        shutdown: &mut watch::Receiver<bool>,
+    ) {
+        let pipe = &self.config[self.id];
+        let Some(dlq) = pipe.dlq else {
+            let reason = format!(
+                "stopped at record {}: {error}",
+                record.dynamodb.sequence_number
+            );
+            tracing::error!(pipe = pipe.name, error = %error, sequence = %record.dynamodb.sequence_number, "pipe stopped at a record it cannot deliver and has no dlq");
+            *self
+                .status
+                .stuck
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) = Some(reason);
+            loop {
+                if sleep_or_shutdown(MAX_BACKOFF, shutdown).await {
+                    return;
+                }
+                match self.deliver(shard, std::slice::from_ref(record)).await {
+                    Ok(()) => {
+                        *self
+                            .status
+                            .stuck
+                            .lock()
+                            .unwrap_or_else(PoisonError::into_inner) = None;
+                        return;
+                    }
+                    Err(err) => {
+                        tracing::error!(pipe = pipe.name, error = %err, "pipe still stopped at a record")
+                    }
+                }
+            }
+        };
+        let body = serde_json::to_string(record).unwrap_or_default();
+        let message = NewMessage {
+            error: Some(error.to_string()),
+            ..NewMessage::new(body, format!("pipe:{}", pipe.name))
+        };
+        let checkpoint = Checkpoint {
+            pipe: pipe.name.clone(),
+            shard: shard.clone(),
+            sequence: record.dynamodb.sequence_number.clone(),
+        };
+        loop {
+            match self
+                .checkpoints
+                .deliver(vec![(dlq, message.clone())], Some(checkpoint.clone()))
+                .await
+            {
+                Ok(()) => {
+                    self.status.dead_lettered.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(pipe = pipe.name, sequence = %record.dynamodb.sequence_number, error = %error, "record sent to the pipe's dlq");
+                    return;
+                }
+                Err(err) => {
+                    tracing::error!(pipe = pipe.name, error = %err, "cannot write to the pipe's dlq; retrying");
+                    if sleep_or_shutdown(MAX_BACKOFF, shutdown).await {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    /// One attempt at a batch: filter, enrich, route, and commit with the checkpoint.
+    async fn deliver(&self, shard: &ShardId, records: &[StreamRecord]) -> Result<(), PipeError> {
+        let pipe = &self.config[self.id];
+        let Some(last) = records.last() else {
+            return Ok(());
+        };
+        let mut events = Vec::with_capacity(records.len());
+        for record in records {
+            let payload =
+                serde_json::to_string(record).map_err(|err| PipeError::Event(err.to_string()))?;
+            if !pipe.filter.is_empty() {
+                let seen = if pipe.unmarshal {
+                    record.unmarshalled().to_string()
+                } else {
+                    payload.clone()
+                };
+                if !pipe
+                    .filter
+                    .iter()
+                    .any(|p| p.pattern.matches_json(&seen).unwrap_or(false))
+                {
+                    continue;
+                }
+            }
+            events.push(Event {
+                id: record.event_id.clone(),
+                payload,
+            });
+        }
+        let (plugins, filter, enrichment) =
+            (self.plugins.clone(), pipe.filter_plugin, pipe.enrichment);
+        let events = tokio::task::spawn_blocking(move || -> Result<Vec<Event>, PluginError> {
+            let mut kept = Vec::with_capacity(events.len());
+            for event in events {
+                // A filter's error fails the batch; a plain "no" drops the event.
+                match filter {
+                    None => kept.push(event),
+                    Some(f) => {
+                        if plugins.filter(f).keep(&event)? {
+                            kept.push(event);
+                        }
+                    }
+                }
+            }
+            match enrichment {
+                Some(e) if !kept.is_empty() => plugins.enricher(e).enrich(&kept),
+                _ => Ok(kept),
+            }
+        })
+        .await
+        .map_err(|err| PipeError::Event(format!("the plugin task failed: {err}")))??;
+        let filtered = records.len().saturating_sub(events.len());
+
+        let mut messages = Vec::new();
+        let mut seen = std::collections::HashMap::new();
+        for event in &events {
+            let payload: Value = serde_json::from_str(&event.payload)
+                .map_err(|err| PipeError::Event(err.to_string()))?;
+            let input = match &pipe.target.input_template {
+                Some(template) => {
+                    let text = transform::pipe_template(&payload, template);
+                    serde_json::from_str(&text).unwrap_or(Value::String(text))
+                }
+                None => payload,
+            };
+            // Ids derive from the pipe and the record, so a redelivered event keeps its id.
+            let n = seen.entry(event.id.clone()).or_insert(0u32);
+            let id = uuid::Uuid::new_v5(
+                &uuid::Uuid::NAMESPACE_OID,
+                format!("{}/{}/{}", pipe.name, event.id, n).as_bytes(),
+            )
+            .to_string();
+            *n += 1;
+            match pipe.target.destination {
+                Destination::Bus(bus) => {
+                    let envelope = json!({
+                        "version": "0",
+                        "id": id,
+                        "detail-type": pipe.target.detail_type,
+                        "source": pipe.target.source,
+                        "account": "000000000000",
+                        "time": now_rfc3339(),
+                        "region": self.config.aws.region,
+                        "resources": [format!("arn:aws:pipes:{}:000000000000:pipe/{}", self.config.aws.region, pipe.name)],
+                        "detail": input,
+                    });
+                    let routed = self
+                        .buses
+                        .route(&self.config, bus, &envelope.to_string())
+                        .map_err(|err| PipeError::Event(err.to_string()))?;
+                    if routed.rules.is_empty() {
+                        tracing::debug!(pipe = pipe.name, event = id, "no rule of the bus matched");
+                    }
+                    messages.extend(routed.messages);
+                }
+                Destination::Queue(queue) => {
+                    let body = match &input {
+                        Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    };
+                    let mut message = NewMessage::new(body, format!("pipe:{}", pipe.name));
+                    if self.config[queue].fifo {
+                        message.group_id = Some(pipe.name.clone());
+                        message.deduplication_id = Some(id);
+                    }
+                    messages.push((queue, message));
+                }
+            }
+        }
+        let checkpoint = Checkpoint {
+            pipe: pipe.name.clone(),
+            shard: shard.clone(),
+            sequence: last.dynamodb.sequence_number.clone(),
+        };
+        self.checkpoints.deliver(messages, Some(checkpoint)).await?;
+        self.status
+            .filtered
+            .fetch_add(filtered as u64, Ordering::Relaxed);
+        self.status
+            .delivered
+            .fetch_add(events.len() as u64, Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+/// Sleeps; true when the host began shutting down meanwhile.
+async fn sleep_or_shutdown(duration: Duration, shutdown: &mut watch::Receiver<bool>) -> bool {
+    tokio::select! {
+        () = tokio::time::sleep(duration) => *shutdown.borrow(),
+        _ = shutdown.changed() => true,
+    }
+}
+
+fn backoff(attempt: u32) -> Duration {
+    FIRST_BACKOFF
+        .saturating_mul(2u32.saturating_pow(attempt.min(16)))
+        .min(MAX_BACKOFF)
+}
+
+fn oldest_age(records: &[StreamRecord]) -> Duration {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let oldest = records
+        .iter()
+        .map(|r| r.dynamodb.approximate_creation_date_time)
+        .min()
+        .unwrap_or(now);
+    Duration::from_secs((now - oldest).max(0) as u64)
+}
+
+fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .unwrap_or_else(|_| time::OffsetDateTime::now_utc())
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
