@@ -9,13 +9,13 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{Host, default_routes, record_key};
+use common::{Host, record_key};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 #[tokio::test]
 async fn two_hundred_concurrent_posts_make_two_hundred_items_and_records() {
-    let host = Host::start(&default_routes());
+    let host = Host::start_default();
     let client = Host::client();
     let posts = (0..200).map(|i| {
         let (client, url) = (client.clone(), format!("{}/orders", host.url));
@@ -63,7 +63,7 @@ async fn two_hundred_concurrent_posts_make_two_hundred_items_and_records() {
 
 #[tokio::test]
 async fn after_sigkill_every_acknowledged_write_is_there_with_its_record_and_nothing_else() {
-    let mut host = Host::start(&default_routes());
+    let mut host = Host::start_default();
     let acknowledged = Arc::new(Mutex::new(Vec::<String>::new()));
 
     // Three rounds: eight clients post as fast as they can until the host is killed under them.
@@ -148,7 +148,7 @@ async fn after_sigkill_every_acknowledged_write_is_there_with_its_record_and_not
 
 #[tokio::test]
 async fn bad_input_gets_its_documented_status_and_changes_nothing() {
-    let host = Host::start(&default_routes());
+    let host = Host::start_default();
     let client = Host::client();
     let orders = format!("{}/orders", host.url);
     let created = client
@@ -304,7 +304,7 @@ async fn bad_input_gets_its_documented_status_and_changes_nothing() {
 
 #[tokio::test]
 async fn items_and_records_survive_a_graceful_restart() {
-    let mut host = Host::start(&default_routes());
+    let mut host = Host::start_default();
     let client = Host::client();
     for i in 0..5 {
         let body = json!({"orderId": format!("o-{i}"), "total": i});

@@ -12,16 +12,26 @@ use serde_json::Value;
 
 pub const BINARY: &str = env!("CARGO_BIN_EXE_switchyard");
 
-/// The default routes of the repository, the way a user runs them.
-pub fn default_routes() -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../routes.toml");
-    std::fs::read_to_string(path).expect("the repository has a routes.toml")
+/// Builds the repository's Rust plugins once per test run (the default routes use them).
+pub fn build_rust_plugins() {
+    static BUILT: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    BUILT.get_or_init(|| {
+        let status = Command::new("sh")
+            .arg("-c")
+            .arg("rustup target add wasm32-wasip2 >/dev/null 2>&1; env -u CARGO_TARGET_DIR cargo build --release --quiet")
+            .current_dir(repo().join("plugins/rust"))
+            .status()
+            .expect("cargo runs");
+        assert!(status.success(), "the Rust plugins build");
+    });
 }
 
-/// A running host and the folder that holds its routes.toml and data.
+/// A running host and the folder that holds its data, its log and (unless it runs the
+/// repository's routes) its routes.toml.
 pub struct Host {
     pub dir: tempfile::TempDir,
     pub url: String,
+    routes: PathBuf,
     child: Option<Child>,
     args: Vec<String>,
 }
@@ -35,11 +45,25 @@ impl Host {
     /// Starts the host with extra arguments for `switchyard up`, e.g. `--build`.
     pub fn start_with(routes: &str, args: &[&str]) -> Host {
         let dir = tempfile::tempdir().expect("a temp dir");
-        std::fs::write(dir.path().join("routes.toml"), routes).expect("routes.toml is written");
+        let path = dir.path().join("routes.toml");
+        std::fs::write(&path, routes).expect("routes.toml is written");
+        Host::launch_new(dir, path, args)
+    }
+
+    /// Starts the host on the repository's own routes.toml (the order pipeline), with a
+    /// temporary data dir.
+    pub fn start_default() -> Host {
+        build_rust_plugins();
+        let dir = tempfile::tempdir().expect("a temp dir");
+        Host::launch_new(dir, repo().join("routes.toml"), &[])
+    }
+
+    fn launch_new(dir: tempfile::TempDir, routes: PathBuf, args: &[&str]) -> Host {
         let args = args.iter().map(|a| a.to_string()).collect();
         let mut host = Host {
             dir,
             url: String::new(),
+            routes,
             child: None,
             args,
         };
@@ -48,10 +72,20 @@ impl Host {
     }
 
     pub fn routes_path(&self) -> PathBuf {
-        self.dir.path().join("routes.toml")
+        self.routes.clone()
+    }
+
+    /// Everything the host has logged so far (all its runs).
+    pub fn logs(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("host.log")).unwrap_or_default()
     }
 
     fn launch(&mut self) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.path().join("host.log"))
+            .expect("the host log opens");
         let mut child = Command::new(BINARY)
             .arg("up")
             .arg("--routes")
@@ -60,9 +94,9 @@ impl Host {
             .arg("--data-dir")
             .arg(self.dir.path().join("data"))
             .args(&self.args)
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", "info")
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(Stdio::from(log))
             .spawn()
             .expect("the switchyard binary starts");
         let stdout = child.stdout.take().expect("stdout is piped");
@@ -70,7 +104,12 @@ impl Host {
         let line = lines.next().and_then(Result::ok).unwrap_or_default();
         let url = line
             .strip_prefix("switchyard listening on ")
-            .unwrap_or_else(|| panic!("the host did not start; it printed {line:?}"))
+            .unwrap_or_else(|| {
+                panic!(
+                    "the host did not start; it printed {line:?}; its log:\n{}",
+                    std::fs::read_to_string(self.dir.path().join("host.log")).unwrap_or_default()
+                )
+            })
             .to_string();
         // Keep draining stdout so the host never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});

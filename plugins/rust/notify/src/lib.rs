@@ -1,21 +1,23 @@
 //! `notify`: a consumer that logs the `orderId` of every order it handles. An order can ask to
 //! fail, to exercise per-message results: `"fail": "retry"` (after `retryAfter` seconds, if
-//! given), `"fail": "dead-letter"`, or `"fail": "batch"` to fail the whole batch.
+//! given), `"fail": "dead-letter"`, or `"fail": "batch"` to fail the whole batch. With config
+//! `honor_fail = false` (say, for a consumer of a dead-letter queue) it handles every message.
 
 wit_bindgen::generate!({ path: "../../../wit", world: "consumer" });
 
 use serde_json::Value;
-use switchyard::plugin::log;
+use switchyard::plugin::{config, log};
 
 struct Notify;
 
 impl Guest for Notify {
     fn handle(messages: Vec<Message>) -> Result<Vec<Outcome>, Error> {
+        let honor_fail = config::get("honor_fail").is_none_or(|v| v != "false");
         let mut outcomes = Vec::with_capacity(messages.len());
         for message in messages {
             let body: Value = serde_json::from_str(&message.body).unwrap_or(Value::String(message.body.clone()));
             let order_id = find(&body, "orderId").unwrap_or_else(|| "unknown".into());
-            let fail = find(&body, "fail");
+            let fail = find(&body, "fail").filter(|_| honor_fail);
             let tier = find(&body, "customerTier").unwrap_or_else(|| "none".into());
             log::log(
                 log::Level::Info,

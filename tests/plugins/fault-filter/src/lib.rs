@@ -1,5 +1,5 @@
 //! A filter that misbehaves as each event asks, to prove the host survives it. The payload's
-//! `do` says what to do: `loop`, `hog` (allocate without end), `panic`, `error`, `count`
+//! `do` (or a stream record's `NewImage.do`) says what to do: `loop`, `hog` (allocate without end), `panic`, `error`, `count`
 //! (keep only on an instance's first call), `print`, or anything else to keep the event.
 
 wit_bindgen::generate!({ path: "../../../wit", world: "filter" });
@@ -16,7 +16,9 @@ impl Guest for Faults {
     fn keep(event: Event) -> Result<bool, Error> {
         let payload: serde_json::Value = serde_json::from_str(&event.payload).map_err(|e| Error::Invalid(e.to_string()))?;
         let calls = CALLS.fetch_add(1, Ordering::Relaxed) + 1;
-        match payload["do"].as_str().unwrap_or("keep") {
+        // `do` sits at the top of a test event, or in a stream record's NewImage.
+        let asked = payload["do"].as_str().or_else(|| payload.pointer("/dynamodb/NewImage/do/S").and_then(|v| v.as_str()));
+        match asked.unwrap_or("keep") {
             "loop" => {
                 let mut n = 0u64;
                 loop {
