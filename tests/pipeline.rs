@@ -300,3 +300,90 @@ async fn a_message_the_consumer_keeps_retrying_reaches_the_queue_dlq_after_max_r
         "the other order flows on"
     );
 }
+
+#[tokio::test]
+async fn after_repeated_sigkills_every_acknowledged_order_reaches_the_consumer() {
+    use std::sync::{Arc, Mutex};
+    build_test_plugins();
+    let mut host =
+        Host::start(&routes("high-value", "").replace("threshold = 100", "threshold = 0"));
+    let acknowledged = Arc::new(Mutex::new(BTreeSet::<String>::new()));
+    // Kill points spread over the run, drawn from the clock (the moments differ run to run).
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos() as usize;
+    let kills: Vec<usize> = (1..=5).map(|k| k * 800 + (seed * k) % 500).collect();
+    println!("killing the host after {kills:?} acknowledged orders");
+    for (round, kill_at) in kills.iter().chain(std::iter::once(&5000)).enumerate() {
+        let url = format!("{}/orders", host.url);
+        let writers: Vec<_> = (0..8)
+            .map(|w| {
+                let (url, acknowledged) = (url.clone(), acknowledged.clone());
+                tokio::spawn(async move {
+                    let client = Host::client();
+                    for i in 0.. {
+                        if acknowledged.lock().unwrap().len() >= 5000 {
+                            return;
+                        }
+                        let order = json!({"orderId": format!("k{round}-{w}-{i:05}"), "customerId": "c-1", "total": 500});
+                        match client.post(&url).json(&order).send().await {
+                            Ok(r) if r.status() == StatusCode::CREATED => {
+                                acknowledged.lock().unwrap().insert(order["orderId"].as_str().unwrap().to_string());
+                            }
+                            Ok(r) => panic!("unexpected status {}", r.status()),
+                            Err(_) => return,
+                        }
+                    }
+                })
+            })
+            .collect();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while acknowledged.lock().unwrap().len() < *kill_at.min(&5000) && Instant::now() < deadline
+        {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        if round < kills.len() {
+            host.kill();
+        }
+        for writer in writers {
+            writer.await.unwrap();
+        }
+        if round < kills.len() {
+            host.restart();
+        }
+    }
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    assert!(
+        acknowledged.len() >= 5000,
+        "the load ran: {}",
+        acknowledged.len()
+    );
+
+    let seen = wait_for(&host, "every acknowledged order", |seen| {
+        let consumed: BTreeSet<&str> = seen.iter().map(|h| h.order.as_str()).collect();
+        acknowledged
+            .iter()
+            .all(|order| consumed.contains(order.as_str()))
+    });
+    let stored: BTreeSet<String> = host
+        .items("/orders")
+        .await
+        .iter()
+        .map(|item| item["orderId"].as_str().unwrap().to_string())
+        .collect();
+    let consumed: BTreeSet<String> = seen.iter().map(|h| h.order.clone()).collect();
+    let not_committed: Vec<&String> = consumed.difference(&stored).collect();
+    assert!(
+        not_committed.is_empty(),
+        "consumed orders that were never committed: {not_committed:?}"
+    );
+    println!(
+        "acknowledged {}, committed {}, consumed {} distinct, {} deliveries, {} duplicates",
+        acknowledged.len(),
+        stored.len(),
+        consumed.len(),
+        seen.len(),
+        seen.len() - consumed.len()
+    );
+}
