@@ -387,3 +387,154 @@ async fn after_repeated_sigkills_every_acknowledged_order_reaches_the_consumer()
         seen.len() - consumed.len()
     );
 }
+
+#[tokio::test]
+async fn dlq_redrive_brings_a_message_back_to_a_fixed_consumer_and_operators_see_it_all() {
+    build_test_plugins();
+    // No consumer on the DLQ: the dead letter waits there for an operator.
+    let without_dlq_consumer = |routes: String| {
+        let start = routes.find("[consumers.queue-dead-letters]").unwrap();
+        routes[..start].to_string()
+    };
+    let broken = without_dlq_consumer(routes("high-value", ""));
+    let mut host = Host::start(&broken);
+    let client = Host::client();
+    post(&client, &host, json!({"orderId": "o-1", "customerId": "c-1", "total": 500, "fail": "retry", "retryAfter": 0})).await;
+
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let queues: serde_json::Value = client
+            .get(format!("{}/admin/queues", host.url))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let dlq = queues["queues"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|q| q["name"] == "notifications-dlq")
+            .unwrap()
+            .clone();
+        if dlq["visible"] == 1 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the message never reached the DLQ: {queues}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let routes = host.routes_path();
+    let cli = |args: &[&str], url: &str| {
+        let mut all = vec!["dlq"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--routes", routes.to_str().unwrap(), "--url", url]);
+        common::run(&all)
+    };
+    let listed = cli(&["list", "notifications-dlq"], &host.url);
+    assert!(
+        listed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&listed.stderr)
+    );
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&listed.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0]["origin"], "queue:notifications");
+    assert_eq!(
+        lines[0]["error"],
+        "received 3 times without being deleted (max_receive_count = 3)"
+    );
+    assert!(
+        lines[0]["body"]
+            .as_str()
+            .unwrap()
+            .contains("\"orderId\":{\"S\":\"o-1\"}")
+    );
+    let shown = cli(
+        &[
+            "show",
+            "notifications-dlq",
+            lines[0]["messageId"].as_str().unwrap(),
+        ],
+        &host.url,
+    );
+    assert!(String::from_utf8_lossy(&shown.stdout).contains("\"receiveCount\": 3"));
+
+    // The fix is a config change: the consumer stops honouring "fail". Restart, then redrive.
+    std::fs::write(
+        &routes,
+        broken.replace(
+            "[plugins.notify]\nworld = \"consumer\"\n",
+            "[plugins.notify]\nworld = \"consumer\"\nconfig = { honor_fail = false }\n",
+        ),
+    )
+    .unwrap();
+    host.restart();
+    let redriven = cli(&["redrive", "notifications-dlq"], &host.url);
+    assert_eq!(
+        String::from_utf8_lossy(&redriven.stdout).trim(),
+        "moved 1 messages",
+        "{}",
+        String::from_utf8_lossy(&redriven.stderr)
+    );
+    let seen = wait_for(&host, "the redriven order", |seen| {
+        seen.iter().filter(|h| h.order == "o-1").count() >= 4
+    });
+    assert_eq!(
+        seen.iter()
+            .filter(|h| h.order == "o-1")
+            .map(|h| h.receive_count)
+            .collect::<Vec<_>>(),
+        [1, 2, 3, 1]
+    );
+
+    let pipes: serde_json::Value = client
+        .get(format!("{}/admin/pipes", host.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(pipes["pipes"][0]["name"], "orders");
+    assert_eq!(pipes["pipes"][0]["state"], "running");
+    assert_eq!(pipes["pipes"][0]["lag"], 0);
+    let buses: serde_json::Value = client
+        .get(format!("{}/admin/buses", host.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(buses["buses"][0]["rules"][0]["name"], "new-orders");
+    let metrics = client
+        .get(format!("{}/metrics", host.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for expected in [
+        "switchyard_consumer_messages_received_total{consumer=\"notify\"} 1",
+        "switchyard_queue_messages{queue=\"notifications-dlq\",state=\"visible\"} 0",
+        "switchyard_plugin_invocations_total{plugin=\"notify\"} 1",
+        "switchyard_pipe_lag_records{pipe=\"orders\"} 0",
+        "# TYPE switchyard_plugin_duration_seconds histogram",
+    ] {
+        assert!(
+            metrics.contains(expected),
+            "`{expected}` is not in:\n{metrics}"
+        );
+    }
+    let unknown = cli(&["list", "nope"], &host.url);
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no queue named `nope`"));
+}

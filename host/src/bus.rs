@@ -2,6 +2,7 @@
 //! together (a pattern `RuleSet`); each matching rule sends it to each of its targets, shaped by
 //! the target's input (the whole event, an `input_path`, or an input transformer).
 
+use prometheus_client::metrics::counter::Counter;
 use serde_json::Value;
 
 use crate::backend::NewMessage;
@@ -15,6 +16,10 @@ const MAX_HOPS: usize = 4;
 /// The rules of every bus, compiled.
 pub struct Buses {
     buses: Vec<RuleSet>,
+    /// Per bus, per rule: events matched.
+    pub matched: Vec<Vec<Counter>>,
+    /// Per bus: events no rule matched.
+    pub unmatched: Vec<Counter>,
 }
 
 /// Where one event goes: a message per queue target of each matching rule.
@@ -37,7 +42,17 @@ impl Buses {
                     })
             })
             .collect();
-        Buses { buses }
+        let matched = config
+            .buses
+            .iter()
+            .map(|bus| bus.rules.iter().map(|_| Counter::default()).collect())
+            .collect();
+        let unmatched = config.buses.iter().map(|_| Counter::default()).collect();
+        Buses {
+            buses,
+            matched,
+            unmatched,
+        }
     }
 
     /// Routes an EventBridge event (JSON text) through `bus`.
@@ -58,6 +73,7 @@ impl Buses {
         let rules = &self.buses[bus.index()];
         let matching = rules.matching_json(event)?;
         if matching.is_empty() {
+            self.unmatched[bus.index()].inc();
             return Ok(());
         }
         let json: Value = serde_json::from_str(event).map_err(|err| EventError(err.to_string()))?;

@@ -5,9 +5,9 @@
 //! the whole batch: its messages come back after their visibility timeout.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use prometheus_client::metrics::counter::Counter;
 use tokio::sync::watch;
 
 use crate::backend::{Queues, Received};
@@ -20,11 +20,11 @@ const POLL: Duration = Duration::from_secs(1);
 /// What a consumer has done, for `/admin` and `/metrics`.
 #[derive(Debug, Default)]
 pub struct ConsumerStatus {
-    pub received: AtomicU64,
-    pub succeeded: AtomicU64,
-    pub retried: AtomicU64,
-    pub dead_lettered: AtomicU64,
-    pub failed_batches: AtomicU64,
+    pub received: Counter,
+    pub succeeded: Counter,
+    pub retried: Counter,
+    pub dead_lettered: Counter,
+    pub failed_batches: Counter,
 }
 
 pub struct ConsumerRunner {
@@ -78,9 +78,7 @@ impl ConsumerRunner {
 
     async fn handle(&self, batch: Vec<Received>) {
         let consumer = &self.config[self.id];
-        self.status
-            .received
-            .fetch_add(batch.len() as u64, Ordering::Relaxed);
+        self.status.received.inc_by(batch.len() as u64);
         let messages: Vec<Message> = batch.iter().map(message).collect();
         let (plugins, handler) = (self.plugins.clone(), consumer.handler);
         let outcomes =
@@ -88,12 +86,12 @@ impl ConsumerRunner {
         let outcomes = match outcomes {
             Ok(Ok(outcomes)) => outcomes,
             Ok(Err(err)) => {
-                self.status.failed_batches.fetch_add(1, Ordering::Relaxed);
+                self.status.failed_batches.inc_by(1);
                 tracing::warn!(consumer = consumer.name, messages = batch.len(), error = %err, "batch failed; its messages come back after their visibility timeout");
                 return;
             }
             Err(err) => {
-                self.status.failed_batches.fetch_add(1, Ordering::Relaxed);
+                self.status.failed_batches.inc_by(1);
                 tracing::error!(consumer = consumer.name, error = %err, "the plugin task failed");
                 return;
             }
@@ -107,7 +105,7 @@ impl ConsumerRunner {
                     Ok(())
                 }
                 Outcome::Retry(delay) => {
-                    self.status.retried.fetch_add(1, Ordering::Relaxed);
+                    self.status.retried.inc_by(1);
                     match delay {
                         // No delay: the message comes back when its visibility timeout ends.
                         None => Ok(()),
@@ -123,7 +121,7 @@ impl ConsumerRunner {
                     }
                 }
                 Outcome::DeadLetter(reason) => {
-                    self.status.dead_lettered.fetch_add(1, Ordering::Relaxed);
+                    self.status.dead_lettered.inc_by(1);
                     self.queues
                         .dead_letter(consumer.queue, receipt, &reason)
                         .await
@@ -133,9 +131,7 @@ impl ConsumerRunner {
                 tracing::warn!(consumer = consumer.name, message = received.message_id, error = %err, "cannot apply the plugin's outcome; the message comes back after its visibility timeout");
             }
         }
-        self.status
-            .succeeded
-            .fetch_add(done.len() as u64, Ordering::Relaxed);
+        self.status.succeeded.inc_by(done.len() as u64);
         if !done.is_empty()
             && let Err(err) = self.queues.delete(consumer.queue, &done).await
         {

@@ -14,5 +14,6 @@ pub mod pattern;
 pub mod pipe;
 pub mod plugin;
 pub mod record;
+pub mod runtime;
 pub mod server;
 pub mod transform;

@@ -4,10 +4,10 @@
 //! the checkpoint together. A failing batch is retried with backoff, then bisected down to the
 //! failing record, which goes to the pipe's DLQ; without a DLQ the pipe stops there and says so.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use prometheus_client::metrics::counter::Counter;
 use serde_json::{Value, json};
 use tokio::sync::watch;
 
@@ -26,11 +26,11 @@ const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// What a pipe has done, for `/admin/pipes` and `/metrics`.
 #[derive(Debug, Default)]
 pub struct PipeStatus {
-    pub read: AtomicU64,
-    pub filtered: AtomicU64,
-    pub delivered: AtomicU64,
-    pub dead_lettered: AtomicU64,
-    pub failed_attempts: AtomicU64,
+    pub read: Counter,
+    pub filtered: Counter,
+    pub delivered: Counter,
+    pub dead_lettered: Counter,
+    pub failed_attempts: Counter,
     /// The checkpoint: the last record handled.
     pub position: Mutex<Option<SequenceNumber>>,
     /// Why the pipe is stopped at a record, when it is.
@@ -142,9 +142,7 @@ impl PipeRunner {
                     _ => break,
                 }
             }
-            self.status
-                .read
-                .fetch_add(records.len() as u64, Ordering::Relaxed);
+            self.status.read.inc_by(records.len() as u64);
             let last = records.last().map(|r| r.dynamodb.sequence_number.clone());
             self.process(&shard, &records, &mut shutdown).await;
             position = last;
@@ -172,7 +170,7 @@ impl PipeRunner {
                 Ok(()) => return,
                 Err(err) => err,
             };
-            self.status.failed_attempts.fetch_add(1, Ordering::Relaxed);
+            self.status.failed_attempts.inc_by(1);
             let too_old = retry.max_age.is_some_and(|max| oldest_age(records) > max);
             let spent = retry.attempts.is_some_and(|max| attempt >= max);
             if !(too_old || spent) {
@@ -265,7 +263,7 @@ impl PipeRunner {
                 .await
             {
                 Ok(()) => {
-                    self.status.dead_lettered.fetch_add(1, Ordering::Relaxed);
+                    self.status.dead_lettered.inc_by(1);
                     tracing::warn!(pipe = pipe.name, sequence = %record.dynamodb.sequence_number, error = %error, "record sent to the pipe's dlq");
                     return;
                 }
@@ -394,12 +392,8 @@ impl PipeRunner {
             sequence: last.dynamodb.sequence_number.clone(),
         };
         self.checkpoints.deliver(messages, Some(checkpoint)).await?;
-        self.status
-            .filtered
-            .fetch_add(filtered as u64, Ordering::Relaxed);
-        self.status
-            .delivered
-            .fetch_add(events.len() as u64, Ordering::Relaxed);
+        self.status.filtered.inc_by(filtered as u64);
+        self.status.delivered.inc_by(events.len() as u64);
         Ok(())
     }
 }

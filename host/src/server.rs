@@ -12,9 +12,10 @@ use crate::backend::Store;
 use crate::backend::embedded::EmbeddedStore;
 use crate::bus::Buses;
 use crate::config::{Backend, Config};
-use crate::consumer::ConsumerRunner;
-use crate::pipe::PipeRunner;
+use crate::consumer::{ConsumerRunner, ConsumerStatus};
+use crate::pipe::{PipeRunner, PipeStatus};
 use crate::plugin::Plugins;
+use crate::runtime::Runtime;
 
 /// Where compiled plugin code is cached: in the data dir, so restarts do not recompile.
 pub fn plugin_cache(config: &Config) -> std::path::PathBuf {
@@ -69,7 +70,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let grace = config.host.shutdown_grace;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut workers = Vec::new();
+    let mut pipes = Vec::new();
     for id in config.pipe_ids() {
+        let status = Arc::new(PipeStatus::default());
+        pipes.push(status.clone());
         let runner = PipeRunner {
             id,
             config: config.clone(),
@@ -77,25 +81,38 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             checkpoints: store.clone(),
             plugins: plugins.clone(),
             buses: buses.clone(),
-            status: Default::default(),
+            status,
         };
         workers.push(tokio::spawn(Arc::new(runner).run(stop_rx.clone())));
     }
+    let mut consumers = Vec::new();
     for id in config.consumer_ids() {
+        let status = Arc::new(ConsumerStatus::default());
+        consumers.push(status.clone());
         let runner = ConsumerRunner {
             id,
             config: config.clone(),
             queues: store.clone(),
             plugins: plugins.clone(),
-            status: Default::default(),
+            status,
         };
         workers.push(tokio::spawn(Arc::new(runner).run(stop_rx.clone())));
     }
+    let runtime = Arc::new(Runtime::new(
+        config.clone(),
+        store.clone(),
+        store.clone(),
+        pipes,
+        consumers,
+        buses,
+        Some(&plugins),
+    ));
     let app = App {
         config,
         store: store.clone(),
         stream: store.clone(),
         token,
+        runtime,
     };
     let trimmer = tokio::spawn(trim_forever(store));
 

@@ -4,6 +4,7 @@
 mod admin;
 mod error;
 mod items;
+mod ops;
 
 use std::sync::Arc;
 
@@ -28,6 +29,8 @@ pub struct App {
     pub stream: Arc<dyn ChangeStream>,
     /// The bearer token every request but the health checks must carry, when auth is on.
     pub token: Option<Secret>,
+    /// The running pipeline, for the operations endpoints.
+    pub runtime: Arc<crate::runtime::Runtime>,
 }
 
 /// A secret that never shows in `Debug` output or logs.
@@ -61,6 +64,7 @@ pub fn router(app: App) -> Router {
             .merge(admin::routes(&app, table));
     }
     let api = api
+        .merge(ops::routes(app.runtime.clone()))
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed);
     let api = match app.token.clone() {

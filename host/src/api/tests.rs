@@ -56,11 +56,23 @@ fn api_with(routes: &str, token: Option<&str>) -> Api {
     let store = Arc::new(
         EmbeddedStore::open(dir.path(), &config.tables, &config.queues, "us-east-1").unwrap(),
     );
+    let config = Arc::new(config);
+    let buses = Arc::new(crate::bus::Buses::new(&config));
+    let runtime = Arc::new(crate::runtime::Runtime::new(
+        config.clone(),
+        store.clone(),
+        store.clone(),
+        vec![],
+        vec![],
+        buses,
+        None,
+    ));
     let app = App {
-        config: Arc::new(config),
+        config,
         store: store.clone(),
         stream: store,
         token: token.map(Secret::new),
+        runtime,
     };
     Api {
         router: router(app),

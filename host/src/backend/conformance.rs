@@ -889,3 +889,49 @@ pub async fn delivery_and_checkpoint_commit_together(
         "checkpoints are per pipe"
     );
 }
+
+pub async fn a_dead_letter_can_be_inspected_and_moved_back(
+    queues: &dyn Queues,
+    _: &dyn Checkpoints,
+) {
+    queues.send(JOBS, vec![message("bad")]).await.unwrap();
+    let received = queues.receive(JOBS, 1, None, Duration::ZERO).await.unwrap();
+    queues
+        .dead_letter(JOBS, &received[0].receipt_handle, "refused")
+        .await
+        .unwrap();
+    let dead = queues.peek(JOBS_DLQ, 10).await.unwrap();
+    assert_eq!(dead.len(), 1);
+    assert_eq!(
+        (
+            dead[0].body.as_str(),
+            dead[0].origin.as_str(),
+            dead[0].error.as_deref()
+        ),
+        ("bad", "queue:jobs", Some("refused"))
+    );
+    assert_eq!(
+        queues.find(JOBS_DLQ, &dead[0].message_id).await.unwrap(),
+        Some(dead[0].clone())
+    );
+    assert_eq!(queues.find(JOBS, &dead[0].message_id).await.unwrap(), None);
+    assert!(
+        queues
+            .move_message(JOBS_DLQ, &dead[0].message_id, JOBS)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !queues
+            .move_message(JOBS_DLQ, &dead[0].message_id, JOBS)
+            .await
+            .unwrap(),
+        "it is no longer there"
+    );
+    let back = queues.receive(JOBS, 1, None, Duration::ZERO).await.unwrap();
+    assert_eq!(
+        (back[0].body.as_str(), back[0].receive_count),
+        ("bad", 1),
+        "back as new"
+    );
+}

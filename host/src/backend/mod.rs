@@ -227,6 +227,32 @@ pub trait Queues: Send + Sync + 'static {
         reason: &str,
     ) -> Result<(), StoreError>;
     async fn depth(&self, queue: QueueId) -> Result<Depth, StoreError>;
+    /// Up to `limit` messages of a queue, oldest first, without receiving them.
+    async fn peek(&self, queue: QueueId, limit: usize) -> Result<Vec<Stored>, StoreError>;
+    async fn find(&self, queue: QueueId, message_id: &str) -> Result<Option<Stored>, StoreError>;
+    /// Moves a message to `to` as if sent anew (visible now, receive count 0); false when it is
+    /// not on `from`. This is how a DLQ redrive returns messages.
+    async fn move_message(
+        &self,
+        from: QueueId,
+        message_id: &str,
+        to: QueueId,
+    ) -> Result<bool, StoreError>;
+}
+
+/// A message as it sits on a queue, for operators.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Stored {
+    pub message_id: String,
+    pub body: String,
+    pub receive_count: u32,
+    pub sent_timestamp_ms: i64,
+    pub group_id: Option<String>,
+    /// `pipe:NAME`, `rule:BUS/RULE` or `queue:NAME`.
+    pub origin: String,
+    /// Why it was dead-lettered.
+    pub error: Option<String>,
 }
 
 /// How far a pipe has delivered one shard of its source stream.

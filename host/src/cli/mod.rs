@@ -1,6 +1,7 @@
 //! The `switchyard` command line: `up` runs the host, `check` validates routes.toml, `pattern`
 //! tests event patterns.
 
+mod dlq;
 mod pattern;
 mod plugin;
 
@@ -51,6 +52,42 @@ enum Command {
     /// WebAssembly plugins.
     #[command(subcommand)]
     Plugin(PluginCommand),
+    /// Dead-letter queues of a running host: list, show and redrive their messages.
+    Dlq {
+        #[command(subcommand)]
+        action: DlqCommand,
+        #[arg(
+            long,
+            default_value = "routes.toml",
+            env = "SWITCHYARD_ROUTES",
+            global = true
+        )]
+        routes: PathBuf,
+        /// The host's address; by default `host.listen` from routes.toml.
+        #[arg(long, global = true)]
+        url: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum DlqCommand {
+    /// Lists the messages of QUEUE, oldest first, one JSON object per line.
+    List {
+        queue: String,
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+    },
+    /// Shows one message.
+    Show { queue: String, id: String },
+    /// Moves every message of QUEUE back to the queue it came from, or to `--to`.
+    Redrive {
+        queue: String,
+        #[arg(long)]
+        to: Option<String>,
+        /// At most this many messages per second.
+        #[arg(long)]
+        rate: Option<f64>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -110,6 +147,27 @@ pub fn main() -> ExitCode {
             }
         },
         Command::Plugin(PluginCommand::New { name, lang, dir }) => plugin::new(lang, &name, &dir),
+        Command::Dlq {
+            action,
+            routes,
+            url,
+        } => {
+            let config = match config::load(&routes) {
+                Ok(config) => config,
+                Err(err) => {
+                    eprintln!("{err}");
+                    return ExitCode::from(1);
+                }
+            };
+            let (queue, action) = match action {
+                DlqCommand::List { queue, limit } => (queue, dlq::Action::List { limit }),
+                DlqCommand::Show { queue, id } => (queue, dlq::Action::Show { id }),
+                DlqCommand::Redrive { queue, to, rate } => {
+                    (queue, dlq::Action::Redrive { to, rate })
+                }
+            };
+            dlq::run(&config, url, &queue, action)
+        }
         Command::Pattern(PatternCommand::Match { pattern, event }) => match (pattern, event) {
             (Some(pattern), Some(event)) => pattern::match_files(&pattern, &event),
             _ => pattern::match_lines(),

@@ -142,6 +142,11 @@ impl Config {
             .map(PluginId)
     }
 
+    /// The queue declared as `[queues.NAME]`, for requests that name a queue.
+    pub fn queue_id(&self, name: &str) -> Option<QueueId> {
+        self.queues.iter().position(|q| q.name == name).map(QueueId)
+    }
+
     pub fn pipe_ids(&self) -> impl Iterator<Item = PipeId> + '_ {
         (0..self.pipes.len()).map(PipeId)
     }

@@ -140,6 +140,15 @@ impl Plugins {
         }
     }
 
+    /// Each plugin's name and stats, in config order.
+    pub fn stats(&self) -> impl Iterator<Item = (&str, &PluginStats)> {
+        self.plugins.iter().map(|loaded| match loaded {
+            Loaded::Filter(r) => (r.name(), &r.stats),
+            Loaded::Enricher(r) => (r.name(), &r.stats),
+            Loaded::Consumer(r) => (r.name(), &r.stats),
+        })
+    }
+
     /// The filter plugin `id`; routes.toml validation guarantees its world.
     pub fn filter(&self, id: PluginId) -> &Runner<FilterWorld> {
         match &self.plugins[id.index()] {
@@ -279,9 +288,31 @@ impl PluginWorld for ConsumerWorld {
     }
 }
 
+/// What a plugin's calls have done, for `/metrics`.
+#[derive(Debug, Clone)]
+pub struct PluginStats {
+    pub invocations: prometheus_client::metrics::counter::Counter,
+    pub errors: prometheus_client::metrics::counter::Counter,
+    /// Seconds per call, from 10 µs to about 40 s.
+    pub duration: prometheus_client::metrics::histogram::Histogram,
+}
+
+impl Default for PluginStats {
+    fn default() -> PluginStats {
+        PluginStats {
+            invocations: Default::default(),
+            errors: Default::default(),
+            duration: prometheus_client::metrics::histogram::Histogram::new(
+                prometheus_client::metrics::histogram::exponential_buckets(0.00001, 4.0, 12),
+            ),
+        }
+    }
+}
+
 /// One loaded plugin: its pre-instantiated component and its pool of warm instances.
 pub struct Runner<W: PluginWorld> {
     name: Arc<str>,
+    pub stats: PluginStats,
     engine: Engine,
     pre: W::Pre,
     idle: Mutex<Vec<Warm<W>>>,
@@ -367,6 +398,7 @@ impl<W: PluginWorld> Runner<W> {
         })?;
         Ok(Runner {
             name: plugin.name.as_str().into(),
+            stats: PluginStats::default(),
             engine: engine.clone(),
             pre,
             idle: Mutex::new(Vec::new()),
@@ -456,7 +488,13 @@ impl<W: PluginWorld> Runner<W> {
             let _ = warm.store.set_fuel(fuel);
         }
         warm.store.data_mut().handling = handling();
+        let started = std::time::Instant::now();
         let result = call(&warm.bindings, &mut warm.store);
+        self.stats.invocations.inc();
+        self.stats.duration.observe(started.elapsed().as_secs_f64());
+        if result.is_err() {
+            self.stats.errors.inc();
+        }
         warm.invocations += 1;
         match result {
             Ok(value) => {
@@ -546,6 +584,7 @@ impl<W: PluginWorld> Runner<W> {
     }
 
     fn returned(&self, error: GuestError) -> PluginError {
+        self.stats.errors.inc();
         let (message, retryable) = match error {
             GuestError::Invalid(message) => (message, false),
             GuestError::Failed(message) => (message, true),
@@ -558,6 +597,7 @@ impl<W: PluginWorld> Runner<W> {
     }
 
     fn invalid_output(&self, problem: String) -> PluginError {
+        self.stats.errors.inc();
         PluginError::InvalidOutput {
             plugin: self.name.to_string(),
             problem,

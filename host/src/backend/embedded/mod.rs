@@ -17,7 +17,7 @@ use tokio::sync::{oneshot, watch};
 
 use super::{
     ChangeStream, Checkpoint, Checkpoints, Depth, Item, NewMessage, Page, Queues, Received,
-    ShardId, Store, StoreError, Write, Written,
+    ShardId, Store, StoreError, Stored, Write, Written,
 };
 use crate::config::{QueueConfig, QueueId, StreamViewType, TableConfig, TableId};
 use crate::record::{
@@ -535,6 +535,36 @@ impl Queues for EmbeddedStore {
         self.query(move |conn| queues::depth(conn, &name, now_ms()))
             .await
     }
+
+    async fn peek(&self, queue: QueueId, limit: usize) -> Result<Vec<Stored>, StoreError> {
+        let name = self.queues[queue.index()].name.clone();
+        self.query(move |conn| queues::peek(conn, &name, limit))
+            .await
+    }
+
+    async fn find(&self, queue: QueueId, message_id: &str) -> Result<Option<Stored>, StoreError> {
+        let (name, id) = (
+            self.queues[queue.index()].name.clone(),
+            message_id.to_string(),
+        );
+        self.query(move |conn| queues::find(conn, &name, &id)).await
+    }
+
+    async fn move_message(
+        &self,
+        from: QueueId,
+        message_id: &str,
+        to: QueueId,
+    ) -> Result<bool, StoreError> {
+        let from_name = self.queues[from.index()].name.clone();
+        let to_name = self.queues[to.index()].name.clone();
+        let id = message_id.to_string();
+        let moved = self
+            .apply(move |tx, now| queues::move_message(tx, &from_name, &id, &to_name, now))
+            .await?;
+        self.queues[to.index()].bump();
+        Ok(moved)
+    }
 }
 
 #[async_trait]
@@ -734,6 +764,7 @@ mod tests {
         a_fifo_queue_keeps_order_per_group_and_holds_a_group_in_flight,
         a_fifo_queue_drops_duplicates_within_five_minutes,
         delivery_and_checkpoint_commit_together,
+        a_dead_letter_can_be_inspected_and_moved_back,
     );
 
     #[tokio::test]

@@ -7,7 +7,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use sha2::{Digest, Sha256};
 use tokio::sync::watch;
 
-use crate::backend::{Depth, NewMessage, Received};
+use crate::backend::{Depth, NewMessage, Received, Stored};
 
 /// How long a FIFO deduplication id is remembered, as in SQS.
 const DEDUPLICATION_WINDOW_MS: i64 = 5 * 60 * 1000;
@@ -341,4 +341,52 @@ pub(super) fn trim(
         .prepare_cached("DELETE FROM deduplication WHERE (queue, dedup_id) IN (SELECT queue, dedup_id FROM deduplication WHERE sent_ms < ?1 LIMIT ?2)")?
         .execute(params![now - DEDUPLICATION_WINDOW_MS, batch])? as u64;
     Ok(removed)
+}
+
+const STORED: &str =
+    "SELECT message_id, body, receive_count, sent_ms, group_id, origin, error FROM messages";
+
+fn stored(row: &rusqlite::Row<'_>) -> rusqlite::Result<Stored> {
+    Ok(Stored {
+        message_id: row.get(0)?,
+        body: row.get(1)?,
+        receive_count: row.get(2)?,
+        sent_timestamp_ms: row.get(3)?,
+        group_id: row.get(4)?,
+        origin: row.get(5)?,
+        error: row.get(6)?,
+    })
+}
+
+pub(super) fn peek(conn: &Connection, queue: &str, limit: usize) -> rusqlite::Result<Vec<Stored>> {
+    let mut stmt =
+        conn.prepare_cached(&format!("{STORED} WHERE queue = ?1 ORDER BY id LIMIT ?2"))?;
+    let rows = stmt.query_map(params![queue, limit as i64], stored)?;
+    rows.collect()
+}
+
+pub(super) fn find(
+    conn: &Connection,
+    queue: &str,
+    message_id: &str,
+) -> rusqlite::Result<Option<Stored>> {
+    conn.prepare_cached(&format!("{STORED} WHERE queue = ?1 AND message_id = ?2"))?
+        .query_row(params![queue, message_id], stored)
+        .optional()
+}
+
+pub(super) fn move_message(
+    tx: &Connection,
+    from: &str,
+    message_id: &str,
+    to: &str,
+    now: i64,
+) -> rusqlite::Result<bool> {
+    let moved = tx
+        .prepare_cached(
+            "UPDATE messages SET queue = ?3, visible_at_ms = ?4, receive_count = 0, receipt = NULL \
+             WHERE queue = ?1 AND message_id = ?2",
+        )?
+        .execute(params![from, message_id, to, now])?;
+    Ok(moved > 0)
 }

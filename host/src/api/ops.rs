@@ -1,0 +1,146 @@
+//! Operations endpoints: pipes, buses, queues and their dead letters under `/admin`, and
+//! `/metrics` in Prometheus text format.
+
+use std::sync::Arc;
+
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::ApiError;
+use crate::config::QueueId;
+use crate::runtime::Runtime;
+
+type Ops = State<Arc<Runtime>>;
+
+pub(super) fn routes(runtime: Arc<Runtime>) -> Router {
+    Router::new()
+        .route("/admin/pipes", get(pipes))
+        .route("/admin/buses", get(buses))
+        .route("/admin/queues", get(queues))
+        .route("/admin/queues/{queue}/messages", get(messages))
+        .route("/admin/queues/{queue}/messages/{id}", get(message))
+        .route("/admin/queues/{queue}/redrive", post(redrive))
+        .route("/metrics", get(metrics))
+        .with_state(runtime)
+}
+
+async fn pipes(State(ops): Ops) -> Json<Value> {
+    Json(json!({"pipes": ops.pipes().await}))
+}
+
+async fn buses(State(ops): Ops) -> Json<Value> {
+    let buses: Vec<Value> = ops
+        .config
+        .buses
+        .iter()
+        .enumerate()
+        .map(|(b, bus)| {
+            let rules: Vec<Value> = bus
+                .rules
+                .iter()
+                .enumerate()
+                .map(|(r, rule)| json!({"name": rule.name, "matched": ops.buses.matched[b][r].get(), "targets": rule.targets.len()}))
+                .collect();
+            json!({"name": bus.name, "unmatched": ops.buses.unmatched[b].get(), "rules": rules})
+        })
+        .collect();
+    Json(json!({"buses": buses}))
+}
+
+async fn queues(State(ops): Ops) -> Result<Json<Value>, ApiError> {
+    Ok(Json(json!({"queues": ops.queues().await?})))
+}
+
+fn queue(ops: &Runtime, name: &str) -> Result<QueueId, ApiError> {
+    ops.config
+        .queue_id(name)
+        .ok_or_else(|| ApiError::NotFound(format!("no queue named `{name}`")))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Limit {
+    limit: Option<usize>,
+}
+
+/// The messages of a queue, oldest first, without receiving them (a DLQ's dead letters, say).
+async fn messages(
+    State(ops): Ops,
+    Path(name): Path<String>,
+    params: Result<Query<Limit>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Query(params) =
+        params.map_err(|err| ApiError::bad_request("invalid_query", err.body_text()))?;
+    let limit = params.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            "`limit` must be a whole number from 1 to 1000",
+        ));
+    }
+    let queue = queue(&ops, &name)?;
+    Ok(Json(
+        json!({"messages": ops.queues.peek(queue, limit).await?}),
+    ))
+}
+
+async fn message(
+    State(ops): Ops,
+    Path((name, id)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let queue = queue(&ops, &name)?;
+    let found = ops.queues.find(queue, &id).await?;
+    found
+        .map(|m| Json(json!(m)))
+        .ok_or_else(|| ApiError::NotFound(format!("no message `{id}` on queue `{name}`")))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RedriveRequest {
+    /// Where to move the messages; by default each goes back to the queue it came from.
+    to: Option<String>,
+    /// At most this many messages per second.
+    rate: Option<f64>,
+}
+
+async fn redrive(
+    State(ops): Ops,
+    Path(name): Path<String>,
+    body: Result<Json<RedriveRequest>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let request = match body {
+        Ok(Json(request)) => request,
+        Err(JsonRejection::MissingJsonContentType(_)) => RedriveRequest::default(),
+        Err(err) => return Err(ApiError::bad_request("invalid_body", err.body_text())),
+    };
+    let dlq = queue(&ops, &name)?;
+    let to = request
+        .to
+        .as_deref()
+        .map(|to| queue(&ops, to))
+        .transpose()?;
+    if request.rate.is_some_and(|r| !(r > 0.0)) {
+        return Err(ApiError::bad_request(
+            "invalid_body",
+            "`rate` must be a positive number of messages per second",
+        ));
+    }
+    Ok(Json(json!(ops.redrive(dlq, to, request.rate).await?)))
+}
+
+async fn metrics(State(ops): Ops) -> impl IntoResponse {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        ops.metrics().await,
+    )
+}

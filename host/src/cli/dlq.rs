@@ -1,0 +1,107 @@
+//! `switchyard dlq`: dead-letter queues of a running host, through its admin API.
+
+use std::process::ExitCode;
+
+use serde_json::Value;
+
+use crate::config::Config;
+
+/// What to do with a dead-letter queue.
+pub enum Action {
+    List {
+        limit: usize,
+    },
+    Show {
+        id: String,
+    },
+    Redrive {
+        to: Option<String>,
+        rate: Option<f64>,
+    },
+}
+
+pub fn run(config: &Config, url: Option<String>, queue: &str, action: Action) -> ExitCode {
+    let base = url.unwrap_or_else(|| {
+        let listen = config.host.listen;
+        let host = if listen.ip().is_unspecified() {
+            "127.0.0.1".to_string()
+        } else {
+            listen.ip().to_string()
+        };
+        format!("http://{host}:{}", listen.port())
+    });
+    let token = config
+        .host
+        .auth_token_env
+        .as_deref()
+        .and_then(|name| std::env::var(name).ok());
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("switchyard: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(call(&base, token.as_deref(), queue, action)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("switchyard: {err}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn call(base: &str, token: Option<&str>, queue: &str, action: Action) -> Result<(), String> {
+    let client = reqwest::Client::new();
+    let queue_url = format!("{base}/admin/queues/{queue}");
+    let request = match &action {
+        Action::List { limit } => client.get(format!("{queue_url}/messages?limit={limit}")),
+        Action::Show { id } => client.get(format!("{queue_url}/messages/{id}")),
+        Action::Redrive { to, rate } => client
+            .post(format!("{queue_url}/redrive"))
+            .json(&serde_json::json!({"to": to, "rate": rate})),
+    };
+    let request = match token {
+        Some(token) => request.bearer_auth(token),
+        None => request,
+    };
+    let response = request
+        .send()
+        .await
+        .map_err(|err| format!("cannot reach the host at {base}: {err}"))?;
+    let status = response.status();
+    let body: Value = response
+        .json()
+        .await
+        .map_err(|err| format!("the host answered {status} with no JSON: {err}"))?;
+    if !status.is_success() {
+        let message = body["error"]["message"].as_str().unwrap_or("unknown error");
+        return Err(format!("the host answered {status}: {message}"));
+    }
+    match action {
+        // One JSON object per message, oldest first, for people and scripts alike.
+        Action::List { .. } => {
+            for message in body["messages"].as_array().into_iter().flatten() {
+                println!("{message}");
+            }
+        }
+        Action::Show { .. } => println!(
+            "{}",
+            serde_json::to_string_pretty(&body).unwrap_or_default()
+        ),
+        Action::Redrive { .. } => {
+            println!("moved {} messages", body["moved"]);
+            for skipped in body["skipped"].as_array().into_iter().flatten() {
+                println!(
+                    "skipped {}: {}",
+                    skipped["messageId"],
+                    skipped["reason"].as_str().unwrap_or_default()
+                );
+            }
+        }
+    }
+    Ok(())
+}
