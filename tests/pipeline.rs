@@ -538,3 +538,118 @@ async fn dlq_redrive_brings_a_message_back_to_a_fixed_consumer_and_operators_see
     assert_eq!(unknown.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("no queue named `nope`"));
 }
+
+#[tokio::test]
+async fn sigterm_stops_the_pipeline_cleanly_and_nothing_is_lost() {
+    build_test_plugins();
+    let mut host =
+        Host::start(&routes("high-value", "").replace("threshold = 100", "threshold = 0"));
+    let client = Host::client();
+    for i in 0..300 {
+        post(
+            &client,
+            &host,
+            json!({"orderId": format!("o-{i:03}"), "customerId": "c-1", "total": 5}),
+        )
+        .await;
+    }
+    let started = Instant::now();
+    let status = host.terminate();
+    assert!(status.success(), "SIGTERM exits 0: {status}");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "within the grace period: {:?}",
+        started.elapsed()
+    );
+    let logs = host.logs();
+    assert!(
+        logs.contains("pipe stopped") && logs.contains("stopped"),
+        "{logs}"
+    );
+
+    host.restart();
+    let seen = wait_for(&host, "all 300 orders", |seen| {
+        seen.iter().map(|h| &h.order).collect::<BTreeSet<_>>().len() >= 300
+    });
+    let distinct: BTreeSet<&String> = seen.iter().map(|h| &h.order).collect();
+    assert_eq!(distinct.len(), 300);
+    assert_eq!(seen.len(), 300, "a clean stop redelivers nothing");
+}
+
+#[tokio::test]
+async fn a_pipe_without_a_dlq_stops_at_a_poison_record_and_says_so() {
+    build_test_plugins();
+    let routes = routes("faulty", "").replace("dlq = \"pipe-dlq\"\n", "");
+    let host = Host::start(&routes);
+    let client = Host::client();
+    post(
+        &client,
+        &host,
+        json!({"orderId": "o-1", "customerId": "c-1"}),
+    )
+    .await;
+    post(
+        &client,
+        &host,
+        json!({"orderId": "o-2", "customerId": "c-2", "do": "error"}),
+    )
+    .await;
+    post(
+        &client,
+        &host,
+        json!({"orderId": "o-3", "customerId": "c-9"}),
+    )
+    .await;
+    wait_for(&host, "the order before the poison record", |seen| {
+        seen.iter().any(|h| h.order == "o-1")
+    });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let pipe = loop {
+        let pipes: serde_json::Value = client
+            .get(format!("{}/admin/pipes", host.url))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let pipe = pipes["pipes"][0].clone();
+        if pipe["state"] == "stuck" {
+            break pipe;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the pipe never said it was stuck: {pipe}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let reason = pipe["stuck"].as_str().unwrap();
+    assert!(
+        reason.contains("plugin `faulty` returned an error: the event asked for an error"),
+        "{reason}"
+    );
+    assert_eq!(
+        pipe["lag"], 2,
+        "the poison record and the one after it wait"
+    );
+    let metrics = client
+        .get(format!("{}/metrics", host.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("switchyard_pipe_stuck{pipe=\"orders\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        host.logs()
+            .contains("pipe stopped at a record it cannot deliver and has no dlq")
+    );
+    assert!(
+        handled(&host).iter().all(|h| h.order == "o-1"),
+        "nothing after the poison record is delivered"
+    );
+}
