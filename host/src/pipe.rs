@@ -330,6 +330,16 @@ impl PipeRunner {
         .map_err(|err| PipeError::Event(format!("the plugin task failed: {err}")))??;
         let filtered = records.len().saturating_sub(events.len());
 
+        // FIFO targets keep order per item key, as DynamoDB Streams does.
+        let groups: std::collections::HashMap<&str, String> = records
+            .iter()
+            .map(|r| {
+                (
+                    r.event_id.as_str(),
+                    serde_json::to_string(&r.dynamodb.keys).unwrap_or_default(),
+                )
+            })
+            .collect();
         let mut messages = Vec::new();
         let mut seen = std::collections::HashMap::new();
         for event in &events {
@@ -379,7 +389,8 @@ impl PipeRunner {
                     };
                     let mut message = NewMessage::new(body, format!("pipe:{}", pipe.name));
                     if self.config[queue].fifo {
-                        message.group_id = Some(pipe.name.clone());
+                        let group = groups.get(event.id.as_str()).cloned();
+                        message.group_id = Some(group.unwrap_or_else(|| pipe.name.clone()));
                         message.deduplication_id = Some(id);
                     }
                     messages.push((queue, message));

@@ -25,6 +25,7 @@ impl Guest for Notify {
                 &[
                     ("orderId".into(), order_id.clone()),
                     ("customerTier".into(), tier),
+                    ("version".into(), find(&body, "version").unwrap_or_default()),
                     ("receiveCount".into(), message.receive_count.to_string()),
                 ],
             );
