@@ -751,3 +751,55 @@ concurrency = 4
         }
     }
 }
+
+/// When each "order handled" line of `order` was logged, with its receive count.
+fn handled_at(host: &Host, order: &str) -> Vec<(time::OffsetDateTime, u32)> {
+    host.logs()
+        .lines()
+        .filter(|line| line.contains("order handled") && field(line, "orderId") == order)
+        .map(|line| {
+            let stamp = line.split_whitespace().next().unwrap();
+            let at =
+                time::OffsetDateTime::parse(stamp, &time::format_description::well_known::Rfc3339)
+                    .unwrap();
+            (at, field(line, "receiveCount").parse().unwrap())
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_slow_consumer_sees_a_message_again_after_its_visibility_timeout_and_retry_delays_hold() {
+    build_test_plugins();
+    let routes = routes("high-value", "")
+        .replace("visibility_timeout = \"5s\"", "visibility_timeout = \"1s\"")
+        .replace("max_receive_count = 3", "max_receive_count = 10");
+    let host = Host::start(&routes);
+    let client = Host::client();
+    post(
+        &client,
+        &host,
+        json!({"orderId": "slow", "customerId": "c-1", "total": 500, "slowMs": 2500}),
+    )
+    .await;
+    post(&client, &host, json!({"orderId": "later", "customerId": "c-1", "total": 500, "fail": "retry", "retryAfter": 2})).await;
+    wait_for(&host, "both orders twice", |seen| {
+        ["slow", "later"]
+            .iter()
+            .all(|o| seen.iter().filter(|h| h.order == *o).count() >= 2)
+    });
+
+    let slow = handled_at(&host, "slow");
+    assert_eq!(
+        (slow[0].1, slow[1].1),
+        (1, 2),
+        "the second receive comes while the first is still running"
+    );
+    let gap = (slow[1].0 - slow[0].0).as_seconds_f64();
+    assert!(gap >= 0.9, "not before the 1 s visibility timeout: {gap}");
+    assert!(gap < 10.0, "soon after it: {gap}");
+
+    let later = handled_at(&host, "later");
+    let gap = (later[1].0 - later[0].0).as_seconds_f64();
+    assert!(gap >= 1.9, "retry(2) hides the message at least 2 s: {gap}");
+    assert!(gap < 15.0, "and brings it back after: {gap}");
+}

@@ -2,6 +2,7 @@
 //! fail, to exercise per-message results: `"fail": "retry"` (after `retryAfter` seconds, if
 //! given), `"fail": "dead-letter"`, or `"fail": "batch"` to fail the whole batch. With config
 //! `honor_fail = false` (say, for a consumer of a dead-letter queue) it handles every message.
+//! `"slowMs": N` makes the first receive of a message take N milliseconds.
 
 wit_bindgen::generate!({ path: "../../../wit", world: "consumer" });
 
@@ -29,6 +30,11 @@ impl Guest for Notify {
                     ("receiveCount".into(), message.receive_count.to_string()),
                 ],
             );
+            if message.receive_count == 1
+                && let Some(ms) = find(&body, "slowMs").and_then(|s| s.parse::<u64>().ok())
+            {
+                std::thread::sleep(std::time::Duration::from_millis(ms));
+            }
             outcomes.push(match fail.as_deref() {
                 Some("retry") => Outcome::Retry(find(&body, "retryAfter").and_then(|s| s.parse().ok())),
                 Some("dead-letter") => Outcome::DeadLetter(format!("order {order_id} asked to be dead-lettered")),
