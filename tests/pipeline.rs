@@ -803,3 +803,98 @@ async fn a_slow_consumer_sees_a_message_again_after_its_visibility_timeout_and_r
     assert!(gap >= 1.9, "retry(2) hides the message at least 2 s: {gap}");
     assert!(gap < 15.0, "and brings it back after: {gap}");
 }
+
+#[tokio::test]
+async fn archived_events_replay_in_their_original_order() {
+    let routes = r#"
+[tables.orders]
+key = "orderId"
+
+[pipes.orders]
+source = "orders"
+target = { bus = "orders", detail_type = "OrderCreated", source = "shop" }
+
+[buses.orders]
+archive = { retention = "7d" }
+
+[buses.orders.rules.audit]
+pattern = '{"source": ["shop"]}'
+targets = [{ queue = "audit" }]
+
+[queues.audit]
+"#;
+    let host = Host::start(routes);
+    let client = Host::client();
+    let started = time::OffsetDateTime::now_utc() - Duration::from_secs(1);
+    for i in 0..20 {
+        post(&client, &host, json!({"orderId": format!("o-{i:02}")})).await;
+    }
+    let peek = || async {
+        let messages: serde_json::Value = client
+            .get(format!(
+                "{}/admin/queues/audit/messages?limit=100",
+                host.url
+            ))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        messages["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| {
+                serde_json::from_str::<serde_json::Value>(m["body"].as_str().unwrap()).unwrap()
+            })
+            .collect::<Vec<_>>()
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while peek().await.len() < 20 {
+        assert!(Instant::now() < deadline, "the originals never arrived");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let from = started
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let output = common::run(&[
+        "replay",
+        "--bus",
+        "orders",
+        "--from",
+        &from,
+        "--routes",
+        host.routes_path().to_str().unwrap(),
+        "--url",
+        &host.url,
+    ]);
+    let said = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        said.starts_with("replayed 20 events as \"replay-"),
+        "{said}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    let events = peek().await;
+    assert_eq!(events.len(), 40);
+    let order = |e: &serde_json::Value| {
+        e["detail"]["dynamodb"]["NewImage"]["orderId"]["S"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let originals: Vec<String> = events[..20].iter().map(order).collect();
+    let replayed: Vec<String> = events[20..].iter().map(order).collect();
+    assert_eq!(replayed, originals, "replays keep the original order");
+    assert!(events[..20].iter().all(|e| e.get("replay-name").is_none()));
+    assert!(
+        events[20..]
+            .iter()
+            .all(|e| e["replay-name"].as_str().unwrap().starts_with("replay-"))
+    );
+    assert_eq!(
+        events[20]["id"], events[0]["id"],
+        "a replayed event keeps its id"
+    );
+}

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::backend::NewMessage;
 use crate::config::{BusId, Config, Destination, QueueId, TargetInput};
-use crate::pattern::{EventError, RuleSet};
+use crate::pattern::{EventError, Pattern, RuleSet};
 use crate::transform;
 
 /// Most buses an event may cross (a rule may target another bus).
@@ -16,6 +16,8 @@ const MAX_HOPS: usize = 4;
 /// The rules of every bus, compiled.
 pub struct Buses {
     buses: Vec<RuleSet>,
+    /// Per bus with an archive: which events it keeps (`None` in the inner option: all).
+    archives: Vec<Option<Option<Pattern>>>,
     /// Per bus, per rule: events matched.
     pub matched: Vec<Vec<Counter>>,
     /// Per bus: events no rule matched.
@@ -28,6 +30,8 @@ pub struct Routed {
     pub messages: Vec<(QueueId, NewMessage)>,
     /// Rules that matched, as `bus/rule`.
     pub rules: Vec<String>,
+    /// The event, for each bus whose archive keeps it.
+    pub archived: Vec<(BusId, String)>,
 }
 
 impl Buses {
@@ -48,8 +52,18 @@ impl Buses {
             .map(|bus| bus.rules.iter().map(|_| Counter::default()).collect())
             .collect();
         let unmatched = config.buses.iter().map(|_| Counter::default()).collect();
+        let archives = config
+            .buses
+            .iter()
+            .map(|bus| {
+                bus.archive
+                    .as_ref()
+                    .map(|archive| archive.pattern.as_ref().map(|p| p.pattern.clone()))
+            })
+            .collect();
         Buses {
             buses,
+            archives,
             matched,
             unmatched,
         }
@@ -72,6 +86,13 @@ impl Buses {
     ) -> Result<(), EventError> {
         let rules = &self.buses[bus.index()];
         let matching = rules.matching_json(event)?;
+        if let Some(archive) = &self.archives[bus.index()]
+            && archive
+                .as_ref()
+                .is_none_or(|pattern| pattern.matches_json(event).unwrap_or(false))
+        {
+            routed.archived.push((bus, event.to_string()));
+        }
         if matching.is_empty() {
             self.unmatched[bus.index()].inc();
             return Ok(());

@@ -11,7 +11,9 @@ use prometheus_client::metrics::counter::Counter;
 use serde_json::{Value, json};
 use tokio::sync::watch;
 
-use crate::backend::{ChangeStream, Checkpoint, Checkpoints, NewMessage, ShardId, StoreError};
+use crate::backend::{
+    ChangeStream, Checkpoint, Checkpoints, Delivery, NewMessage, ShardId, StoreError,
+};
 use crate::bus::Buses;
 use crate::config::{Config, Destination, PipeId, StartingPosition};
 use crate::plugin::{Event, PluginError, Plugins};
@@ -259,7 +261,11 @@ impl PipeRunner {
         loop {
             match self
                 .checkpoints
-                .deliver(vec![(dlq, message.clone())], Some(checkpoint.clone()))
+                .deliver(Delivery {
+                    messages: vec![(dlq, message.clone())],
+                    archived: vec![],
+                    checkpoint: Some(checkpoint.clone()),
+                })
                 .await
             {
                 Ok(()) => {
@@ -341,6 +347,7 @@ impl PipeRunner {
             })
             .collect();
         let mut messages = Vec::new();
+        let mut archived = Vec::new();
         let mut seen = std::collections::HashMap::new();
         for event in &events {
             let payload: Value = serde_json::from_str(&event.payload)
@@ -381,6 +388,7 @@ impl PipeRunner {
                         tracing::debug!(pipe = pipe.name, event = id, "no rule of the bus matched");
                     }
                     messages.extend(routed.messages);
+                    archived.extend(routed.archived);
                 }
                 Destination::Queue(queue) => {
                     let body = match &input {
@@ -402,7 +410,13 @@ impl PipeRunner {
             shard: shard.clone(),
             sequence: last.dynamodb.sequence_number.clone(),
         };
-        self.checkpoints.deliver(messages, Some(checkpoint)).await?;
+        self.checkpoints
+            .deliver(Delivery {
+                messages,
+                archived,
+                checkpoint: Some(checkpoint),
+            })
+            .await?;
         self.status.filtered.inc_by(filtered as u64);
         self.status.delivered.inc_by(events.len() as u64);
         Ok(())

@@ -11,7 +11,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 use serde::Serialize;
 
-use crate::backend::{ChangeStream, Depth, Queues};
+use crate::backend::{Archives, ChangeStream, Checkpoints, Delivery, Depth, Queues};
 use crate::bus::Buses;
 use crate::config::{Config, PipeId};
 use crate::consumer::ConsumerStatus;
@@ -23,6 +23,8 @@ type Labels = Vec<(String, String)>;
 pub struct Runtime {
     pub config: Arc<Config>,
     pub queues: Arc<dyn Queues>,
+    pub archives: Arc<dyn Archives>,
+    pub checkpoints: Arc<dyn Checkpoints>,
     pub stream: Arc<dyn ChangeStream>,
     pub pipes: Vec<Arc<PipeStatus>>,
     pub consumers: Vec<Arc<ConsumerStatus>>,
@@ -68,7 +70,7 @@ fn label(name: &'static str, value: &str) -> (Cow<'static, str>, Cow<'static, st
 impl Runtime {
     pub fn new(
         config: Arc<Config>,
-        queues: Arc<dyn Queues>,
+        (queues, archives, checkpoints): (Arc<dyn Queues>, Arc<dyn Archives>, Arc<dyn Checkpoints>),
         stream: Arc<dyn ChangeStream>,
         pipes: Vec<Arc<PipeStatus>>,
         consumers: Vec<Arc<ConsumerStatus>>,
@@ -187,6 +189,8 @@ impl Runtime {
         Runtime {
             config,
             queues,
+            archives,
+            checkpoints,
             stream,
             pipes,
             consumers,
@@ -353,5 +357,61 @@ impl Runtime {
                 }
             }
         }
+    }
+}
+
+/// What a replay did.
+#[derive(Debug, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Replayed {
+    pub replay_name: String,
+    pub replayed: u64,
+}
+
+impl Runtime {
+    /// Sends the events archived on `bus` between `from_ms` and `to_ms` through the bus's
+    /// rules again, in their original order (EventBridge's replay does not keep order; this
+    /// one does). Each carries `replay-name`, as EventBridge's replayed events do.
+    pub async fn replay(
+        &self,
+        bus: crate::config::BusId,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Replayed, crate::backend::StoreError> {
+        let replay_name = format!("replay-{}", uuid::Uuid::now_v7());
+        let mut after = 0;
+        let mut replayed = 0;
+        loop {
+            let batch = self
+                .archives
+                .archived(bus, from_ms, to_ms, after, 100)
+                .await?;
+            let Some(last) = batch.last() else { break };
+            after = last.position;
+            let mut delivery = Delivery::default();
+            for archived in batch {
+                let mut event: serde_json::Value =
+                    serde_json::from_str(&archived.event).unwrap_or_default();
+                event["replay-name"] = serde_json::Value::String(replay_name.clone());
+                match self.buses.route(&self.config, bus, &event.to_string()) {
+                    Ok(routed) => delivery.messages.extend(routed.messages),
+                    Err(err) => {
+                        tracing::warn!(error = %err, "an archived event could not be replayed")
+                    }
+                }
+                replayed += 1;
+            }
+            self.checkpoints.deliver(delivery).await?;
+        }
+        tracing::info!(
+            bus = self.config[bus].name,
+            replay_name,
+            replayed,
+            "replay finished"
+        );
+        Ok(Replayed {
+            replay_name,
+            replayed,
+        })
     }
 }

@@ -34,6 +34,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
                 &config.host.data_dir,
                 &config.tables,
                 &config.queues,
+                &config.buses,
                 &config.aws.region,
             )
             .context("cannot open the embedded store")?,
@@ -59,7 +60,6 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         )
     })?;
     tracing::info!(plugins = config.plugins.len(), "plugins loaded");
-    warn_about_sections_not_run(&config);
     let plugins = Arc::new(plugins);
     let buses = Arc::new(Buses::new(&config));
 
@@ -100,7 +100,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     }
     let runtime = Arc::new(Runtime::new(
         config.clone(),
-        store.clone(),
+        (store.clone(), store.clone(), store.clone()),
         store.clone(),
         pipes,
         consumers,
@@ -163,16 +163,6 @@ async fn trim_forever(store: Arc<dyn Store>) {
                 }
             }
         }
-    }
-}
-
-/// Parts of routes.toml this build checks but does not run yet; saying so beats silence.
-fn warn_about_sections_not_run(config: &Config) {
-    for bus in config.buses.iter().filter(|b| b.archive.is_some()) {
-        tracing::warn!(
-            bus = bus.name,
-            "routes.toml declares an archive for this bus; this build does not archive events yet"
-        );
     }
 }
 

@@ -26,6 +26,7 @@ pub(super) fn routes(runtime: Arc<Runtime>) -> Router {
         .route("/admin/queues/{queue}/messages", get(messages))
         .route("/admin/queues/{queue}/messages/{id}", get(message))
         .route("/admin/queues/{queue}/redrive", post(redrive))
+        .route("/admin/buses/{bus}/replay", post(replay))
         .route("/metrics", get(metrics))
         .with_state(runtime)
 }
@@ -126,7 +127,7 @@ async fn redrive(
         .as_deref()
         .map(|to| queue(&ops, to))
         .transpose()?;
-    if request.rate.is_some_and(|r| !(r > 0.0)) {
+    if request.rate.is_some_and(|r| r.is_nan() || r <= 0.0) {
         return Err(ApiError::bad_request(
             "invalid_body",
             "`rate` must be a positive number of messages per second",
@@ -143,4 +144,49 @@ async fn metrics(State(ops): Ops) -> impl IntoResponse {
         )],
         ops.metrics().await,
     )
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReplayRequest {
+    /// RFC 3339 times: events archived from `from` up to `to` replay.
+    from: String,
+    to: Option<String>,
+}
+
+async fn replay(
+    State(ops): Ops,
+    Path(name): Path<String>,
+    body: Result<Json<ReplayRequest>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Json(request) =
+        body.map_err(|err| ApiError::bad_request("invalid_body", err.body_text()))?;
+    let bus = ops
+        .config
+        .buses
+        .iter()
+        .position(|b| b.name == name)
+        .map(crate::config::BusId);
+    let bus = bus.ok_or_else(|| ApiError::NotFound(format!("no bus named `{name}`")))?;
+    if ops.config[bus].archive.is_none() {
+        return Err(ApiError::Conflict(format!(
+            "bus `{name}` has no archive to replay"
+        )));
+    }
+    let time = |text: &str, field: &str| {
+        time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+            .map(|t| (t.unix_timestamp_nanos() / 1_000_000) as i64)
+            .map_err(|_| {
+                ApiError::bad_request(
+                    "invalid_body",
+                    format!("`{field}` must be an RFC 3339 time, like 2026-11-24T10:00:00Z"),
+                )
+            })
+    };
+    let from = time(&request.from, "from")?;
+    let to = match request.to.as_deref() {
+        Some(to) => time(to, "to")?,
+        None => i64::MAX,
+    };
+    Ok(Json(json!(ops.replay(bus, from, to).await?)))
 }

@@ -854,13 +854,12 @@ pub async fn delivery_and_checkpoint_commit_together(
         shard: shard.clone(),
         sequence: SequenceNumber::from_u64(7),
     };
-    checkpoints
-        .deliver(
-            vec![(PLAIN, message("x")), (JOBS, message("y"))],
-            Some(checkpoint),
-        )
-        .await
-        .unwrap();
+    let delivery = super::Delivery {
+        messages: vec![(PLAIN, message("x")), (JOBS, message("y"))],
+        archived: vec![],
+        checkpoint: Some(checkpoint),
+    };
+    checkpoints.deliver(delivery).await.unwrap();
     assert_eq!(
         checkpoints.checkpoint("p", &shard).await.unwrap(),
         Some(SequenceNumber::from_u64(7))

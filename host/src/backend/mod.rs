@@ -12,7 +12,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde_json::{Map, Value};
 
-use crate::config::{QueueId, TableId};
+use crate::config::{BusId, QueueId, TableId};
 use crate::record::{SequenceNumber, StreamRecord};
 
 /// An item as stored: its key, its version, and the whole JSON object (which repeats both).
@@ -263,6 +263,15 @@ pub struct Checkpoint {
     pub sequence: SequenceNumber,
 }
 
+/// What one pipe batch (or one replay batch) hands on, committed together.
+#[derive(Debug, Clone, Default)]
+pub struct Delivery {
+    pub messages: Vec<(QueueId, NewMessage)>,
+    /// Events to keep in their bus's archive.
+    pub archived: Vec<(BusId, String)>,
+    pub checkpoint: Option<Checkpoint>,
+}
+
 /// Pipe checkpoints and the deliveries they guard.
 #[async_trait]
 pub trait Checkpoints: Send + Sync + 'static {
@@ -271,11 +280,31 @@ pub trait Checkpoints: Send + Sync + 'static {
         pipe: &str,
         shard: &ShardId,
     ) -> Result<Option<SequenceNumber>, StoreError>;
-    /// Puts messages on queues and advances the checkpoint. The embedded backend does both in
-    /// one transaction, so the hand-off from stream to queues is exactly once.
-    async fn deliver(
+    /// Puts messages on queues, archives events and advances the checkpoint. The embedded
+    /// backend does all of it in one transaction, so the hand-off from stream to queues is
+    /// exactly once.
+    async fn deliver(&self, delivery: Delivery) -> Result<(), StoreError>;
+}
+
+/// An event kept in a bus's archive.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Archived {
+    /// Position in the archive: events replay in this order.
+    pub position: i64,
+    pub archived_ms: i64,
+    pub event: String,
+}
+
+/// Bus archives, for replay.
+#[async_trait]
+pub trait Archives: Send + Sync + 'static {
+    /// Events archived on `bus` from `from_ms` up to `to_ms`, after `after`, in archive order.
+    async fn archived(
         &self,
-        messages: Vec<(QueueId, NewMessage)>,
-        checkpoint: Option<Checkpoint>,
-    ) -> Result<(), StoreError>;
+        bus: BusId,
+        from_ms: i64,
+        to_ms: i64,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<Archived>, StoreError>;
 }

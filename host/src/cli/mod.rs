@@ -1,9 +1,9 @@
 //! The `switchyard` command line: `up` runs the host, `check` validates routes.toml, `pattern`
 //! tests event patterns.
 
-mod dlq;
 mod pattern;
 mod plugin;
+mod remote;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -52,6 +52,21 @@ enum Command {
     /// WebAssembly plugins.
     #[command(subcommand)]
     Plugin(PluginCommand),
+    /// Replays the events archived on a bus, in their original order, through its rules.
+    Replay {
+        #[arg(long)]
+        bus: String,
+        /// RFC 3339 time, e.g. 2026-11-24T10:00:00Z.
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        to: Option<String>,
+        #[arg(long, default_value = "routes.toml", env = "SWITCHYARD_ROUTES")]
+        routes: PathBuf,
+        /// The host's address; by default `host.listen` from routes.toml.
+        #[arg(long)]
+        url: Option<String>,
+    },
     /// Dead-letter queues of a running host: list, show and redrive their messages.
     Dlq {
         #[command(subcommand)]
@@ -147,6 +162,19 @@ pub fn main() -> ExitCode {
             }
         },
         Command::Plugin(PluginCommand::New { name, lang, dir }) => plugin::new(lang, &name, &dir),
+        Command::Replay {
+            bus,
+            from,
+            to,
+            routes,
+            url,
+        } => match config::load(&routes) {
+            Ok(config) => remote::run(&config, url, &bus, remote::Action::Replay { from, to }),
+            Err(err) => {
+                eprintln!("{err}");
+                ExitCode::from(1)
+            }
+        },
         Command::Dlq {
             action,
             routes,
@@ -160,13 +188,13 @@ pub fn main() -> ExitCode {
                 }
             };
             let (queue, action) = match action {
-                DlqCommand::List { queue, limit } => (queue, dlq::Action::List { limit }),
-                DlqCommand::Show { queue, id } => (queue, dlq::Action::Show { id }),
+                DlqCommand::List { queue, limit } => (queue, remote::Action::List { limit }),
+                DlqCommand::Show { queue, id } => (queue, remote::Action::Show { id }),
                 DlqCommand::Redrive { queue, to, rate } => {
-                    (queue, dlq::Action::Redrive { to, rate })
+                    (queue, remote::Action::Redrive { to, rate })
                 }
             };
-            dlq::run(&config, url, &queue, action)
+            remote::run(&config, url, &queue, action)
         }
         Command::Pattern(PatternCommand::Match { pattern, event }) => match (pattern, event) {
             (Some(pattern), Some(event)) => pattern::match_files(&pattern, &event),

@@ -16,10 +16,10 @@ use serde_json::{Map, Value};
 use tokio::sync::{oneshot, watch};
 
 use super::{
-    ChangeStream, Checkpoint, Checkpoints, Depth, Item, NewMessage, Page, Queues, Received,
-    ShardId, Store, StoreError, Stored, Write, Written,
+    Archived, Archives, ChangeStream, Checkpoint, Checkpoints, Delivery, Depth, Item, NewMessage,
+    Page, Queues, Received, ShardId, Store, StoreError, Stored, Write, Written,
 };
-use crate::config::{QueueConfig, QueueId, StreamViewType, TableConfig, TableId};
+use crate::config::{BusConfig, BusId, QueueConfig, QueueId, StreamViewType, TableConfig, TableId};
 use crate::record::{
     AttributeValue, EventName, SequenceNumber, StreamRecord, StreamRecordData, image_of,
 };
@@ -83,6 +83,8 @@ pub struct EmbeddedStore {
     region: String,
     tables: Arc<[TableInfo]>,
     queues: Arc<[QueueInfo]>,
+    /// Each bus's name and archive retention (`None`: no archive, or kept for ever).
+    archives: Arc<[(String, Option<Duration>)]>,
     writes: flume::Sender<Job>,
     reads: flume::Sender<ReadJob>,
 }
@@ -101,6 +103,7 @@ impl EmbeddedStore {
         data_dir: &Path,
         tables: &[TableConfig],
         queues: &[QueueConfig],
+        buses: &[BusConfig],
         region: &str,
     ) -> Result<EmbeddedStore, StoreError> {
         std::fs::create_dir_all(data_dir).map_err(|err| {
@@ -174,6 +177,10 @@ impl EmbeddedStore {
             region: region.to_string(),
             tables,
             queues,
+            archives: buses
+                .iter()
+                .map(|b| (b.name.clone(), b.archive.as_ref().and_then(|a| a.retention)))
+                .collect(),
             writes,
             reads,
         })
@@ -336,9 +343,12 @@ impl Store for EmbeddedStore {
     }
 
     async fn trim_expired(&self) -> Result<u64, StoreError> {
-        let queues = self.queues.clone();
+        let (queues, archives) = (self.queues.clone(), self.archives.clone());
         let messages = self
-            .apply(move |tx, now| queues::trim(tx, &queues, now, writer::TRIM_BATCH))
+            .apply(move |tx, now| {
+                let trimmed = queues::trim(tx, &queues, now, writer::TRIM_BATCH)?;
+                Ok(trimmed + queues::trim_archives(tx, &archives, now, writer::TRIM_BATCH)?)
+            })
             .await?;
         Ok(self.submit(|reply| Job::Trim { reply }).await?? + messages)
     }
@@ -581,15 +591,11 @@ impl Checkpoints for EmbeddedStore {
             .map(SequenceNumber))
     }
 
-    async fn deliver(
-        &self,
-        messages: Vec<(QueueId, NewMessage)>,
-        checkpoint: Option<Checkpoint>,
-    ) -> Result<(), StoreError> {
-        let queues = self.queues.clone();
-        let touched: Vec<usize> = messages.iter().map(|(q, _)| q.index()).collect();
+    async fn deliver(&self, delivery: Delivery) -> Result<(), StoreError> {
+        let (queues, archives) = (self.queues.clone(), self.archives.clone());
+        let touched: Vec<usize> = delivery.messages.iter().map(|(q, _)| q.index()).collect();
         self.apply(move |tx, now| {
-            for (queue, message) in &messages {
+            for (queue, message) in &delivery.messages {
                 queues::send(
                     tx,
                     &queues[queue.index()],
@@ -597,11 +603,14 @@ impl Checkpoints for EmbeddedStore {
                     now,
                 )?;
             }
+            for (bus, event) in &delivery.archived {
+                queues::archive(tx, &archives[bus.index()].0, event, now)?;
+            }
             if let Some(Checkpoint {
                 pipe,
                 shard,
                 sequence,
-            }) = &checkpoint
+            }) = &delivery.checkpoint
             {
                 queues::checkpoint(tx, pipe, &shard.0, sequence.as_str())?;
             }
@@ -612,6 +621,22 @@ impl Checkpoints for EmbeddedStore {
             self.queues[queue].bump();
         }
         Ok(())
+    }
+}
+
+#[async_trait]
+impl Archives for EmbeddedStore {
+    async fn archived(
+        &self,
+        bus: BusId,
+        from_ms: i64,
+        to_ms: i64,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<Archived>, StoreError> {
+        let name = self.archives[bus.index()].0.clone();
+        self.query(move |conn| queues::archived(conn, &name, from_ms, to_ms, after, limit))
+            .await
     }
 }
 
@@ -714,7 +739,7 @@ mod tests {
     }
 
     async fn store(dir: &Path, view: StreamViewType) -> EmbeddedStore {
-        EmbeddedStore::open(dir, &tables(view), &conformance::queues(), "us-east-1")
+        EmbeddedStore::open(dir, &tables(view), &conformance::queues(), &[], "us-east-1")
             .expect("the store opens in a temp dir")
     }
 
@@ -799,7 +824,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut tables = tables(StreamViewType::NewAndOldImages);
         tables[0].stream_retention = Duration::from_secs(60);
-        let store = EmbeddedStore::open(dir.path(), &tables, &[], "us-east-1").unwrap();
+        let store = EmbeddedStore::open(dir.path(), &tables, &[], &[], "us-east-1").unwrap();
         conformance::write_orders(&store, 2).await;
         // Age the first record past retention by hand; the clock cannot be moved for real.
         let path = store.path.clone();

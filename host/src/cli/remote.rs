@@ -1,4 +1,5 @@
-//! `switchyard dlq`: dead-letter queues of a running host, through its admin API.
+//! Commands that act on a running host through its admin API: `switchyard dlq` (dead-letter
+//! queues) and `switchyard replay` (bus archives).
 
 use std::process::ExitCode;
 
@@ -6,7 +7,7 @@ use serde_json::Value;
 
 use crate::config::Config;
 
-/// What to do with a dead-letter queue.
+/// What to do with a dead-letter queue, or a bus's archive.
 pub enum Action {
     List {
         limit: usize,
@@ -18,8 +19,14 @@ pub enum Action {
         to: Option<String>,
         rate: Option<f64>,
     },
+    /// Replays a bus's archive (the target names the bus).
+    Replay {
+        from: String,
+        to: Option<String>,
+    },
 }
 
+/// Runs `action` on `target` (a queue, or a bus for a replay).
 pub fn run(config: &Config, url: Option<String>, queue: &str, action: Action) -> ExitCode {
     let base = url.unwrap_or_else(|| {
         let listen = config.host.listen;
@@ -63,6 +70,9 @@ async fn call(base: &str, token: Option<&str>, queue: &str, action: Action) -> R
         Action::Redrive { to, rate } => client
             .post(format!("{queue_url}/redrive"))
             .json(&serde_json::json!({"to": to, "rate": rate})),
+        Action::Replay { from, to } => client
+            .post(format!("{base}/admin/buses/{queue}/replay"))
+            .json(&serde_json::json!({"from": from, "to": to})),
     };
     let request = match token {
         Some(token) => request.bearer_auth(token),
@@ -91,6 +101,10 @@ async fn call(base: &str, token: Option<&str>, queue: &str, action: Action) -> R
         Action::Show { .. } => println!(
             "{}",
             serde_json::to_string_pretty(&body).unwrap_or_default()
+        ),
+        Action::Replay { .. } => println!(
+            "replayed {} events as {}",
+            body["replayed"], body["replayName"]
         ),
         Action::Redrive { .. } => {
             println!("moved {} messages", body["moved"]);
