@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+pub mod pipeline;
+
 pub const BINARY: &str = env!("CARGO_BIN_EXE_switchyard");
 
 /// Builds the repository's Rust plugins once per test run (the default routes use them).

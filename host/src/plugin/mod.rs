@@ -10,6 +10,7 @@ pub mod build;
 mod cache;
 mod outbound;
 mod stdio;
+mod worlds;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -29,6 +30,7 @@ pub use bindings::filter::switchyard::plugin::types::{
 use crate::config::{Config, PluginConfig, PluginId, World};
 use bindings::State;
 use stdio::Captured;
+pub use worlds::{ConsumerWorld, EnricherWorld, FilterWorld, PluginWorld};
 
 /// How often the engine's epoch advances; deadlines are counted in these ticks.
 const TICK: Duration = Duration::from_millis(10);
@@ -232,60 +234,6 @@ fn engine(plugins: &[PluginConfig]) -> wasmtime::Result<Engine> {
             }
         })?;
     Ok(engine)
-}
-
-/// A WIT world, as the runtime needs it.
-pub trait PluginWorld {
-    const WORLD: World;
-    /// The function the world exports.
-    const EXPORT: &'static str;
-    type Pre: Send + Sync;
-    type Bindings: Send;
-    fn pre(pre: wasmtime::component::InstancePre<State>) -> wasmtime::Result<Self::Pre>;
-    fn instantiate(pre: &Self::Pre, store: &mut Store<State>) -> wasmtime::Result<Self::Bindings>;
-}
-
-pub struct FilterWorld;
-pub struct EnricherWorld;
-pub struct ConsumerWorld;
-
-impl PluginWorld for FilterWorld {
-    const WORLD: World = World::Filter;
-    const EXPORT: &'static str = "keep";
-    type Pre = bindings::filter::FilterPre<State>;
-    type Bindings = bindings::filter::Filter;
-    fn pre(pre: wasmtime::component::InstancePre<State>) -> wasmtime::Result<Self::Pre> {
-        Self::Pre::new(pre)
-    }
-    fn instantiate(pre: &Self::Pre, store: &mut Store<State>) -> wasmtime::Result<Self::Bindings> {
-        pre.instantiate(store)
-    }
-}
-
-impl PluginWorld for EnricherWorld {
-    const WORLD: World = World::Enricher;
-    const EXPORT: &'static str = "enrich";
-    type Pre = bindings::enricher::EnricherPre<State>;
-    type Bindings = bindings::enricher::Enricher;
-    fn pre(pre: wasmtime::component::InstancePre<State>) -> wasmtime::Result<Self::Pre> {
-        Self::Pre::new(pre)
-    }
-    fn instantiate(pre: &Self::Pre, store: &mut Store<State>) -> wasmtime::Result<Self::Bindings> {
-        pre.instantiate(store)
-    }
-}
-
-impl PluginWorld for ConsumerWorld {
-    const WORLD: World = World::Consumer;
-    const EXPORT: &'static str = "handle";
-    type Pre = bindings::consumer::ConsumerPre<State>;
-    type Bindings = bindings::consumer::Consumer;
-    fn pre(pre: wasmtime::component::InstancePre<State>) -> wasmtime::Result<Self::Pre> {
-        Self::Pre::new(pre)
-    }
-    fn instantiate(pre: &Self::Pre, store: &mut Store<State>) -> wasmtime::Result<Self::Bindings> {
-        pre.instantiate(store)
-    }
 }
 
 /// What a plugin's calls have done, for `/metrics`.

@@ -7,7 +7,15 @@ use rusqlite::{Connection, OptionalExtension, params};
 use sha2::{Digest, Sha256};
 use tokio::sync::watch;
 
-use crate::backend::{Depth, NewMessage, Received, Stored};
+use async_trait::async_trait;
+
+use super::{EmbeddedStore, now_ms};
+use crate::backend::{
+    Archived, Archives, Checkpoint, Checkpoints, Delivery, Depth, NewMessage, Queues, Received,
+    ShardId, StoreError, Stored,
+};
+use crate::config::{BusId, QueueId};
+use crate::record::SequenceNumber;
 
 /// How long a FIFO deduplication id is remembered, as in SQS.
 const DEDUPLICATION_WINDOW_MS: i64 = 5 * 60 * 1000;
@@ -441,4 +449,210 @@ pub(super) fn trim_archives(
             .execute(params![bus, now - retention.as_millis() as i64, batch])? as u64;
     }
     Ok(removed)
+}
+
+#[async_trait]
+impl Queues for EmbeddedStore {
+    async fn send(
+        &self,
+        queue: QueueId,
+        messages: Vec<NewMessage>,
+    ) -> Result<Vec<String>, StoreError> {
+        let queues = self.queues.clone();
+        let ids = self
+            .apply(move |tx, now| send(tx, &queues[queue.index()], &messages, now))
+            .await?;
+        self.queues[queue.index()].bump();
+        Ok(ids)
+    }
+
+    async fn receive(
+        &self,
+        queue: QueueId,
+        max: usize,
+        visibility: Option<Duration>,
+        wait: Duration,
+    ) -> Result<Vec<Received>, StoreError> {
+        let info = &self.queues[queue.index()];
+        let visibility = visibility.unwrap_or(info.visibility_timeout);
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let mut changed = info.changed.subscribe();
+            changed.borrow_and_update();
+            let queues = self.queues.clone();
+            let received = self
+                .apply(move |tx, now| receive(tx, &queues, queue.index(), max, visibility, now))
+                .await?;
+            if let Some((dlq, _)) = info.redrive {
+                self.queues[dlq].bump();
+            }
+            let now = tokio::time::Instant::now();
+            if !received.is_empty() || now >= deadline {
+                return Ok(received);
+            }
+            // Sleep until a send, or until a hidden message becomes visible, or the deadline.
+            let name = info.name.clone();
+            let next = self
+                .query(move |conn| next_visible(conn, &name, now_ms()))
+                .await?;
+            let wake = next.map_or(deadline, |at| {
+                deadline.min(now + Duration::from_millis((at - now_ms()).max(1) as u64))
+            });
+            let _ = tokio::time::timeout_at(wake, changed.changed()).await;
+        }
+    }
+
+    async fn delete(&self, queue: QueueId, receipts: &[String]) -> Result<(), StoreError> {
+        let (queues, receipts) = (self.queues.clone(), receipts.to_vec());
+        self.apply(move |tx, _| delete(tx, &queues[queue.index()], &receipts))
+            .await?;
+        Ok(())
+    }
+
+    async fn change_visibility(
+        &self,
+        queue: QueueId,
+        receipt: &str,
+        timeout: Duration,
+    ) -> Result<(), StoreError> {
+        let (queues, receipt) = (self.queues.clone(), receipt.to_string());
+        let changed = self
+            .apply(move |tx, now| {
+                change_visibility(tx, &queues[queue.index()], &receipt, timeout, now)
+            })
+            .await?;
+        self.queues[queue.index()].bump();
+        if changed {
+            Ok(())
+        } else {
+            Err(StoreError::Refused(
+                "the receipt handle is not current".into(),
+            ))
+        }
+    }
+
+    async fn dead_letter(
+        &self,
+        queue: QueueId,
+        receipt: &str,
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        let info = &self.queues[queue.index()];
+        let Some((dlq, _)) = info.redrive else {
+            return Err(StoreError::Refused(format!(
+                "queue `{}` has no dead-letter queue",
+                info.name
+            )));
+        };
+        let (queues, receipt, reason) =
+            (self.queues.clone(), receipt.to_string(), reason.to_string());
+        let moved = self
+            .apply(move |tx, now| dead_letter(tx, &queues, queue.index(), &receipt, &reason, now))
+            .await?;
+        self.queues[dlq].bump();
+        if moved {
+            Ok(())
+        } else {
+            Err(StoreError::Refused(
+                "the receipt handle is not current".into(),
+            ))
+        }
+    }
+
+    async fn depth(&self, queue: QueueId) -> Result<Depth, StoreError> {
+        let name = self.queues[queue.index()].name.clone();
+        self.query(move |conn| depth(conn, &name, now_ms())).await
+    }
+
+    async fn peek(&self, queue: QueueId, limit: usize) -> Result<Vec<Stored>, StoreError> {
+        let name = self.queues[queue.index()].name.clone();
+        self.query(move |conn| peek(conn, &name, limit)).await
+    }
+
+    async fn find(&self, queue: QueueId, message_id: &str) -> Result<Option<Stored>, StoreError> {
+        let (name, id) = (
+            self.queues[queue.index()].name.clone(),
+            message_id.to_string(),
+        );
+        self.query(move |conn| find(conn, &name, &id)).await
+    }
+
+    async fn move_message(
+        &self,
+        from: QueueId,
+        message_id: &str,
+        to: QueueId,
+    ) -> Result<bool, StoreError> {
+        let from_name = self.queues[from.index()].name.clone();
+        let to_name = self.queues[to.index()].name.clone();
+        let id = message_id.to_string();
+        let moved = self
+            .apply(move |tx, now| move_message(tx, &from_name, &id, &to_name, now))
+            .await?;
+        self.queues[to.index()].bump();
+        Ok(moved)
+    }
+}
+
+#[async_trait]
+impl Checkpoints for EmbeddedStore {
+    async fn checkpoint(
+        &self,
+        pipe: &str,
+        shard: &ShardId,
+    ) -> Result<Option<SequenceNumber>, StoreError> {
+        let (pipe, shard) = (pipe.to_string(), shard.0.clone());
+        Ok(self
+            .query(move |conn| read_checkpoint(conn, &pipe, &shard))
+            .await?
+            .map(SequenceNumber))
+    }
+
+    async fn deliver(&self, delivery: Delivery) -> Result<(), StoreError> {
+        let (queues, archives) = (self.queues.clone(), self.archives.clone());
+        let touched: Vec<usize> = delivery.messages.iter().map(|(q, _)| q.index()).collect();
+        self.apply(move |tx, now| {
+            for (queue, message) in &delivery.messages {
+                send(
+                    tx,
+                    &queues[queue.index()],
+                    std::slice::from_ref(message),
+                    now,
+                )?;
+            }
+            for (bus, event) in &delivery.archived {
+                archive(tx, &archives[bus.index()].0, event, now)?;
+            }
+            if let Some(Checkpoint {
+                pipe,
+                shard,
+                sequence,
+            }) = &delivery.checkpoint
+            {
+                checkpoint(tx, pipe, &shard.0, sequence.as_str())?;
+            }
+            Ok(())
+        })
+        .await?;
+        for queue in touched {
+            self.queues[queue].bump();
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Archives for EmbeddedStore {
+    async fn archived(
+        &self,
+        bus: BusId,
+        from_ms: i64,
+        to_ms: i64,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<Archived>, StoreError> {
+        let name = self.archives[bus.index()].0.clone();
+        self.query(move |conn| archived(conn, &name, from_ms, to_ms, after, limit))
+            .await
+    }
 }

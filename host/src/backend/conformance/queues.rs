@@ -1,0 +1,441 @@
+//! The behaviour every queue backend must show: SQS's semantics, written once.
+
+use std::time::Duration;
+
+use crate::backend::{Checkpoint, Checkpoints, Depth, NewMessage, Queues, ShardId};
+use crate::config::{QueueConfig, QueueId, Redrive};
+use crate::record::SequenceNumber;
+
+const JOBS: QueueId = QueueId(0);
+const JOBS_DLQ: QueueId = QueueId(1);
+const PLAIN: QueueId = QueueId(2);
+const ORDERED: QueueId = QueueId(3);
+const DELAYED: QueueId = QueueId(4);
+
+/// The queues every queue conformance test runs on: `jobs` (visibility 300 ms, to `jobs-dlq`
+/// after 2 receives), `jobs-dlq`, `plain` (no DLQ), `ordered.fifo` (content-based
+/// deduplication) and `delayed` (300 ms delay).
+pub fn queues() -> Vec<QueueConfig> {
+    let queue = |name: &str| QueueConfig {
+        name: name.to_string(),
+        visibility_timeout: Duration::from_millis(300),
+        retention: Duration::from_secs(4 * 86400),
+        delay: Duration::ZERO,
+        redrive: None,
+        fifo: false,
+        content_based_deduplication: false,
+    };
+    vec![
+        QueueConfig {
+            redrive: Some(Redrive {
+                dlq: JOBS_DLQ,
+                max_receive_count: 2,
+            }),
+            ..queue("jobs")
+        },
+        queue("jobs-dlq"),
+        queue("plain"),
+        QueueConfig {
+            fifo: true,
+            content_based_deduplication: true,
+            ..queue("ordered.fifo")
+        },
+        QueueConfig {
+            delay: Duration::from_millis(300),
+            ..queue("delayed")
+        },
+    ]
+}
+
+fn message(body: &str) -> NewMessage {
+    NewMessage::new(body, "test")
+}
+
+fn grouped(body: &str, group: &str) -> NewMessage {
+    NewMessage {
+        group_id: Some(group.into()),
+        ..message(body)
+    }
+}
+
+fn bodies(received: &[crate::backend::Received]) -> Vec<&str> {
+    received.iter().map(|r| r.body.as_str()).collect()
+}
+
+pub async fn a_received_message_is_hidden_until_its_visibility_timeout(
+    queues: &dyn Queues,
+    _: &dyn Checkpoints,
+) {
+    queues.send(JOBS, vec![message("a")]).await.unwrap();
+    let first = queues
+        .receive(JOBS, 10, None, Duration::ZERO)
+        .await
+        .unwrap();
+    assert_eq!(bodies(&first), ["a"]);
+    assert_eq!(first[0].receive_count, 1);
+    assert!(
+        queues
+            .receive(JOBS, 10, None, Duration::ZERO)
+            .await
+            .unwrap()
+            .is_empty(),
+        "hidden while in flight"
+    );
+    assert_eq!(
+        queues.depth(JOBS).await.unwrap(),
+        Depth {
+            visible: 0,
+            in_flight: 1,
+            delayed: 0
+        }
+    );
+    let started = std::time::Instant::now();
+    let again = queues
+        .receive(JOBS, 10, None, Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert!(
+        started.elapsed() >= Duration::from_millis(250),
+        "not before the visibility timeout: {:?}",
+        started.elapsed()
+    );
+    assert_eq!(bodies(&again), ["a"]);
+    assert_eq!(again[0].receive_count, 2);
+    assert_ne!(
+        again[0].receipt_handle, first[0].receipt_handle,
+        "each receive has its own receipt handle"
+    );
+    assert_eq!(again[0].message_id, first[0].message_id);
+}
+
+pub async fn a_deleted_message_is_gone_and_a_stale_receipt_is_ignored(
+    queues: &dyn Queues,
+    _: &dyn Checkpoints,
+) {
+    queues
+        .send(PLAIN, vec![message("a"), message("b")])
+        .await
+        .unwrap();
+    let received = queues
+        .receive(PLAIN, 10, Some(Duration::from_millis(100)), Duration::ZERO)
+        .await
+        .unwrap();
+    assert_eq!(bodies(&received), ["a", "b"]);
+    queues
+        .delete(PLAIN, &[received[0].receipt_handle.clone()])
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let again = queues
+        .receive(PLAIN, 10, None, Duration::ZERO)
+        .await
+        .unwrap();
+    assert_eq!(
+        bodies(&again),
+        ["b"],
+        "only the undeleted message comes back"
+    );
+    queues
+        .delete(PLAIN, &[received[1].receipt_handle.clone()])
+        .await
+        .unwrap();
+    assert_eq!(
+        queues.depth(PLAIN).await.unwrap().in_flight,
+        1,
+        "a stale receipt deletes nothing"
+    );
+}
+
+pub async fn after_max_receive_count_a_message_moves_to_the_dlq(
+    queues: &dyn Queues,
+    _: &dyn Checkpoints,
+) {
+    queues.send(JOBS, vec![message("poison")]).await.unwrap();
+    for count in 1..=2 {
+        let received = queues
+            .receive(JOBS, 1, Some(Duration::ZERO), Duration::ZERO)
+            .await
+            .unwrap();
+        assert_eq!(
+            (bodies(&received), received[0].receive_count),
+            (vec!["poison"], count)
+        );
+    }
+    assert!(
+        queues
+            .receive(JOBS, 1, None, Duration::ZERO)
+            .await
+            .unwrap()
+            .is_empty(),
+        "the third receive moves it away"
+    );
+    let dead = queues
+        .receive(JOBS_DLQ, 1, None, Duration::ZERO)
+        .await
+        .unwrap();
+    assert_eq!(bodies(&dead), ["poison"]);
+    assert_eq!(dead[0].origin, "queue:jobs");
+    assert_eq!(
+        dead[0].error.as_deref(),
+        Some("received 2 times without being deleted (max_receive_count = 2)")
+    );
+}
+
+pub async fn change_visibility_brings_a_message_back_when_asked(
+    queues: &dyn Queues,
+    _: &dyn Checkpoints,
+) {
+    queues.send(PLAIN, vec![message("a")]).await.unwrap();
+    let received = queues
+        .receive(PLAIN, 1, Some(Duration::from_secs(60)), Duration::ZERO)
+        .await
+        .unwrap();
+    queues
+        .change_visibility(PLAIN, &received[0].receipt_handle, Duration::ZERO)
+        .await
+        .unwrap();
+    assert_eq!(
+        bodies(
+            &queues
+                .receive(PLAIN, 1, None, Duration::ZERO)
+                .await
+                .unwrap()
+        ),
+        ["a"]
+    );
+    let stale = queues
+        .change_visibility(PLAIN, &received[0].receipt_handle, Duration::ZERO)
+        .await;
+    assert!(stale.is_err(), "the first receipt is no longer current");
+}
+
+pub async fn dead_letter_moves_a_message_now_with_its_reason(
+    queues: &dyn Queues,
+    _: &dyn Checkpoints,
+) {
+    queues.send(JOBS, vec![message("bad")]).await.unwrap();
+    let received = queues.receive(JOBS, 1, None, Duration::ZERO).await.unwrap();
+    queues
+        .dead_letter(JOBS, &received[0].receipt_handle, "the consumer refused it")
+        .await
+        .unwrap();
+    assert_eq!(queues.depth(JOBS).await.unwrap(), Depth::default());
+    let dead = queues
+        .receive(JOBS_DLQ, 1, None, Duration::ZERO)
+        .await
+        .unwrap();
+    assert_eq!(dead[0].error.as_deref(), Some("the consumer refused it"));
+    queues.send(PLAIN, vec![message("x")]).await.unwrap();
+    let plain = queues
+        .receive(PLAIN, 1, None, Duration::ZERO)
+        .await
+        .unwrap();
+    assert!(
+        queues
+            .dead_letter(PLAIN, &plain[0].receipt_handle, "no")
+            .await
+            .is_err(),
+        "a queue without a DLQ refuses"
+    );
+}
+
+pub async fn a_delayed_message_stays_hidden_for_the_delay(
+    queues: &dyn Queues,
+    _: &dyn Checkpoints,
+) {
+    let started = std::time::Instant::now();
+    queues.send(DELAYED, vec![message("later")]).await.unwrap();
+    assert!(
+        queues
+            .receive(DELAYED, 1, None, Duration::ZERO)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(queues.depth(DELAYED).await.unwrap().delayed, 1);
+    let received = queues
+        .receive(DELAYED, 1, None, Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert_eq!(bodies(&received), ["later"]);
+    assert!(
+        started.elapsed() >= Duration::from_millis(250),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+pub async fn a_long_poll_wakes_when_a_message_is_sent(queues: &dyn Queues, _: &dyn Checkpoints) {
+    let started = std::time::Instant::now();
+    let (received, ()) = tokio::join!(
+        queues.receive(PLAIN, 10, None, Duration::from_secs(20)),
+        async {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            queues.send(PLAIN, vec![message("hello")]).await.unwrap();
+        }
+    );
+    assert_eq!(bodies(&received.unwrap()), ["hello"]);
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "woken by the send, not the wait: {:?}",
+        started.elapsed()
+    );
+}
+
+pub async fn a_fifo_queue_keeps_order_per_group_and_holds_a_group_in_flight(
+    queues: &dyn Queues,
+    _: &dyn Checkpoints,
+) {
+    queues
+        .send(
+            ORDERED,
+            vec![
+                grouped("a1", "a"),
+                grouped("b1", "b"),
+                grouped("a2", "a"),
+                grouped("b2", "b"),
+            ],
+        )
+        .await
+        .unwrap();
+    let first = queues
+        .receive(ORDERED, 1, Some(Duration::from_secs(60)), Duration::ZERO)
+        .await
+        .unwrap();
+    assert_eq!(bodies(&first), ["a1"]);
+    // Group a is in flight: only group b can be received, in order.
+    let next = queues
+        .receive(ORDERED, 10, Some(Duration::from_secs(60)), Duration::ZERO)
+        .await
+        .unwrap();
+    assert_eq!(bodies(&next), ["b1", "b2"]);
+    queues
+        .delete(ORDERED, &[first[0].receipt_handle.clone()])
+        .await
+        .unwrap();
+    assert_eq!(
+        bodies(
+            &queues
+                .receive(ORDERED, 10, None, Duration::ZERO)
+                .await
+                .unwrap()
+        ),
+        ["a2"]
+    );
+}
+
+pub async fn a_fifo_queue_drops_duplicates_within_five_minutes(
+    queues: &dyn Queues,
+    _: &dyn Checkpoints,
+) {
+    let first = queues
+        .send(ORDERED, vec![grouped("same", "g")])
+        .await
+        .unwrap();
+    let again = queues
+        .send(ORDERED, vec![grouped("same", "g")])
+        .await
+        .unwrap();
+    assert_eq!(first, again, "the duplicate gets the first message's id");
+    let with_id = NewMessage {
+        deduplication_id: Some("d-1".into()),
+        ..grouped("other", "g")
+    };
+    queues
+        .send(ORDERED, vec![with_id.clone(), with_id])
+        .await
+        .unwrap();
+    assert_eq!(queues.depth(ORDERED).await.unwrap().visible, 2);
+}
+
+pub async fn delivery_and_checkpoint_commit_together(
+    queues: &dyn Queues,
+    checkpoints: &dyn Checkpoints,
+) {
+    let shard = ShardId("s-1".into());
+    assert_eq!(checkpoints.checkpoint("p", &shard).await.unwrap(), None);
+    let checkpoint = Checkpoint {
+        pipe: "p".into(),
+        shard: shard.clone(),
+        sequence: SequenceNumber::from_u64(7),
+    };
+    let delivery = crate::backend::Delivery {
+        messages: vec![(PLAIN, message("x")), (JOBS, message("y"))],
+        archived: vec![],
+        checkpoint: Some(checkpoint),
+    };
+    checkpoints.deliver(delivery).await.unwrap();
+    assert_eq!(
+        checkpoints.checkpoint("p", &shard).await.unwrap(),
+        Some(SequenceNumber::from_u64(7))
+    );
+    assert_eq!(
+        bodies(
+            &queues
+                .receive(PLAIN, 10, None, Duration::ZERO)
+                .await
+                .unwrap()
+        ),
+        ["x"]
+    );
+    assert_eq!(
+        bodies(
+            &queues
+                .receive(JOBS, 10, None, Duration::ZERO)
+                .await
+                .unwrap()
+        ),
+        ["y"]
+    );
+    assert_eq!(
+        checkpoints.checkpoint("other", &shard).await.unwrap(),
+        None,
+        "checkpoints are per pipe"
+    );
+}
+
+pub async fn a_dead_letter_can_be_inspected_and_moved_back(
+    queues: &dyn Queues,
+    _: &dyn Checkpoints,
+) {
+    queues.send(JOBS, vec![message("bad")]).await.unwrap();
+    let received = queues.receive(JOBS, 1, None, Duration::ZERO).await.unwrap();
+    queues
+        .dead_letter(JOBS, &received[0].receipt_handle, "refused")
+        .await
+        .unwrap();
+    let dead = queues.peek(JOBS_DLQ, 10).await.unwrap();
+    assert_eq!(dead.len(), 1);
+    assert_eq!(
+        (
+            dead[0].body.as_str(),
+            dead[0].origin.as_str(),
+            dead[0].error.as_deref()
+        ),
+        ("bad", "queue:jobs", Some("refused"))
+    );
+    assert_eq!(
+        queues.find(JOBS_DLQ, &dead[0].message_id).await.unwrap(),
+        Some(dead[0].clone())
+    );
+    assert_eq!(queues.find(JOBS, &dead[0].message_id).await.unwrap(), None);
+    assert!(
+        queues
+            .move_message(JOBS_DLQ, &dead[0].message_id, JOBS)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !queues
+            .move_message(JOBS_DLQ, &dead[0].message_id, JOBS)
+            .await
+            .unwrap(),
+        "it is no longer there"
+    );
+    let back = queues.receive(JOBS, 1, None, Duration::ZERO).await.unwrap();
+    assert_eq!(
+        (back[0].body.as_str(), back[0].receive_count),
+        ("bad", 1),
+        "back as new"
+    );
+}

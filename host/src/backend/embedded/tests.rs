@@ -1,0 +1,113 @@
+//! The embedded backend against the conformance suites, and what only it does.
+use super::*;
+use crate::backend::conformance;
+
+fn tables(view: StreamViewType) -> Vec<TableConfig> {
+    conformance::tables(view)
+}
+
+async fn store(dir: &Path, view: StreamViewType) -> EmbeddedStore {
+    EmbeddedStore::open(dir, &tables(view), &conformance::queues(), &[], "us-east-1")
+        .expect("the store opens in a temp dir")
+}
+
+macro_rules! conformance_tests {
+    ($($name:ident),* $(,)?) => {$(
+        #[tokio::test]
+        async fn $name() {
+            let dir = tempfile::tempdir().unwrap();
+            let store = store(dir.path(), StreamViewType::NewAndOldImages).await;
+            conformance::$name(&store, &store).await;
+        }
+    )*};
+}
+
+conformance_tests!(
+    create_then_get_returns_the_item,
+    create_of_an_existing_key_fails_and_writes_no_record,
+    replace_and_delete_check_the_version,
+    every_write_appends_one_record_in_order,
+    records_carry_old_and_new_images,
+    idempotent_create_replays_the_first_result,
+    list_pages_through_items_in_key_order,
+    a_stream_read_waits_for_the_next_commit,
+    concurrent_writes_all_commit_with_increasing_sequence_numbers,
+    tables_are_kept_apart,
+);
+
+macro_rules! queue_conformance_tests {
+    ($($name:ident),* $(,)?) => {$(
+        #[tokio::test]
+        async fn $name() {
+            let dir = tempfile::tempdir().unwrap();
+            let store = store(dir.path(), StreamViewType::NewAndOldImages).await;
+            conformance::$name(&store, &store).await;
+        }
+    )*};
+}
+
+queue_conformance_tests!(
+    a_received_message_is_hidden_until_its_visibility_timeout,
+    a_deleted_message_is_gone_and_a_stale_receipt_is_ignored,
+    after_max_receive_count_a_message_moves_to_the_dlq,
+    change_visibility_brings_a_message_back_when_asked,
+    dead_letter_moves_a_message_now_with_its_reason,
+    a_delayed_message_stays_hidden_for_the_delay,
+    a_long_poll_wakes_when_a_message_is_sent,
+    a_fifo_queue_keeps_order_per_group_and_holds_a_group_in_flight,
+    a_fifo_queue_drops_duplicates_within_five_minutes,
+    delivery_and_checkpoint_commit_together,
+    a_dead_letter_can_be_inspected_and_moved_back,
+);
+
+#[tokio::test]
+async fn keys_only_stream_records_carry_no_images() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(dir.path(), StreamViewType::KeysOnly).await;
+    conformance::stream_view_type_keys_only_carries_no_images(&store, &store).await;
+}
+
+#[tokio::test]
+async fn items_and_records_survive_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = store(dir.path(), StreamViewType::NewAndOldImages).await;
+    conformance::write_orders(&first, 3).await;
+    drop(first);
+    let again = store(dir.path(), StreamViewType::NewAndOldImages).await;
+    let page = again.list(TableId(0), None, 10).await.unwrap();
+    assert_eq!(page.items.len(), 3);
+    let records = conformance::read_all(&again, TableId(0)).await;
+    assert_eq!(records.len(), 3);
+    // Sequence numbers go on from where they were, never reused.
+    conformance::write_orders_from(&again, 3, 1).await;
+    let records = conformance::read_all(&again, TableId(0)).await;
+    assert_eq!(
+        records[3].dynamodb.sequence_number,
+        SequenceNumber::from_u64(4)
+    );
+}
+
+#[tokio::test]
+async fn trimming_drops_records_past_retention_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut tables = tables(StreamViewType::NewAndOldImages);
+    tables[0].stream_retention = Duration::from_secs(60);
+    let store = EmbeddedStore::open(dir.path(), &tables, &[], &[], "us-east-1").unwrap();
+    conformance::write_orders(&store, 2).await;
+    // Age the first record past retention by hand; the clock cannot be moved for real.
+    let path = store.path.clone();
+    let conn = Connection::open(&path).unwrap();
+    conn.execute(
+        "UPDATE stream SET created_ms = created_ms - 120000 WHERE seq = 1",
+        [],
+    )
+    .unwrap();
+    assert_eq!(store.trim_expired().await.unwrap(), 1);
+    let records = conformance::read_all(&store, TableId(0)).await;
+    assert_eq!(records.len(), 1);
+    assert_eq!(
+        records[0].dynamodb.sequence_number,
+        SequenceNumber::from_u64(2)
+    );
+    assert_eq!(store.trim_expired().await.unwrap(), 0);
+}

@@ -1,0 +1,374 @@
+//! Operating the pipeline, through the real binary: DLQ commands, a pipe stuck without a DLQ,
+//! graceful shutdown, archive replay, the admin endpoints and `/metrics`.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use common::Host;
+use common::pipeline::*;
+use serde_json::json;
+
+#[tokio::test]
+async fn dlq_redrive_brings_a_message_back_to_a_fixed_consumer_and_operators_see_it_all() {
+    build_test_plugins();
+    // No consumer on the DLQ: the dead letter waits there for an operator.
+    let without_dlq_consumer = |routes: String| {
+        let start = routes.find("[consumers.queue-dead-letters]").unwrap();
+        routes[..start].to_string()
+    };
+    let broken = without_dlq_consumer(routes("high-value", ""));
+    let mut host = Host::start(&broken);
+    let client = Host::client();
+    post(&client, &host, json!({"orderId": "o-1", "customerId": "c-1", "total": 500, "fail": "retry", "retryAfter": 0})).await;
+
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let queues: serde_json::Value = client
+            .get(format!("{}/admin/queues", host.url))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let dlq = queues["queues"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|q| q["name"] == "notifications-dlq")
+            .unwrap()
+            .clone();
+        if dlq["visible"] == 1 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the message never reached the DLQ: {queues}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let routes = host.routes_path();
+    let cli = |args: &[&str], url: &str| {
+        let mut all = vec!["dlq"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--routes", routes.to_str().unwrap(), "--url", url]);
+        common::run(&all)
+    };
+    let listed = cli(&["list", "notifications-dlq"], &host.url);
+    assert!(
+        listed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&listed.stderr)
+    );
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&listed.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0]["origin"], "queue:notifications");
+    assert_eq!(
+        lines[0]["error"],
+        "received 3 times without being deleted (max_receive_count = 3)"
+    );
+    assert!(
+        lines[0]["body"]
+            .as_str()
+            .unwrap()
+            .contains("\"orderId\":{\"S\":\"o-1\"}")
+    );
+    let shown = cli(
+        &[
+            "show",
+            "notifications-dlq",
+            lines[0]["messageId"].as_str().unwrap(),
+        ],
+        &host.url,
+    );
+    assert!(String::from_utf8_lossy(&shown.stdout).contains("\"receiveCount\": 3"));
+
+    // The fix is a config change: the consumer stops honouring "fail". Restart, then redrive.
+    std::fs::write(
+        &routes,
+        broken.replace(
+            "[plugins.notify]\nworld = \"consumer\"\n",
+            "[plugins.notify]\nworld = \"consumer\"\nconfig = { honor_fail = false }\n",
+        ),
+    )
+    .unwrap();
+    host.restart();
+    let redriven = cli(&["redrive", "notifications-dlq"], &host.url);
+    assert_eq!(
+        String::from_utf8_lossy(&redriven.stdout).trim(),
+        "moved 1 messages",
+        "{}",
+        String::from_utf8_lossy(&redriven.stderr)
+    );
+    let seen = wait_for(&host, "the redriven order", |seen| {
+        seen.iter().filter(|h| h.order == "o-1").count() >= 4
+    });
+    assert_eq!(
+        seen.iter()
+            .filter(|h| h.order == "o-1")
+            .map(|h| h.receive_count)
+            .collect::<Vec<_>>(),
+        [1, 2, 3, 1]
+    );
+
+    let pipes: serde_json::Value = client
+        .get(format!("{}/admin/pipes", host.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(pipes["pipes"][0]["name"], "orders");
+    assert_eq!(pipes["pipes"][0]["state"], "running");
+    assert_eq!(pipes["pipes"][0]["lag"], 0);
+    let buses: serde_json::Value = client
+        .get(format!("{}/admin/buses", host.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(buses["buses"][0]["rules"][0]["name"], "new-orders");
+    let metrics = client
+        .get(format!("{}/metrics", host.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for expected in [
+        "switchyard_consumer_messages_received_total{consumer=\"notify\"} 1",
+        "switchyard_queue_messages{queue=\"notifications-dlq\",state=\"visible\"} 0",
+        "switchyard_plugin_invocations_total{plugin=\"notify\"} 1",
+        "switchyard_pipe_lag_records{pipe=\"orders\"} 0",
+        "# TYPE switchyard_plugin_duration_seconds histogram",
+    ] {
+        assert!(
+            metrics.contains(expected),
+            "`{expected}` is not in:\n{metrics}"
+        );
+    }
+    let unknown = cli(&["list", "nope"], &host.url);
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no queue named `nope`"));
+}
+
+#[tokio::test]
+async fn sigterm_stops_the_pipeline_cleanly_and_nothing_is_lost() {
+    build_test_plugins();
+    let mut host =
+        Host::start(&routes("high-value", "").replace("threshold = 100", "threshold = 0"));
+    let client = Host::client();
+    for i in 0..300 {
+        post(
+            &client,
+            &host,
+            json!({"orderId": format!("o-{i:03}"), "customerId": "c-1", "total": 5}),
+        )
+        .await;
+    }
+    let started = Instant::now();
+    let status = host.terminate();
+    assert!(status.success(), "SIGTERM exits 0: {status}");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "within the grace period: {:?}",
+        started.elapsed()
+    );
+    let logs = host.logs();
+    assert!(
+        logs.contains("pipe stopped") && logs.contains("stopped"),
+        "{logs}"
+    );
+
+    host.restart();
+    let seen = wait_for(&host, "all 300 orders", |seen| {
+        seen.iter().map(|h| &h.order).collect::<BTreeSet<_>>().len() >= 300
+    });
+    let distinct: BTreeSet<&String> = seen.iter().map(|h| &h.order).collect();
+    assert_eq!(distinct.len(), 300);
+    assert_eq!(seen.len(), 300, "a clean stop redelivers nothing");
+}
+
+#[tokio::test]
+async fn a_pipe_without_a_dlq_stops_at_a_poison_record_and_says_so() {
+    build_test_plugins();
+    let routes = routes("faulty", "").replace("dlq = \"pipe-dlq\"\n", "");
+    let host = Host::start(&routes);
+    let client = Host::client();
+    post(
+        &client,
+        &host,
+        json!({"orderId": "o-1", "customerId": "c-1"}),
+    )
+    .await;
+    post(
+        &client,
+        &host,
+        json!({"orderId": "o-2", "customerId": "c-2", "do": "error"}),
+    )
+    .await;
+    post(
+        &client,
+        &host,
+        json!({"orderId": "o-3", "customerId": "c-9"}),
+    )
+    .await;
+    wait_for(&host, "the order before the poison record", |seen| {
+        seen.iter().any(|h| h.order == "o-1")
+    });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let pipe = loop {
+        let pipes: serde_json::Value = client
+            .get(format!("{}/admin/pipes", host.url))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let pipe = pipes["pipes"][0].clone();
+        if pipe["state"] == "stuck" {
+            break pipe;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the pipe never said it was stuck: {pipe}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let reason = pipe["stuck"].as_str().unwrap();
+    assert!(
+        reason.contains("plugin `faulty` returned an error: the event asked for an error"),
+        "{reason}"
+    );
+    assert_eq!(
+        pipe["lag"], 2,
+        "the poison record and the one after it wait"
+    );
+    let metrics = client
+        .get(format!("{}/metrics", host.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("switchyard_pipe_stuck{pipe=\"orders\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        host.logs()
+            .contains("pipe stopped at a record it cannot deliver and has no dlq")
+    );
+    assert!(
+        handled(&host).iter().all(|h| h.order == "o-1"),
+        "nothing after the poison record is delivered"
+    );
+}
+
+#[tokio::test]
+async fn archived_events_replay_in_their_original_order() {
+    let routes = r#"
+[tables.orders]
+key = "orderId"
+
+[pipes.orders]
+source = "orders"
+target = { bus = "orders", detail_type = "OrderCreated", source = "shop" }
+
+[buses.orders]
+archive = { retention = "7d" }
+
+[buses.orders.rules.audit]
+pattern = '{"source": ["shop"]}'
+targets = [{ queue = "audit" }]
+
+[queues.audit]
+"#;
+    let host = Host::start(routes);
+    let client = Host::client();
+    let started = time::OffsetDateTime::now_utc() - Duration::from_secs(1);
+    for i in 0..20 {
+        post(&client, &host, json!({"orderId": format!("o-{i:02}")})).await;
+    }
+    let peek = || async {
+        let messages: serde_json::Value = client
+            .get(format!(
+                "{}/admin/queues/audit/messages?limit=100",
+                host.url
+            ))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        messages["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| {
+                serde_json::from_str::<serde_json::Value>(m["body"].as_str().unwrap()).unwrap()
+            })
+            .collect::<Vec<_>>()
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while peek().await.len() < 20 {
+        assert!(Instant::now() < deadline, "the originals never arrived");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let from = started
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let output = common::run(&[
+        "replay",
+        "--bus",
+        "orders",
+        "--from",
+        &from,
+        "--routes",
+        host.routes_path().to_str().unwrap(),
+        "--url",
+        &host.url,
+    ]);
+    let said = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        said.starts_with("replayed 20 events as \"replay-"),
+        "{said}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    let events = peek().await;
+    assert_eq!(events.len(), 40);
+    let order = |e: &serde_json::Value| {
+        e["detail"]["dynamodb"]["NewImage"]["orderId"]["S"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let originals: Vec<String> = events[..20].iter().map(order).collect();
+    let replayed: Vec<String> = events[20..].iter().map(order).collect();
+    assert_eq!(replayed, originals, "replays keep the original order");
+    assert!(events[..20].iter().all(|e| e.get("replay-name").is_none()));
+    assert!(
+        events[20..]
+            .iter()
+            .all(|e| e["replay-name"].as_str().unwrap().starts_with("replay-"))
+    );
+    assert_eq!(
+        events[20]["id"], events[0]["id"],
+        "a replayed event keeps its id"
+    );
+}
