@@ -72,28 +72,25 @@ async fn orders_arrive_at_the_consumer_enriched_and_filtered_exactly_as_routed()
 }
 
 #[tokio::test]
-async fn a_record_the_filter_plugin_fails_goes_to_the_pipe_dlq_and_the_rest_still_flow() {
+async fn a_record_that_makes_the_enricher_fail_goes_to_the_pipe_dlq_and_the_rest_still_flow() {
     build_test_plugins();
-    let host = Host::start(&routes("faulty", ""));
+    let host = Host::start(
+        &routes("high-value", "")
+            .replace(
+                "enrichment = \"customer-tier\"",
+                "enrichment = \"faulty-enricher\"",
+            )
+            .replace("threshold = 100", "threshold = 0"),
+    );
     let client = Host::client();
-    post(
-        &client,
-        &host,
-        json!({"orderId": "o-1", "customerId": "c-1"}),
-    )
-    .await;
-    post(
-        &client,
-        &host,
-        json!({"orderId": "o-2", "customerId": "c-2", "do": "error"}),
-    )
-    .await;
-    post(
-        &client,
-        &host,
-        json!({"orderId": "o-3", "customerId": "c-9"}),
-    )
-    .await;
+    for (order, ask) in [("o-1", "keep"), ("o-2", "error"), ("o-3", "keep")] {
+        post(
+            &client,
+            &host,
+            json!({"orderId": order, "customerId": "c-1", "total": 5, "do": ask}),
+        )
+        .await;
+    }
     let seen = wait_for(&host, "two orders and one dead letter", |seen| {
         seen.len() >= 3
     });
@@ -112,9 +109,10 @@ async fn a_record_the_filter_plugin_fails_goes_to_the_pipe_dlq_and_the_rest_stil
     let logs = host.logs();
     assert!(logs.contains("record sent to the pipe's dlq"), "{logs}");
     assert!(
-        logs.contains("plugin `faulty` returned an error: the event asked for an error"),
+        logs.contains("plugin `faulty-enricher` returned an error: event"),
         "{logs}"
     );
+    assert!(logs.contains("asked the enricher to fail"), "{logs}");
 }
 
 #[tokio::test]

@@ -31,6 +31,10 @@ config = {{ threshold = 100 }}
 world = "filter"
 wasm = "{faulty}"
 
+[plugins.faulty-enricher]
+world = "enricher"
+wasm = "{faulty_enricher}"
+
 [plugins.customer-tier]
 world = "enricher"
 wasm = "{tier}"
@@ -82,6 +86,7 @@ handler = "dead-letters"
 {extra}"#,
         high_value = wasm("high_value.wasm"),
         faulty = wasm("fault_filter.wasm"),
+        faulty_enricher = wasm("fault_enricher.wasm"),
         tier = wasm("customer_tier.wasm"),
         notify = wasm("notify.wasm"),
     )
