@@ -135,12 +135,28 @@ impl Buses {
                         self.route_into(config, next, &input, hops + 1, routed)?
                     }
                     Destination::Bus(next) => {
-                        tracing::warn!(
-                            bus = config[bus].name,
-                            rule = rule.name,
-                            next = config[next].name,
-                            "event dropped: it crossed too many buses"
+                        // Not worth retrying: it would loop again. Dead-letter it if the target can.
+                        let reason = format!(
+                            "the event crossed more than {MAX_HOPS} buses; do rules send it round in a loop?"
                         );
+                        match target.dlq {
+                            Some(dlq) => {
+                                let origin = format!("rule:{}/{}", config[bus].name, rule.name);
+                                routed.messages.push((
+                                    dlq,
+                                    NewMessage {
+                                        error: Some(reason),
+                                        ..NewMessage::new(input, origin)
+                                    },
+                                ));
+                            }
+                            None => tracing::warn!(
+                                bus = config[bus].name,
+                                rule = rule.name,
+                                next = config[next].name,
+                                "event dropped: {reason}"
+                            ),
+                        }
                     }
                 }
             }
@@ -206,6 +222,33 @@ fifo = true
             (Some("audit/log"), Some("e-1"))
         );
         assert_eq!(routed.messages[0].1.origin, "rule:orders/all");
+    }
+
+    #[test]
+    fn an_event_caught_in_a_loop_of_buses_goes_to_the_target_dlq() {
+        let config = config(
+            r#"
+[buses.a.rules.to-b]
+pattern = '{"source": ["shop"]}'
+targets = [{ bus = "b", dlq = "looped" }]
+
+[buses.b.rules.to-a]
+pattern = '{"source": ["shop"]}'
+targets = [{ bus = "a", dlq = "looped" }]
+
+[queues.looped]
+"#,
+        );
+        let routed = Buses::new(&config)
+            .route(&config, BusId(0), r#"{"source": "shop"}"#)
+            .unwrap();
+        assert_eq!(routed.messages.len(), 1);
+        let (queue, message) = &routed.messages[0];
+        assert_eq!(config[*queue].name, "looped");
+        assert_eq!(
+            message.error.as_deref(),
+            Some("the event crossed more than 4 buses; do rules send it round in a loop?")
+        );
     }
 
     #[test]
