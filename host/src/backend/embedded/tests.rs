@@ -22,6 +22,7 @@ macro_rules! conformance_tests {
     )*};
 }
 
+// The store and stream suite takes (Store, ChangeStream); the store is both.
 conformance_tests!(
     create_then_get_returns_the_item,
     create_of_an_existing_key_fails_and_writes_no_record,
@@ -35,18 +36,8 @@ conformance_tests!(
     tables_are_kept_apart,
 );
 
-macro_rules! queue_conformance_tests {
-    ($($name:ident),* $(,)?) => {$(
-        #[tokio::test]
-        async fn $name() {
-            let dir = tempfile::tempdir().unwrap();
-            let store = store(dir.path(), StreamViewType::NewAndOldImages).await;
-            conformance::$name(&store, &store).await;
-        }
-    )*};
-}
-
-queue_conformance_tests!(
+// The queue suite takes (Queues, Checkpoints); the store is both.
+conformance_tests!(
     a_received_message_is_hidden_until_its_visibility_timeout,
     a_deleted_message_is_gone_and_a_stale_receipt_is_ignored,
     after_max_receive_count_a_message_moves_to_the_dlq,
