@@ -2,6 +2,7 @@
 //! path talks to storage only through these; `embedded` (SQLite) implements them today, and every
 //! implementation must pass the `conformance` suite.
 
+pub mod aws;
 pub mod embedded;
 
 #[cfg(test)]

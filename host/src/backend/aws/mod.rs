@@ -1,0 +1,449 @@
+//! The AWS backend: items in DynamoDB, with DynamoDB's own conditional writes and transactions.
+//! A create and its idempotency key commit in one `TransactWriteItems`; replace and delete are
+//! conditioned on the item's `version`. DynamoDB Streams carries the change records, so the
+//! outbox is DynamoDB's own transaction.
+
+mod convert;
+mod stream;
+
+#[cfg(test)]
+mod tests;
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::DisplayErrorContext;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, Put,
+    ScalarAttributeType, StreamSpecification, StreamViewType as AwsViewType, TransactWriteItem,
+};
+use serde_json::{Map, Value};
+
+use super::{IDEMPOTENCY_TTL, Idempotency, Item, Page, Store, StoreError, Write, Written};
+use crate::config::{AwsConfig, StreamViewType, TableConfig, TableId};
+use convert::{from_item, to_item};
+
+/// The table that keeps idempotency keys (with a TTL), beside the user's tables.
+const IDEMPOTENCY_TABLE: &str = "switchyard-idempotency";
+
+struct AwsTable {
+    /// The DynamoDB table name: the routes.toml name with the configured prefix.
+    name: String,
+    key: String,
+    view: StreamViewType,
+}
+
+/// Items in DynamoDB tables.
+pub struct AwsStore {
+    client: Client,
+    streams: aws_sdk_dynamodbstreams::Client,
+    tables: Vec<AwsTable>,
+    idempotency: String,
+}
+
+impl std::fmt::Debug for AwsStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AwsStore")
+            .field(
+                "tables",
+                &self.tables.iter().map(|t| &t.name).collect::<Vec<_>>(),
+            )
+            .finish()
+    }
+}
+
+fn unavailable(err: impl std::error::Error) -> StoreError {
+    StoreError::Unavailable(DisplayErrorContext(err).to_string())
+}
+
+impl AwsStore {
+    /// A client for the configured region and endpoint; credentials come from the standard AWS
+    /// chain (environment, profile, IMDS/ECS) and never reach a log.
+    pub async fn connect(aws: &AwsConfig, tables: &[TableConfig], prefix: &str) -> AwsStore {
+        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new(aws.region.clone()));
+        if let Some(endpoint) = &aws.endpoint_url {
+            loader = loader.endpoint_url(endpoint);
+        }
+        AwsStore::new(&loader.load().await, tables, prefix)
+    }
+
+    /// A store on an already loaded SDK configuration.
+    pub fn new(sdk: &aws_config::SdkConfig, tables: &[TableConfig], prefix: &str) -> AwsStore {
+        let client = Client::new(sdk);
+        let streams = aws_sdk_dynamodbstreams::Client::new(sdk);
+        let tables = tables
+            .iter()
+            .map(|t| AwsTable {
+                name: format!("{prefix}{}", t.name),
+                key: t.key.clone(),
+                view: t.stream_view_type,
+            })
+            .collect();
+        AwsStore {
+            client,
+            streams,
+            tables,
+            idempotency: format!("{prefix}{IDEMPOTENCY_TABLE}"),
+        }
+    }
+
+    /// Creates the tables (each with its stream) and the idempotency table where missing, as
+    /// `switchyard deploy` will; an existing table is left alone.
+    pub async fn ensure_tables(&self) -> Result<(), StoreError> {
+        let existing = self
+            .client
+            .list_tables()
+            .send()
+            .await
+            .map_err(unavailable)?
+            .table_names
+            .unwrap_or_default();
+        for table in &self.tables {
+            if existing.contains(&table.name) {
+                continue;
+            }
+            let view = match table.view {
+                StreamViewType::KeysOnly => AwsViewType::KeysOnly,
+                StreamViewType::NewImage => AwsViewType::NewImage,
+                StreamViewType::OldImage => AwsViewType::OldImage,
+                StreamViewType::NewAndOldImages => AwsViewType::NewAndOldImages,
+            };
+            let stream = StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(view)
+                .build()
+                .map_err(unavailable)?;
+            self.create_table(&table.name, &table.key, Some(stream))
+                .await?;
+        }
+        if !existing.contains(&self.idempotency) {
+            self.create_table(&self.idempotency, "pk", None).await?;
+        }
+        Ok(())
+    }
+
+    async fn create_table(
+        &self,
+        name: &str,
+        key: &str,
+        stream: Option<StreamSpecification>,
+    ) -> Result<(), StoreError> {
+        let key_schema = KeySchemaElement::builder()
+            .attribute_name(key)
+            .key_type(KeyType::Hash)
+            .build()
+            .map_err(unavailable)?;
+        let definition = AttributeDefinition::builder()
+            .attribute_name(key)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .map_err(unavailable)?;
+        self.client
+            .create_table()
+            .table_name(name)
+            .key_schema(key_schema)
+            .attribute_definitions(definition)
+            .billing_mode(BillingMode::PayPerRequest)
+            .set_stream_specification(stream)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    fn table(&self, table: TableId) -> &AwsTable {
+        &self.tables[table.index()]
+    }
+
+    async fn fetch(&self, table: &AwsTable, key: &str) -> Result<Option<Item>, StoreError> {
+        let found = self
+            .client
+            .get_item()
+            .table_name(&table.name)
+            .key(&table.key, AttributeValue::S(key.to_string()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(found.item.map(|item| as_item(&table.key, from_item(&item))))
+    }
+
+    /// Why a conditional write on `key` failed: the item is gone, or at another version.
+    async fn diagnose(&self, table: &AwsTable, key: &str, expected: u64) -> StoreError {
+        match self.fetch(table, key).await {
+            Ok(None) => StoreError::NotFound {
+                key: key.to_string(),
+            },
+            Ok(Some(item)) => StoreError::VersionMismatch {
+                key: key.to_string(),
+                expected,
+                actual: item.version,
+            },
+            Err(err) => err,
+        }
+    }
+
+    async fn create(
+        &self,
+        table: &AwsTable,
+        item: Item,
+        idempotency: Option<Idempotency>,
+    ) -> Result<Written, StoreError> {
+        let put = Put::builder()
+            .table_name(&table.name)
+            .set_item(Some(to_item(&item.body)))
+            .condition_expression("attribute_not_exists(#k)")
+            .expression_attribute_names("#k", &table.key)
+            .build()
+            .map_err(unavailable)?;
+        let Some(idem) = idempotency else {
+            let result = self
+                .client
+                .put_item()
+                .table_name(&table.name)
+                .set_item(Some(to_item(&item.body)))
+                .condition_expression("attribute_not_exists(#k)")
+                .expression_attribute_names("#k", &table.key)
+                .send()
+                .await;
+            return match result {
+                Ok(_) => Ok(Written::Created(item)),
+                Err(err)
+                    if err
+                        .as_service_error()
+                        .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+                {
+                    Err(StoreError::Exists { key: item.key })
+                }
+                Err(err) => Err(unavailable(err)),
+            };
+        };
+        let now = now_secs();
+        let pk = format!("{}#{}", table.name, idem.key);
+        let mut record = Map::new();
+        record.insert("pk".into(), Value::String(pk.clone()));
+        record.insert(
+            "fingerprint".into(),
+            Value::String(idem.fingerprint.clone()),
+        );
+        record.insert(
+            "response".into(),
+            Value::String(Value::Object(item.body.clone()).to_string()),
+        );
+        record.insert(
+            "expires".into(),
+            Value::from(now + IDEMPOTENCY_TTL.as_secs() as i64),
+        );
+        let remember = Put::builder()
+            .table_name(&self.idempotency)
+            .set_item(Some(to_item(&record)))
+            .condition_expression("attribute_not_exists(pk) OR expires < :now")
+            .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
+            .build()
+            .map_err(unavailable)?;
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(put).build())
+            .transact_items(TransactWriteItem::builder().put(remember).build())
+            .send()
+            .await;
+        let err = match result {
+            Ok(_) => return Ok(Written::Created(item)),
+            Err(err) => err,
+        };
+        let cancelled = match err.as_service_error() {
+            Some(aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(e)) => e,
+            _ => return Err(unavailable(err)),
+        };
+        let failed = |i: usize| {
+            cancelled
+                .cancellation_reasons()
+                .get(i)
+                .and_then(|r| r.code())
+                .is_some_and(|code| code == "ConditionalCheckFailed")
+        };
+        if failed(1) {
+            // Seen before: answer with the first response.
+            let seen = self
+                .client
+                .get_item()
+                .table_name(&self.idempotency)
+                .key("pk", AttributeValue::S(pk))
+                .consistent_read(true)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            let seen = seen.item.map(|i| from_item(&i)).unwrap_or_default();
+            let fingerprint = seen
+                .get("fingerprint")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
+            let response: Map<String, Value> = seen
+                .get("response")
+                .and_then(Value::as_str)
+                .and_then(|r| serde_json::from_str(r).ok())
+                .unwrap_or_default();
+            return Ok(Written::Replayed {
+                fingerprint,
+                item: as_item(&table.key, response),
+            });
+        }
+        if failed(0) {
+            return Err(StoreError::Exists { key: item.key });
+        }
+        Err(unavailable(err))
+    }
+}
+
+fn as_item(key_attribute: &str, body: Map<String, Value>) -> Item {
+    let key = body
+        .get(key_attribute)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let version = body
+        .get("version")
+        .and_then(Value::as_u64)
+        .unwrap_or_default();
+    Item { key, version, body }
+}
+
+fn now_secs() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+#[async_trait]
+impl Store for AwsStore {
+    async fn get(&self, table: TableId, key: &str) -> Result<Option<Item>, StoreError> {
+        self.fetch(self.table(table), key).await
+    }
+
+    /// A Scan page. DynamoDB does not scan in key order, so pages come in DynamoDB's order.
+    async fn list(
+        &self,
+        table: TableId,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Page, StoreError> {
+        let table = self.table(table);
+        let start =
+            after.map(|key| [(table.key.clone(), AttributeValue::S(key.to_string()))].into());
+        let page = self
+            .client
+            .scan()
+            .table_name(&table.name)
+            .limit(limit.min(1000) as i32)
+            .set_exclusive_start_key(start)
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        let items: Vec<Item> = page
+            .items()
+            .iter()
+            .map(|i| as_item(&table.key, from_item(i)))
+            .collect();
+        let next_after = page
+            .last_evaluated_key()
+            .and_then(|k| k.get(&table.key))
+            .and_then(|v| v.as_s().ok())
+            .map(String::from);
+        Ok(Page { items, next_after })
+    }
+
+    async fn write(&self, table: TableId, write: Write) -> Result<Written, StoreError> {
+        let table = self.table(table);
+        match write {
+            Write::Create { item, idempotency } => self.create(table, item, idempotency).await,
+            Write::Replace {
+                item,
+                expected_version,
+            } => {
+                let result = self
+                    .client
+                    .put_item()
+                    .table_name(&table.name)
+                    .set_item(Some(to_item(&item.body)))
+                    .condition_expression("attribute_exists(#k) AND #v = :expected")
+                    .expression_attribute_names("#k", &table.key)
+                    .expression_attribute_names("#v", "version")
+                    .expression_attribute_values(
+                        ":expected",
+                        AttributeValue::N(expected_version.to_string()),
+                    )
+                    .send()
+                    .await;
+                match result {
+                    Ok(_) => Ok(Written::Replaced(item)),
+                    Err(err)
+                        if err
+                            .as_service_error()
+                            .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+                    {
+                        Err(self.diagnose(table, &item.key, expected_version).await)
+                    }
+                    Err(err) => Err(unavailable(err)),
+                }
+            }
+            Write::Delete {
+                key,
+                expected_version,
+            } => {
+                let mut request = self
+                    .client
+                    .delete_item()
+                    .table_name(&table.name)
+                    .key(&table.key, AttributeValue::S(key.clone()))
+                    .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
+                    .expression_attribute_names("#k", &table.key);
+                request = match expected_version {
+                    None => request.condition_expression("attribute_exists(#k)"),
+                    Some(version) => request
+                        .condition_expression("attribute_exists(#k) AND #v = :expected")
+                        .expression_attribute_names("#v", "version")
+                        .expression_attribute_values(
+                            ":expected",
+                            AttributeValue::N(version.to_string()),
+                        ),
+                };
+                match request.send().await {
+                    Ok(out) => Ok(Written::Deleted(as_item(
+                        &table.key,
+                        out.attributes.map(|a| from_item(&a)).unwrap_or_default(),
+                    ))),
+                    Err(err)
+                        if err
+                            .as_service_error()
+                            .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+                    {
+                        Err(self
+                            .diagnose(table, &key, expected_version.unwrap_or_default())
+                            .await)
+                    }
+                    Err(err) => Err(unavailable(err)),
+                }
+            }
+        }
+    }
+
+    async fn ready(&self) -> Result<(), StoreError> {
+        self.client
+            .list_tables()
+            .limit(1)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    /// DynamoDB's TTL expires idempotency keys; the stream keeps its own 24 hours.
+    async fn trim_expired(&self) -> Result<u64, StoreError> {
+        Ok(0)
+    }
+}
