@@ -100,7 +100,8 @@ pub struct Page {
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     async fn get(&self, table: TableId, key: &str) -> Result<Option<Item>, StoreError>;
-    /// Items with keys after `after`, in key order.
+    /// A page of items after the key `after`: in key order on the embedded backend, in
+    /// DynamoDB's scan order on AWS (the conformance suite checks key order where kept).
     async fn list(
         &self,
         table: TableId,
