@@ -97,12 +97,8 @@ impl Buses {
             self.unmatched[bus.index()].inc();
             return Ok(());
         }
-        let json: Value = serde_json::from_str(event).map_err(|err| EventError(err.to_string()))?;
-        let event_id = json
-            .get("id")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string();
+        // Most targets take the event as it is; parse it only for those that look inside.
+        let mut json = None;
         for index in matching {
             let rule = &config[bus].rules[index];
             routed
@@ -111,11 +107,10 @@ impl Buses {
             for target in &rule.targets {
                 let input = match &target.input {
                     TargetInput::Event => event.to_string(),
-                    TargetInput::Path(path) => {
-                        transform::select(&json, path).map_or("null".into(), Value::to_string)
-                    }
+                    TargetInput::Path(path) => transform::select(parsed(&mut json, event)?, path)
+                        .map_or("null".into(), Value::to_string),
                     TargetInput::Transformer { paths, template } => {
-                        transform::transform(&json, paths, template, &rule.name)
+                        transform::transform(parsed(&mut json, event)?, paths, template, &rule.name)
                     }
                 };
                 match target.destination {
@@ -127,7 +122,8 @@ impl Buses {
                         if config[queue].fifo {
                             // One group per rule keeps the bus's order; the event id de-duplicates.
                             message.group_id = Some(format!("{}/{}", config[bus].name, rule.name));
-                            message.deduplication_id = Some(event_id.clone());
+                            let id = parsed(&mut json, event)?.get("id").and_then(Value::as_str);
+                            message.deduplication_id = Some(id.unwrap_or_default().to_string());
                         }
                         routed.messages.push((queue, message));
                     }
@@ -163,6 +159,14 @@ impl Buses {
         }
         Ok(())
     }
+}
+
+/// The event as JSON, parsed on first use.
+fn parsed<'a>(json: &'a mut Option<Value>, event: &str) -> Result<&'a Value, EventError> {
+    if json.is_none() {
+        *json = Some(serde_json::from_str(event).map_err(|err| EventError(err.to_string()))?);
+    }
+    Ok(json.as_ref().expect("parsed just above"))
 }
 
 #[cfg(test)]

@@ -312,29 +312,34 @@ impl PipeRunner {
                 payload,
             });
         }
+        let records_in = records.len();
         let (plugins, filter, enrichment) =
             (self.plugins.clone(), pipe.filter_plugin, pipe.enrichment);
-        let events = tokio::task::spawn_blocking(move || -> Result<Vec<Event>, PluginError> {
-            let mut kept = Vec::with_capacity(events.len());
-            for event in events {
-                // A filter's error fails the batch; a plain "no" drops the event.
-                match filter {
-                    None => kept.push(event),
-                    Some(f) => {
-                        if plugins.filter(f).keep(&event)? {
-                            kept.push(event);
+        let (events, filtered) =
+            tokio::task::spawn_blocking(move || -> Result<(Vec<Event>, usize), PluginError> {
+                let mut kept = Vec::with_capacity(events.len());
+                for event in events {
+                    // A filter's error fails the batch; a plain "no" drops the event.
+                    match filter {
+                        None => kept.push(event),
+                        Some(f) => {
+                            if plugins.filter(f).keep(&event)? {
+                                kept.push(event);
+                            }
                         }
                     }
                 }
-            }
-            match enrichment {
-                Some(e) if !kept.is_empty() => plugins.enricher(e).enrich(&kept),
-                _ => Ok(kept),
-            }
-        })
-        .await
-        .map_err(|err| PipeError::Event(format!("the plugin task failed: {err}")))??;
-        let filtered = records.len().saturating_sub(events.len());
+                // Counted before enrichment, which may add or drop events of its own.
+                let filtered = records_in - kept.len();
+                match enrichment {
+                    Some(e) if !kept.is_empty() => {
+                        Ok((plugins.enricher(e).enrich(&kept)?, filtered))
+                    }
+                    _ => Ok((kept, filtered)),
+                }
+            })
+            .await
+            .map_err(|err| PipeError::Event(format!("the plugin task failed: {err}")))??;
 
         // FIFO targets keep order per item key, as DynamoDB Streams does.
         let groups: std::collections::HashMap<&str, String> = records

@@ -449,7 +449,7 @@ fn idempotency_key(value: &HeaderValue) -> Result<String, ApiError> {
 
 /// Identifies a request body regardless of its whitespace and member order.
 fn fingerprint(doc: &Map<String, Value>) -> String {
-    let canonical = Value::Object(doc.clone()).to_string();
+    let canonical = serde_json::to_string(doc).unwrap_or_default();
     format!("{:x}", Sha256::digest(canonical.as_bytes()))
 }
 

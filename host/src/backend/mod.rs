@@ -24,6 +24,22 @@ pub struct Item {
     pub body: Map<String, Value>,
 }
 
+impl Item {
+    /// An item rebuilt from its body alone: the key and the version are attributes of it.
+    pub fn from_body(key_attribute: &str, body: Map<String, Value>) -> Item {
+        let key = body
+            .get(key_attribute)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let version = body
+            .get("version")
+            .and_then(Value::as_u64)
+            .unwrap_or_default();
+        Item { key, version, body }
+    }
+}
+
 /// A conditional write, as DynamoDB's condition expressions would make it.
 #[derive(Debug, Clone)]
 pub enum Write {

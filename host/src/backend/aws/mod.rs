@@ -167,7 +167,9 @@ impl AwsStore {
             .send()
             .await
             .map_err(unavailable)?;
-        Ok(found.item.map(|item| as_item(&table.key, from_item(&item))))
+        Ok(found
+            .item
+            .map(|item| Item::from_body(&table.key, from_item(&item))))
     }
 
     /// Why a conditional write on `key` failed: the item is gone, or at another version.
@@ -230,7 +232,7 @@ impl AwsStore {
         );
         record.insert(
             "response".into(),
-            Value::String(Value::Object(item.body.clone()).to_string()),
+            Value::String(serde_json::to_string(&item.body).unwrap_or_default()),
         );
         record.insert(
             "expires".into(),
@@ -289,7 +291,7 @@ impl AwsStore {
                 .unwrap_or_default();
             return Ok(Written::Replayed {
                 fingerprint,
-                item: as_item(&table.key, response),
+                item: Item::from_body(&table.key, response),
             });
         }
         if failed(0) {
@@ -297,19 +299,6 @@ impl AwsStore {
         }
         Err(unavailable(err))
     }
-}
-
-fn as_item(key_attribute: &str, body: Map<String, Value>) -> Item {
-    let key = body
-        .get(key_attribute)
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
-    let version = body
-        .get("version")
-        .and_then(Value::as_u64)
-        .unwrap_or_default();
-    Item { key, version, body }
 }
 
 fn now_secs() -> i64 {
@@ -347,7 +336,7 @@ impl Store for AwsStore {
         let items: Vec<Item> = page
             .items()
             .iter()
-            .map(|i| as_item(&table.key, from_item(i)))
+            .map(|i| Item::from_body(&table.key, from_item(i)))
             .collect();
         let next_after = page
             .last_evaluated_key()
@@ -413,7 +402,7 @@ impl Store for AwsStore {
                         ),
                 };
                 match request.send().await {
-                    Ok(out) => Ok(Written::Deleted(as_item(
+                    Ok(out) => Ok(Written::Deleted(Item::from_body(
                         &table.key,
                         out.attributes.map(|a| from_item(&a)).unwrap_or_default(),
                     ))),

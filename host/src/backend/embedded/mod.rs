@@ -473,21 +473,12 @@ fn item(key: String, version: i64, body: &str) -> Result<Item, StoreError> {
     })
 }
 
-/// An item rebuilt from its stored body alone (key and version are attributes of it).
+/// An item rebuilt from its stored body (key and version are attributes of it).
 fn item_from_body(table: &TableInfo, body: &str) -> rusqlite::Result<Item> {
     let body = parse_body(body).map_err(|err| {
         rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(err))
     })?;
-    let key = body
-        .get(&table.key)
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
-    let version = body
-        .get("version")
-        .and_then(Value::as_u64)
-        .unwrap_or_default();
-    Ok(Item { key, version, body })
+    Ok(Item::from_body(&table.key, body))
 }
 
 /// A stable id for a change record, so a re-read record carries the same id.

@@ -131,7 +131,7 @@ struct Candidate {
 }
 
 /// Receives up to `max` visible messages. A message already received `max_receive_count`
-/// times moves to the DLQ instead, as SQS's redrive policy does.
+/// times moves to the DLQ instead, as SQS's redrive policy does; the flag says whether any did.
 pub(super) fn receive(
     tx: &Connection,
     queues: &[QueueInfo],
@@ -139,9 +139,10 @@ pub(super) fn receive(
     max: usize,
     visibility: Duration,
     now: i64,
-) -> rusqlite::Result<Vec<Received>> {
+) -> rusqlite::Result<(Vec<Received>, bool)> {
     let queue = &queues[index];
     let mut received = Vec::new();
+    let mut moved = false;
     // Moving poison messages away may free room for more; bound the rounds.
     for _ in 0..4 {
         let candidates = candidates(tx, queue, max - received.len(), now)?;
@@ -164,6 +165,7 @@ pub(super) fn receive(
                     Some(&reason),
                     now,
                 )?;
+                moved = true;
                 continue;
             }
             let receipt = new_id();
@@ -190,7 +192,7 @@ pub(super) fn receive(
             break;
         }
     }
-    Ok(received)
+    Ok((received, moved))
 }
 
 /// Visible messages in order. In a FIFO queue, a message qualifies only when every earlier
@@ -480,10 +482,10 @@ impl Queues for EmbeddedStore {
             let mut changed = info.changed.subscribe();
             changed.borrow_and_update();
             let queues = self.queues.clone();
-            let received = self
+            let (received, moved) = self
                 .apply(move |tx, now| receive(tx, &queues, queue.index(), max, visibility, now))
                 .await?;
-            if let Some((dlq, _)) = info.redrive {
+            if moved && let Some((dlq, _)) = info.redrive {
                 self.queues[dlq].bump();
             }
             let now = tokio::time::Instant::now();

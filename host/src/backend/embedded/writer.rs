@@ -171,7 +171,8 @@ fn create(
             key: item.key.clone(),
         }));
     }
-    let body = serde_json::Value::Object(item.body.clone()).to_string();
+    let body = serde_json::to_string(&item.body)
+        .map_err(|err| rusqlite::Error::ToSqlConversionFailure(Box::new(err)))?;
     tx.prepare_cached("INSERT INTO items (tbl, key, version, body) VALUES (?1, ?2, ?3, ?4)")?
         .execute(params![table.name, item.key, item.version as i64, body])?;
     let seq = append(
@@ -203,7 +204,8 @@ fn replace(
         Ok(old) => old,
         Err(err) => return Ok(Err(err)),
     };
-    let body = serde_json::Value::Object(item.body.clone()).to_string();
+    let body = serde_json::to_string(&item.body)
+        .map_err(|err| rusqlite::Error::ToSqlConversionFailure(Box::new(err)))?;
     tx.prepare_cached("UPDATE items SET version = ?3, body = ?4 WHERE tbl = ?1 AND key = ?2")?
         .execute(params![table.name, item.key, item.version as i64, body])?;
     let seq = append(
