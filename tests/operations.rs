@@ -27,14 +27,7 @@ async fn dlq_redrive_brings_a_message_back_to_a_fixed_consumer_and_operators_see
 
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let queues: serde_json::Value = client
-            .get(format!("{}/admin/queues", host.url))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let queues = host.get_json("/admin/queues").await;
         let dlq = queues["queues"]
             .as_array()
             .unwrap()
@@ -118,34 +111,13 @@ async fn dlq_redrive_brings_a_message_back_to_a_fixed_consumer_and_operators_see
         [1, 2, 3, 1]
     );
 
-    let pipes: serde_json::Value = client
-        .get(format!("{}/admin/pipes", host.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let pipes = host.get_json("/admin/pipes").await;
     assert_eq!(pipes["pipes"][0]["name"], "orders");
     assert_eq!(pipes["pipes"][0]["state"], "running");
     assert_eq!(pipes["pipes"][0]["lag"], 0);
-    let buses: serde_json::Value = client
-        .get(format!("{}/admin/buses", host.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let buses = host.get_json("/admin/buses").await;
     assert_eq!(buses["buses"][0]["rules"][0]["name"], "new-orders");
-    let metrics = client
-        .get(format!("{}/metrics", host.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = host.get_text("/metrics").await;
     for expected in [
         "switchyard_consumer_messages_received_total{consumer=\"notify\"} 1",
         "switchyard_queue_messages{queue=\"notifications-dlq\",state=\"visible\"} 0",
@@ -229,14 +201,7 @@ async fn a_pipe_without_a_dlq_stops_at_a_poison_record_and_says_so() {
     });
     let deadline = Instant::now() + Duration::from_secs(30);
     let pipe = loop {
-        let pipes: serde_json::Value = client
-            .get(format!("{}/admin/pipes", host.url))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let pipes = host.get_json("/admin/pipes").await;
         let pipe = pipes["pipes"][0].clone();
         if pipe["state"] == "stuck" {
             break pipe;
@@ -256,14 +221,7 @@ async fn a_pipe_without_a_dlq_stops_at_a_poison_record_and_says_so() {
         pipe["lag"], 2,
         "the poison record and the one after it wait"
     );
-    let metrics = client
-        .get(format!("{}/metrics", host.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = host.get_text("/metrics").await;
     assert!(
         metrics.contains("switchyard_pipe_stuck{pipe=\"orders\"} 1"),
         "{metrics}"

@@ -160,6 +160,26 @@ impl Host {
             .expect("an HTTP client")
     }
 
+    /// The JSON body of `GET {path}`, e.g. `/admin/pipes`.
+    pub async fn get_json(&self, path: &str) -> Value {
+        let response = Host::client()
+            .get(format!("{}{path}", self.url))
+            .send()
+            .await
+            .unwrap();
+        response.json().await.unwrap()
+    }
+
+    /// The text body of `GET {path}`, e.g. `/metrics`.
+    pub async fn get_text(&self, path: &str) -> String {
+        let response = Host::client()
+            .get(format!("{}{path}", self.url))
+            .send()
+            .await
+            .unwrap();
+        response.text().await.unwrap()
+    }
+
     /// Every change record of a table, oldest first, through the admin endpoint.
     pub async fn records(&self, table: &str) -> Vec<Value> {
         let client = Host::client();
