@@ -123,7 +123,7 @@ impl ConsumerRunner {
                 Outcome::DeadLetter(reason) => {
                     self.status.dead_lettered.inc_by(1);
                     self.queues
-                        .dead_letter(consumer.queue, receipt, &reason)
+                        .dead_letter(consumer.queue, received, &reason)
                         .await
                 }
             };

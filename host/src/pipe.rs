@@ -4,18 +4,20 @@
 //! the checkpoint together. A failing batch is retried with backoff, then bisected down to the
 //! failing record, which goes to the pipe's DLQ; without a DLQ the pipe stops there and says so.
 
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use prometheus_client::metrics::counter::Counter;
 use serde_json::{Value, json};
 use tokio::sync::watch;
+use tokio::task::JoinHandle;
 
 use crate::backend::{
-    ChangeStream, Checkpoint, Checkpoints, Delivery, NewMessage, ShardId, StoreError,
+    ChangeStream, Checkpoint, Checkpoints, Delivery, NewMessage, Shard, ShardId, StoreError,
 };
 use crate::bus::Buses;
-use crate::config::{Config, Destination, PipeId, StartingPosition};
+use crate::config::{Backend, Config, Destination, PipeId, StartingPosition};
 use crate::plugin::{Event, PluginError, Plugins};
 use crate::record::{SequenceNumber, StreamRecord};
 use crate::transform;
@@ -24,6 +26,11 @@ use crate::transform;
 const POLL: Duration = Duration::from_secs(1);
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// How long a shard's lease lasts unless renewed: a replica that dies loses its shards to
+/// another within this time.
+pub const LEASE_TIME: Duration = Duration::from_secs(10);
+/// How often a pipe renews its leases and looks for shards to take.
+const LEASE_RENEW: Duration = Duration::from_secs(3);
 
 /// What a pipe has done, for `/admin/pipes` and `/metrics`.
 #[derive(Debug, Default)]
@@ -50,6 +57,12 @@ enum PipeError {
     Event(String),
 }
 
+impl PipeError {
+    fn lease_lost(&self) -> bool {
+        matches!(self, PipeError::Store(StoreError::LeaseLost(_)))
+    }
+}
+
 /// Everything a pipe needs; one per pipe of routes.toml.
 pub struct PipeRunner {
     pub id: PipeId,
@@ -66,24 +79,81 @@ impl PipeRunner {
         &self.config[self.id].name
     }
 
-    /// Runs until `shutdown` turns true, finishing the batch in hand first.
-    pub async fn run(self: Arc<Self>, shutdown: watch::Receiver<bool>) {
-        let table = self.config[self.id].source;
-        let shards = loop {
-            match self.stream.shards(table).await {
-                Ok(shards) => break shards,
+    /// Runs until `shutdown` turns true, finishing the batch in hand first. Every
+    /// [`LEASE_RENEW`] it lists the source's shards, renews the leases it holds, and takes the
+    /// leases of shards it may start (see [`startable`]) that no other replica holds.
+    pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
+        let (pipe, table) = (self.name().to_string(), self.config[self.id].source);
+        let mut running: HashMap<ShardId, (JoinHandle<()>, watch::Sender<bool>)> = HashMap::new();
+        let mut tick = tokio::time::interval(LEASE_RENEW);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = shutdown.changed() => break,
+            }
+            running.retain(|_, (task, _)| !task.is_finished());
+            let shards = match self.stream.shards(table).await {
+                Ok(shards) => shards,
                 Err(err) => {
-                    tracing::warn!(pipe = self.name(), error = %err, "cannot list the stream's shards; retrying");
-                    tokio::time::sleep(POLL).await;
+                    tracing::warn!(pipe, error = %err, "cannot list the stream's shards; retrying");
+                    continue;
+                }
+            };
+            for (shard, (_, stop)) in &running {
+                match self.checkpoints.lease(&pipe, shard, LEASE_TIME).await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        tracing::warn!(
+                            pipe,
+                            shard = shard.0,
+                            "another replica took the shard's lease; stopping it here"
+                        );
+                        let _ = stop.send(true);
+                    }
+                    Err(err) => {
+                        tracing::warn!(pipe, shard = shard.0, error = %err, "cannot renew the shard's lease")
+                    }
                 }
             }
-        };
-        let runs = shards
-            .into_iter()
-            .map(|shard| self.clone().run_shard(shard, shutdown.clone()));
-        futures::future::join_all(runs).await;
+            let mut finished = HashSet::new();
+            for shard in &shards {
+                if self
+                    .checkpoints
+                    .finished(&pipe, &shard.id)
+                    .await
+                    .unwrap_or(false)
+                {
+                    finished.insert(shard.id.clone());
+                }
+            }
+            for shard in startable(&shards, &finished) {
+                if running.contains_key(&shard) {
+                    continue;
+                }
+                match self.checkpoints.lease(&pipe, &shard, LEASE_TIME).await {
+                    Ok(true) => {
+                        let (stop, stopped) = watch::channel(false);
+                        let task = tokio::spawn(self.clone().run_shard(shard.clone(), stopped));
+                        running.insert(shard, (task, stop));
+                    }
+                    Ok(false) => {}
+                    Err(err) => {
+                        tracing::warn!(pipe, shard = shard.0, error = %err, "cannot take the shard's lease")
+                    }
+                }
+            }
+        }
+        for (shard, (task, stop)) in running {
+            let _ = stop.send(true);
+            let _ = task.await;
+            // Let another replica go on at once rather than after the lease expires.
+            if let Err(err) = self.checkpoints.release(&pipe, &shard).await {
+                tracing::warn!(pipe, shard = shard.0, error = %err, "cannot release the shard's lease");
+            }
+        }
     }
 
+    /// Reads and delivers one shard until it ends or `shutdown` turns true.
     async fn run_shard(self: Arc<Self>, shard: ShardId, mut shutdown: watch::Receiver<bool>) {
         let pipe = &self.config[self.id];
         let mut position = loop {
@@ -118,6 +188,10 @@ impl PipeRunner {
             let mut records = match read {
                 Ok(records) if records.is_empty() => continue,
                 Ok(records) => records,
+                Err(StoreError::ShardEnded(_)) => {
+                    self.end_shard(&shard, &mut shutdown).await;
+                    return;
+                }
                 Err(err) => {
                     tracing::warn!(pipe = pipe.name, error = %err, "cannot read the change stream; retrying");
                     tokio::time::sleep(POLL).await;
@@ -146,7 +220,14 @@ impl PipeRunner {
             }
             self.status.read.inc_by(records.len() as u64);
             let last = records.last().map(|r| r.dynamodb.sequence_number.clone());
-            self.process(&shard, &records, &mut shutdown).await;
+            if !self.process(&shard, &records, &mut shutdown).await {
+                tracing::warn!(
+                    pipe = pipe.name,
+                    shard = shard.0,
+                    "another replica holds the shard now; stopping here"
+                );
+                return;
+            }
             position = last;
             *self
                 .status
@@ -154,22 +235,43 @@ impl PipeRunner {
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner) = position.clone();
         }
-        tracing::info!(pipe = pipe.name, "pipe stopped");
+        tracing::info!(pipe = pipe.name, shard = shard.0, "pipe stopped");
+    }
+
+    /// Marks a shard read to its end, so that its children start.
+    async fn end_shard(&self, shard: &ShardId, shutdown: &mut watch::Receiver<bool>) {
+        let pipe = self.name();
+        loop {
+            match self.checkpoints.finish(pipe, shard).await {
+                Ok(()) => {
+                    tracing::info!(pipe, shard = shard.0, "shard ended; its children go on");
+                    return;
+                }
+                Err(err) => {
+                    tracing::warn!(pipe, shard = shard.0, error = %err, "cannot mark the shard ended; retrying");
+                    if sleep_or_shutdown(POLL, shutdown).await {
+                        return;
+                    }
+                }
+            }
+        }
     }
 
     /// Delivers a batch, retrying with backoff, then bisecting; returns once every record is
-    /// delivered or dead-lettered (or the host is shutting down).
+    /// delivered or dead-lettered (or the host is shutting down). False when another replica
+    /// took the shard: the batch is theirs to deliver.
     async fn process(
         &self,
         shard: &ShardId,
         records: &[StreamRecord],
         shutdown: &mut watch::Receiver<bool>,
-    ) {
+    ) -> bool {
         let retry = self.config[self.id].retry;
         let mut attempt = 0u32;
         loop {
             let err = match self.deliver(shard, records).await {
-                Ok(()) => return,
+                Ok(()) => return true,
+                Err(err) if err.lease_lost() => return false,
                 Err(err) => err,
             };
             self.status.failed_attempts.inc_by(1);
@@ -178,34 +280,40 @@ impl PipeRunner {
             if !(too_old || spent) {
                 tracing::warn!(pipe = self.name(), attempt, records = records.len(), error = %err, "batch failed; retrying");
                 if sleep_or_shutdown(backoff(attempt), shutdown).await {
-                    return;
+                    return true;
                 }
                 attempt += 1;
                 continue;
             }
             tracing::warn!(pipe = self.name(), records = records.len(), error = %err, "batch failed after its retries; bisecting");
-            self.bisect(shard, records, err, shutdown).await;
-            return;
+            return self.bisect(shard, records, err, shutdown).await;
         }
     }
 
+    /// False when another replica took the shard meanwhile.
     async fn bisect(
         &self,
         shard: &ShardId,
         records: &[StreamRecord],
         error: PipeError,
         shutdown: &mut watch::Receiver<bool>,
-    ) {
+    ) -> bool {
         if let [record] = records {
-            self.give_up(shard, record, error, shutdown).await;
-            return;
+            return self.give_up(shard, record, error, shutdown).await;
         }
         let (left, right) = records.split_at(records.len() / 2);
         for half in [left, right] {
-            if let Err(err) = self.deliver(shard, half).await {
-                Box::pin(self.bisect(shard, half, err, shutdown)).await;
+            match self.deliver(shard, half).await {
+                Ok(()) => {}
+                Err(err) if err.lease_lost() => return false,
+                Err(err) => {
+                    if !Box::pin(self.bisect(shard, half, err, shutdown)).await {
+                        return false;
+                    }
+                }
             }
         }
+        true
     }
 
     /// A record that keeps failing goes to the DLQ with its error; without a DLQ the pipe stays
@@ -216,7 +324,7 @@ impl PipeRunner {
         record: &StreamRecord,
         error: PipeError,
         shutdown: &mut watch::Receiver<bool>,
-    ) {
+    ) -> bool {
         let pipe = &self.config[self.id];
         let Some(dlq) = pipe.dlq else {
             let reason = format!(
@@ -231,7 +339,7 @@ impl PipeRunner {
                 .unwrap_or_else(PoisonError::into_inner) = Some(reason);
             loop {
                 if sleep_or_shutdown(MAX_BACKOFF, shutdown).await {
-                    return;
+                    return true;
                 }
                 match self.deliver(shard, std::slice::from_ref(record)).await {
                     Ok(()) => {
@@ -240,8 +348,9 @@ impl PipeRunner {
                             .stuck
                             .lock()
                             .unwrap_or_else(PoisonError::into_inner) = None;
-                        return;
+                        return true;
                     }
+                    Err(err) if err.lease_lost() => return false,
                     Err(err) => {
                         tracing::error!(pipe = pipe.name, error = %err, "pipe still stopped at a record")
                     }
@@ -263,20 +372,21 @@ impl PipeRunner {
                 .checkpoints
                 .deliver(Delivery {
                     messages: vec![(dlq, message.clone())],
-                    archived: vec![],
                     checkpoint: Some(checkpoint.clone()),
+                    ..Delivery::default()
                 })
                 .await
             {
                 Ok(()) => {
                     self.status.dead_lettered.inc_by(1);
                     tracing::warn!(pipe = pipe.name, sequence = %record.dynamodb.sequence_number, error = %error, "record sent to the pipe's dlq");
-                    return;
+                    return true;
                 }
+                Err(StoreError::LeaseLost(_)) => return false,
                 Err(err) => {
                     tracing::error!(pipe = pipe.name, error = %err, "cannot write to the pipe's dlq; retrying");
                     if sleep_or_shutdown(MAX_BACKOFF, shutdown).await {
-                        return;
+                        return true;
                     }
                 }
             }
@@ -352,6 +462,7 @@ impl PipeRunner {
             })
             .collect();
         let mut messages = Vec::new();
+        let mut bus_events = Vec::new();
         let mut archived = Vec::new();
         let mut seen = std::collections::HashMap::new();
         for event in &events {
@@ -385,6 +496,11 @@ impl PipeRunner {
                         "resources": [format!("arn:aws:pipes:{}:000000000000:pipe/{}", self.config.aws.region, pipe.name)],
                         "detail": input,
                     });
+                    if self.config.host.backend == Backend::Aws {
+                        // EventBridge routes it, by the rules `switchyard deploy` put there.
+                        bus_events.push((bus, envelope.to_string()));
+                        continue;
+                    }
                     let routed = self
                         .buses
                         .route(&self.config, bus, &envelope.to_string())
@@ -418,6 +534,7 @@ impl PipeRunner {
         self.checkpoints
             .deliver(Delivery {
                 messages,
+                events: bus_events,
                 archived,
                 checkpoint: Some(checkpoint),
             })
@@ -426,6 +543,22 @@ impl PipeRunner {
         self.status.delivered.inc_by(events.len() as u64);
         Ok(())
     }
+}
+
+/// The shards a pipe may read now: those not finished whose parent is finished or gone (past
+/// the stream's retention), so that records stay in order per item key across a split.
+pub fn startable(shards: &[Shard], finished: &HashSet<ShardId>) -> Vec<ShardId> {
+    let listed: HashSet<&ShardId> = shards.iter().map(|s| &s.id).collect();
+    shards
+        .iter()
+        .filter(|s| !finished.contains(&s.id))
+        .filter(|s| {
+            s.parent
+                .as_ref()
+                .is_none_or(|parent| finished.contains(parent) || !listed.contains(parent))
+        })
+        .map(|s| s.id.clone())
+        .collect()
 }
 
 /// Sleeps; true when the host began shutting down meanwhile.
@@ -460,4 +593,40 @@ fn now_rfc3339() -> String {
         .unwrap_or_else(|_| time::OffsetDateTime::now_utc())
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shard(id: &str, parent: Option<&str>) -> Shard {
+        Shard {
+            id: ShardId(id.into()),
+            parent: parent.map(|p| ShardId(p.into())),
+        }
+    }
+
+    fn ids(ids: &[&str]) -> HashSet<ShardId> {
+        ids.iter().map(|id| ShardId((*id).into())).collect()
+    }
+
+    #[test]
+    fn a_child_shard_starts_only_after_its_parent_has_ended() {
+        // A split: `a` closed into `b` and `c`; `d` is a root whose parent aged out.
+        let shards = [
+            shard("a", None),
+            shard("b", Some("a")),
+            shard("c", Some("a")),
+            shard("d", Some("gone")),
+        ];
+        let start = |finished: &[&str]| -> Vec<String> {
+            startable(&shards, &ids(finished))
+                .into_iter()
+                .map(|s| s.0)
+                .collect()
+        };
+        assert_eq!(start(&[]), ["a", "d"]);
+        assert_eq!(start(&["a"]), ["b", "c", "d"]);
+        assert_eq!(start(&["a", "b", "c", "d"]), Vec::<String>::new());
+    }
 }

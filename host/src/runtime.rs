@@ -219,8 +219,8 @@ impl Runtime {
             let mut latest = None;
             if let Ok(shards) = self.stream.shards(pipe.source).await {
                 for shard in shards {
-                    latest =
-                        latest.max(self.stream.latest(pipe.source, &shard).await.ok().flatten());
+                    let last = self.stream.latest(pipe.source, &shard.id).await;
+                    latest = latest.max(last.ok().flatten());
                 }
             }
             let at = |s: &Option<crate::record::SequenceNumber>| {

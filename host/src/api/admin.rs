@@ -87,12 +87,12 @@ async fn read_stream(
             .ok_or_else(|| ApiError::NotFound("the stream has no shards".into()))?,
         Some(id) => shards
             .into_iter()
-            .find(|s| s.0 == id)
+            .find(|s| s.id.0 == id)
             .ok_or_else(|| ApiError::NotFound(format!("no shard `{id}`")))?,
     };
     let records = api
         .stream
-        .read(api.table, &shard, after.as_ref(), limit, wait)
+        .read(api.table, &shard.id, after.as_ref(), limit, wait)
         .await?;
     Ok(Json(json!({"Records": records})))
 }

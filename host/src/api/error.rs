@@ -89,7 +89,12 @@ impl From<StoreError> for ApiError {
             } => ApiError::PreconditionFailed(format!(
                 "item `{key}` is at version {actual}, not {expected}; read it again and retry"
             )),
-            StoreError::Refused(reason) => ApiError::Conflict(reason),
+            StoreError::Refused(reason) | StoreError::LeaseLost(reason) => {
+                ApiError::Conflict(reason)
+            }
+            StoreError::ShardEnded(shard) => {
+                ApiError::NotFound(format!("shard `{shard}` has ended; read its children"))
+            }
             StoreError::Unavailable(cause) => ApiError::Unavailable(cause),
         }
     }

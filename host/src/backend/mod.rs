@@ -99,6 +99,12 @@ pub enum StoreError {
     /// A request the store will not carry out, e.g. a stale receipt handle.
     #[error("{0}")]
     Refused(String),
+    /// Another replica took the lease on the shard: stop working on it.
+    #[error("{0}")]
+    LeaseLost(String),
+    /// The shard is closed and every record of it was read: go on with its children.
+    #[error("shard `{0}` has ended")]
+    ShardEnded(String),
     #[error("store unavailable: {0}")]
     Unavailable(String),
 }
@@ -133,13 +139,22 @@ pub trait Store: Send + Sync + 'static {
 }
 
 /// A shard of a table's change stream; the embedded backend has one per table.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ShardId(pub String);
+
+/// A shard and the shard it split from: a child is read only after its parent has ended, so
+/// that records stay in order per item key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shard {
+    pub id: ShardId,
+    pub parent: Option<ShardId>,
+}
 
 /// A table's change records, ordered per shard, as DynamoDB Streams serves them.
 #[async_trait]
 pub trait ChangeStream: Send + Sync + 'static {
-    async fn shards(&self, table: TableId) -> Result<Vec<ShardId>, StoreError>;
+    /// The stream's shards, open and closed, parents before their children.
+    async fn shards(&self, table: TableId) -> Result<Vec<Shard>, StoreError>;
     /// The sequence number of the newest record of a shard, for readers that start at `latest`.
     async fn latest(
         &self,
@@ -148,6 +163,7 @@ pub trait ChangeStream: Send + Sync + 'static {
     ) -> Result<Option<SequenceNumber>, StoreError>;
     /// Records after `after` (from the oldest retained when `None`), at most `limit`. When there
     /// are none, waits up to `wait` for the next commit instead of returning empty at once.
+    /// A closed shard read to its end answers [`StoreError::ShardEnded`].
     async fn read(
         &self,
         table: TableId,
@@ -241,7 +257,7 @@ pub trait Queues: Send + Sync + 'static {
     async fn dead_letter(
         &self,
         queue: QueueId,
-        receipt: &str,
+        message: &Received,
         reason: &str,
     ) -> Result<(), StoreError>;
     async fn depth(&self, queue: QueueId) -> Result<Depth, StoreError>;
@@ -256,6 +272,17 @@ pub trait Queues: Send + Sync + 'static {
         message_id: &str,
         to: QueueId,
     ) -> Result<bool, StoreError>;
+    /// Starts the service's own redrive of `dlq` (SQS's StartMessageMoveTask) to `to`, or to
+    /// each message's source queue; returns the task's handle, or `None` where the backend has
+    /// no such task and the caller moves messages one by one.
+    async fn start_move_task(
+        &self,
+        _dlq: QueueId,
+        _to: Option<QueueId>,
+        _rate: Option<u32>,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(None)
+    }
 }
 
 /// A message as it sits on a queue, for operators.
@@ -285,22 +312,40 @@ pub struct Checkpoint {
 #[derive(Debug, Clone, Default)]
 pub struct Delivery {
     pub messages: Vec<(QueueId, NewMessage)>,
+    /// EventBridge events (JSON text) for a bus the backend routes itself (AWS). The embedded
+    /// backend's buses route in the host, which turns events into `messages`.
+    pub events: Vec<(BusId, String)>,
     /// Events to keep in their bus's archive.
     pub archived: Vec<(BusId, String)>,
     pub checkpoint: Option<Checkpoint>,
 }
 
-/// Pipe checkpoints and the deliveries they guard.
+/// Pipe checkpoints and the deliveries they guard, and the leases that let one host replica at
+/// a time work on a shard of a pipe's source (as the Kinesis Client Library's leases do).
 #[async_trait]
 pub trait Checkpoints: Send + Sync + 'static {
+    /// Takes the lease on a pipe's shard for this replica, or renews it, until `duration` from
+    /// now; false when another replica holds it and its lease has not expired.
+    async fn lease(
+        &self,
+        pipe: &str,
+        shard: &ShardId,
+        duration: Duration,
+    ) -> Result<bool, StoreError>;
+    /// Gives a lease up, so that another replica may take the shard at once.
+    async fn release(&self, pipe: &str, shard: &ShardId) -> Result<(), StoreError>;
+    /// Marks a shard read to its end, so that its children may start.
+    async fn finish(&self, pipe: &str, shard: &ShardId) -> Result<(), StoreError>;
+    async fn finished(&self, pipe: &str, shard: &ShardId) -> Result<bool, StoreError>;
     async fn checkpoint(
         &self,
         pipe: &str,
         shard: &ShardId,
     ) -> Result<Option<SequenceNumber>, StoreError>;
-    /// Puts messages on queues, archives events and advances the checkpoint. The embedded
-    /// backend does all of it in one transaction, so the hand-off from stream to queues is
-    /// exactly once.
+    /// Puts messages on queues, events on buses, archives events and advances the checkpoint.
+    /// The embedded backend does all of it in one transaction, so the hand-off from stream to
+    /// queues is exactly once; on AWS the checkpoint is written last, and only while this
+    /// replica holds the shard's lease.
     async fn deliver(&self, delivery: Delivery) -> Result<(), StoreError>;
 }
 

@@ -294,9 +294,24 @@ impl Checker<'_> {
             }
             url.into_inner()
         });
+        let prefix = raw.prefix.map(|prefix| {
+            let name = prefix.get_ref();
+            if !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            {
+                self.report(
+                    "aws.prefix",
+                    prefix.span(),
+                    format!("`{name}` may hold only letters, digits, `-` and `_`, as AWS resource names do"),
+                );
+            }
+            prefix.into_inner()
+        });
         AwsConfig {
             region,
             endpoint_url,
+            prefix: prefix.unwrap_or_default(),
         }
     }
 

@@ -147,6 +147,11 @@ impl Config {
         self.queues.iter().position(|q| q.name == name).map(QueueId)
     }
 
+    /// The bus declared as `[buses.NAME]`.
+    pub fn bus_id(&self, name: &str) -> Option<BusId> {
+        self.buses.iter().position(|b| b.name == name).map(BusId)
+    }
+
     pub fn pipe_ids(&self) -> impl Iterator<Item = PipeId> + '_ {
         (0..self.pipes.len()).map(PipeId)
     }
@@ -185,6 +190,9 @@ pub struct HostConfig {
 pub struct AwsConfig {
     pub region: String,
     pub endpoint_url: Option<String>,
+    /// Put before every AWS resource name (tables, queues, buses, rules), so that several
+    /// deployments can share one account.
+    pub prefix: String,
 }
 
 /// What a table's change records carry, as DynamoDB's `StreamViewType`.

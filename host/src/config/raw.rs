@@ -25,6 +25,7 @@ pub struct Host {
 pub struct Aws {
     pub region: Option<Text>,
     pub endpoint_url: Option<Text>,
+    pub prefix: Option<Text>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -1,14 +1,19 @@
 //! The AWS backend: items in DynamoDB, with DynamoDB's own conditional writes and transactions.
 //! A create and its idempotency key commit in one `TransactWriteItems`; replace and delete are
 //! conditioned on the item's `version`. DynamoDB Streams carries the change records, so the
-//! outbox is DynamoDB's own transaction.
+//! outbox is DynamoDB's own transaction. Queues are SQS's (`queues`), buses EventBridge's, and
+//! pipe checkpoints and shard leases live in a DynamoDB table (`leases`).
 
 mod convert;
+mod deploy;
+mod leases;
+mod queues;
 mod stream;
 
 #[cfg(test)]
 mod tests;
 
+use std::collections::HashMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
@@ -16,16 +21,19 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, Put,
-    ScalarAttributeType, StreamSpecification, StreamViewType as AwsViewType, TransactWriteItem,
+    ScalarAttributeType, StreamSpecification, TransactWriteItem,
 };
 use serde_json::{Map, Value};
 
-use super::{IDEMPOTENCY_TTL, Idempotency, Item, Page, Store, StoreError, Write, Written};
-use crate::config::{AwsConfig, StreamViewType, TableConfig, TableId};
+use super::{IDEMPOTENCY_TTL, Idempotency, Item, Page, ShardId, Store, StoreError, Write, Written};
+use crate::config::{AwsConfig, BusConfig, QueueConfig, StreamViewType, TableConfig, TableId};
+use crate::record::SequenceNumber;
 use convert::{from_item, to_item};
 
 /// The table that keeps idempotency keys (with a TTL), beside the user's tables.
 const IDEMPOTENCY_TABLE: &str = "switchyard-idempotency";
+/// The table of pipe checkpoints and shard leases.
+const LEASE_TABLE: &str = "switchyard-leases";
 
 struct AwsTable {
     /// The DynamoDB table name: the routes.toml name with the configured prefix.
@@ -34,12 +42,35 @@ struct AwsTable {
     view: StreamViewType,
 }
 
-/// Items in DynamoDB tables.
+struct AwsQueue {
+    /// The SQS queue name: the routes.toml name with the configured prefix.
+    name: String,
+    /// The routes.toml name, which origins use.
+    config_name: String,
+    fifo: bool,
+    /// The DLQ (by index) and the receive count that sends a message there.
+    redrive: Option<(usize, u32)>,
+    url: tokio::sync::OnceCell<String>,
+}
+
+/// The whole pipeline's storage on AWS: DynamoDB tables and their streams, SQS queues,
+/// EventBridge buses, and a lease table for pipe checkpoints.
 pub struct AwsStore {
     client: Client,
     streams: aws_sdk_dynamodbstreams::Client,
+    sqs: aws_sdk_sqs::Client,
+    events: aws_sdk_eventbridge::Client,
     tables: Vec<AwsTable>,
+    queues: Vec<AwsQueue>,
+    /// EventBridge bus names, with the prefix.
+    buses: Vec<String>,
     idempotency: String,
+    /// The table of pipe checkpoints and shard leases.
+    leases: String,
+    /// This replica, as the lease table names its holder.
+    owner: String,
+    /// Per stream and shard: where the last read ended and the iterator that goes on from there.
+    iterators: std::sync::Mutex<HashMap<(String, ShardId), (Option<SequenceNumber>, String)>>,
 }
 
 impl std::fmt::Debug for AwsStore {
@@ -60,19 +91,40 @@ fn unavailable(err: impl std::error::Error) -> StoreError {
 impl AwsStore {
     /// A client for the configured region and endpoint; credentials come from the standard AWS
     /// chain (environment, profile, IMDS/ECS) and never reach a log.
-    pub async fn connect(aws: &AwsConfig, tables: &[TableConfig], prefix: &str) -> AwsStore {
+    pub async fn connect(
+        aws: &AwsConfig,
+        tables: &[TableConfig],
+        queues: &[QueueConfig],
+        buses: &[BusConfig],
+    ) -> AwsStore {
         let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
             .region(aws_config::Region::new(aws.region.clone()));
         if let Some(endpoint) = &aws.endpoint_url {
             loader = loader.endpoint_url(endpoint);
         }
-        AwsStore::new(&loader.load().await, tables, prefix)
+        AwsStore::new(&loader.load().await, tables, queues, buses, &aws.prefix)
     }
 
     /// A store on an already loaded SDK configuration.
-    pub fn new(sdk: &aws_config::SdkConfig, tables: &[TableConfig], prefix: &str) -> AwsStore {
+    pub fn new(
+        sdk: &aws_config::SdkConfig,
+        tables: &[TableConfig],
+        queues: &[QueueConfig],
+        buses: &[BusConfig],
+        prefix: &str,
+    ) -> AwsStore {
         let client = Client::new(sdk);
         let streams = aws_sdk_dynamodbstreams::Client::new(sdk);
+        let queues = queues
+            .iter()
+            .map(|q| AwsQueue {
+                name: format!("{prefix}{}", q.name),
+                config_name: q.name.clone(),
+                fifo: q.fifo,
+                redrive: q.redrive.map(|r| (r.dlq.index(), r.max_receive_count)),
+                url: tokio::sync::OnceCell::new(),
+            })
+            .collect();
         let tables = tables
             .iter()
             .map(|t| AwsTable {
@@ -84,44 +136,19 @@ impl AwsStore {
         AwsStore {
             client,
             streams,
+            sqs: aws_sdk_sqs::Client::new(sdk),
+            events: aws_sdk_eventbridge::Client::new(sdk),
             tables,
+            queues,
+            buses: buses
+                .iter()
+                .map(|b| format!("{prefix}{}", b.name))
+                .collect(),
+            leases: format!("{prefix}{LEASE_TABLE}"),
+            owner: format!("{}-{}", std::process::id(), uuid::Uuid::now_v7()),
+            iterators: Default::default(),
             idempotency: format!("{prefix}{IDEMPOTENCY_TABLE}"),
         }
-    }
-
-    /// Creates the tables (each with its stream) and the idempotency table where missing, as
-    /// `switchyard deploy` will; an existing table is left alone.
-    pub async fn ensure_tables(&self) -> Result<(), StoreError> {
-        let existing = self
-            .client
-            .list_tables()
-            .send()
-            .await
-            .map_err(unavailable)?
-            .table_names
-            .unwrap_or_default();
-        for table in &self.tables {
-            if existing.contains(&table.name) {
-                continue;
-            }
-            let view = match table.view {
-                StreamViewType::KeysOnly => AwsViewType::KeysOnly,
-                StreamViewType::NewImage => AwsViewType::NewImage,
-                StreamViewType::OldImage => AwsViewType::OldImage,
-                StreamViewType::NewAndOldImages => AwsViewType::NewAndOldImages,
-            };
-            let stream = StreamSpecification::builder()
-                .stream_enabled(true)
-                .stream_view_type(view)
-                .build()
-                .map_err(unavailable)?;
-            self.create_table(&table.name, &table.key, Some(stream))
-                .await?;
-        }
-        if !existing.contains(&self.idempotency) {
-            self.create_table(&self.idempotency, "pk", None).await?;
-        }
-        Ok(())
     }
 
     async fn create_table(

@@ -1,7 +1,11 @@
 //! The change stream on AWS: DynamoDB Streams, read shard by shard with GetRecords. Streams
-//! has no push, so a read with a wait polls until a record comes or the wait is over.
+//! has no push, so a read with a wait polls until a record comes or the wait is over. A read
+//! goes on from the previous read's `NextShardIterator` when it starts where that one ended;
+//! an iterator that expired (after 15 minutes) is replaced by a fresh one from the sequence
+//! number. A closed shard whose iterator runs out has ended.
 
 use std::collections::HashMap;
+use std::sync::PoisonError;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -11,7 +15,7 @@ use aws_sdk_dynamodbstreams::types::{
 use base64::Engine;
 
 use super::{AwsStore, unavailable};
-use crate::backend::{ChangeStream, ShardId, StoreError};
+use crate::backend::{ChangeStream, Shard, ShardId, StoreError};
 use crate::config::TableId;
 use crate::record::{
     AttributeValue, EventName, Image, SequenceNumber, StreamRecord, StreamRecordData,
@@ -47,6 +51,84 @@ impl AwsStore {
         after: Option<&SequenceNumber>,
         limit: usize,
     ) -> Result<Vec<StreamRecord>, StoreError> {
+        let key = (arn.to_string(), shard.clone());
+        let cached = self
+            .iterators
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&key)
+            .filter(|(from, _)| from.as_ref() == after)
+            .map(|(_, iterator)| iterator);
+        let iterator = match cached {
+            Some(iterator) => iterator,
+            None => match self.iterator(arn, shard, after).await? {
+                Some(iterator) => iterator,
+                None => return Err(StoreError::ShardEnded(shard.0.clone())),
+            },
+        };
+        let got = match self.get_records(&iterator, limit).await {
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_expired_iterator_exception()) =>
+            {
+                let Some(fresh) = self.iterator(arn, shard, after).await? else {
+                    return Err(StoreError::ShardEnded(shard.0.clone()));
+                };
+                self.get_records(&fresh, limit).await.map_err(unavailable)?
+            }
+            other => other.map_err(unavailable)?,
+        };
+        let records: Vec<StreamRecord> = got
+            .records
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|r| record(r, arn))
+            .collect();
+        let end = records
+            .last()
+            .map(|r| r.dynamodb.sequence_number.clone())
+            .or_else(|| after.cloned());
+        match got.next_shard_iterator {
+            Some(next) => {
+                self.iterators
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .insert(key, (end, next));
+            }
+            // A closed shard, read to its end.
+            None if records.is_empty() => return Err(StoreError::ShardEnded(shard.0.clone())),
+            None => {}
+        }
+        Ok(records)
+    }
+
+    async fn get_records(
+        &self,
+        iterator: &str,
+        limit: usize,
+    ) -> Result<
+        aws_sdk_dynamodbstreams::operation::get_records::GetRecordsOutput,
+        aws_sdk_dynamodbstreams::error::SdkError<
+            aws_sdk_dynamodbstreams::operation::get_records::GetRecordsError,
+        >,
+    > {
+        self.streams
+            .get_records()
+            .shard_iterator(iterator)
+            .limit(limit.clamp(1, 1000) as i32)
+            .send()
+            .await
+    }
+
+    /// An iterator at the shard's oldest record, or after `after`; none when the shard has
+    /// aged out.
+    async fn iterator(
+        &self,
+        arn: &str,
+        shard: &ShardId,
+        after: Option<&SequenceNumber>,
+    ) -> Result<Option<String>, StoreError> {
         let iterator = self
             .streams
             .get_shard_iterator()
@@ -61,45 +143,46 @@ impl AwsStore {
             .send()
             .await
             .map_err(unavailable)?;
-        let Some(iterator) = iterator.shard_iterator else {
-            return Ok(Vec::new());
-        };
-        let got = self
-            .streams
-            .get_records()
-            .shard_iterator(iterator)
-            .limit(limit.clamp(1, 1000) as i32)
-            .send()
-            .await
-            .map_err(unavailable)?;
-        Ok(got
-            .records
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(|r| record(r, arn))
-            .collect())
+        Ok(iterator.shard_iterator)
     }
 }
 
 #[async_trait]
 impl ChangeStream for AwsStore {
-    async fn shards(&self, table: TableId) -> Result<Vec<ShardId>, StoreError> {
+    async fn shards(&self, table: TableId) -> Result<Vec<Shard>, StoreError> {
         let arn = self.stream_arn(table).await?;
-        let described = self
-            .streams
-            .describe_stream()
-            .stream_arn(&arn)
-            .send()
-            .await
-            .map_err(unavailable)?;
-        let shards = described
-            .stream_description
-            .and_then(|d| d.shards)
-            .unwrap_or_default();
-        Ok(shards
-            .into_iter()
-            .filter_map(|s| s.shard_id.map(ShardId))
-            .collect())
+        let mut shards = Vec::new();
+        let mut after = None;
+        loop {
+            let described = self
+                .streams
+                .describe_stream()
+                .stream_arn(&arn)
+                .set_exclusive_start_shard_id(after)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            let Some(description) = described.stream_description else {
+                break;
+            };
+            shards.extend(
+                description
+                    .shards
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter_map(|s| {
+                        Some(Shard {
+                            id: ShardId(s.shard_id?),
+                            parent: s.parent_shard_id.map(ShardId),
+                        })
+                    }),
+            );
+            after = description.last_evaluated_shard_id;
+            if after.is_none() {
+                break;
+            }
+        }
+        Ok(shards)
     }
 
     async fn latest(
@@ -110,7 +193,10 @@ impl ChangeStream for AwsStore {
         let arn = self.stream_arn(table).await?;
         let mut last = None;
         loop {
-            let batch = self.records(&arn, shard, last.as_ref(), 1000).await?;
+            let batch = match self.records(&arn, shard, last.as_ref(), 1000).await {
+                Err(StoreError::ShardEnded(_)) => return Ok(last),
+                other => other?,
+            };
             match batch.last() {
                 Some(record) => last = Some(record.dynamodb.sequence_number.clone()),
                 None => return Ok(last),

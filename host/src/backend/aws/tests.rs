@@ -9,8 +9,10 @@ use std::time::{Duration, Instant};
 use aws_sdk_dynamodb::config::{Credentials, SharedCredentialsProvider};
 
 use super::AwsStore;
-use crate::backend::conformance;
-use crate::config::StreamViewType;
+use super::deploy::Plan;
+use crate::backend::{Checkpoint, Checkpoints, Delivery, Queues, ShardId, StoreError, conformance};
+use crate::config::{Config, StreamViewType};
+use crate::record::SequenceNumber;
 
 /// moto_server, installed into a virtualenv under target/ on first use.
 fn moto_server() -> &'static Path {
@@ -66,17 +68,31 @@ impl Moto {
         }
     }
 
-    async fn store(&self, view: StreamViewType) -> AwsStore {
-        let sdk = aws_config::SdkConfig::builder()
+    fn sdk(&self) -> aws_config::SdkConfig {
+        aws_config::SdkConfig::builder()
             .behavior_version(aws_config::BehaviorVersion::latest())
             .region(aws_config::Region::new("us-east-1"))
             .endpoint_url(&self.url)
             .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
                 "test", "test", None, None, "tests",
             )))
-            .build();
-        let store = AwsStore::new(&sdk, &conformance::tables(view), "conformance-");
-        store.ensure_tables().await.expect("the tables are created");
+            .build()
+    }
+
+    async fn store(&self, view: StreamViewType) -> AwsStore {
+        let sdk = self.sdk();
+        let queues = conformance::queues();
+        let store = AwsStore::new(
+            &sdk,
+            &conformance::tables(view),
+            &queues,
+            &[],
+            "conformance-",
+        );
+        store
+            .deploy(&queues, &[], false)
+            .await
+            .expect("the tables and queues are created");
         store
     }
 }
@@ -117,4 +133,231 @@ async fn keys_only_stream_records_carry_no_images() {
     let moto = Moto::start();
     let store = moto.store(StreamViewType::KeysOnly).await;
     conformance::stream_view_type_keys_only_carries_no_images(&store, &store).await;
+}
+
+// The queue suite on SQS, but for two things moto does its own way: a stale receipt handle
+// still changes visibility and deletes (AWS: "the request succeeds, but the message will not be
+// deleted"), and moto gives a FIFO duplicate a new message id (AWS says only that a
+// duplicate is accepted and not delivered, which the suite checks).
+conformance_tests!(
+    a_received_message_is_hidden_until_its_visibility_timeout,
+    a_deleted_message_is_gone,
+    after_max_receive_count_a_message_moves_to_the_dlq,
+    change_visibility_brings_a_message_back_when_asked,
+    dead_letter_moves_a_message_now_with_its_reason,
+    a_delayed_message_stays_hidden_for_the_delay,
+    a_long_poll_wakes_when_a_message_is_sent,
+    a_fifo_queue_keeps_order_per_group_and_holds_a_group_in_flight,
+    a_fifo_queue_drops_duplicates_within_five_minutes,
+    delivery_and_checkpoint_commit_together,
+    a_dead_letter_can_be_inspected_and_moved_back,
+);
+
+/// A store for a whole routes.toml, as `switchyard up` opens it.
+fn routed(moto: &Moto, routes: &str) -> (Config, AwsStore) {
+    let config = crate::config::compile(routes, Path::new("routes.toml"))
+        .unwrap_or_else(|err| panic!("{err}"));
+    let store = AwsStore::new(
+        &moto.sdk(),
+        &config.tables,
+        &config.queues,
+        &config.buses,
+        "t-",
+    );
+    (config, store)
+}
+
+const ROUTES: &str = r#"
+[tables.orders]
+key = "orderId"
+
+[buses.orders.rules.big]
+pattern = '{"source": ["shop"], "detail": {"total": [{"numeric": [">", 100]}]}}'
+targets = [
+  { queue = "big", input_transformer = { input_paths = { id = "$.detail.orderId" }, input_template = '{"big": "<id>"}' }, retry = { attempts = 3 }, dlq = "failed" },
+  { queue = "audit.fifo" },
+]
+
+[buses.orders.rules.all]
+pattern = '{"source": ["shop"]}'
+targets = [{ queue = "all" }]
+
+[queues.big]
+visibility_timeout = "45s"
+max_receive_count = 3
+dlq = "failed"
+
+[queues.failed]
+[queues.all]
+[queues."audit.fifo"]
+fifo = true
+content_based_deduplication = true
+"#;
+
+#[tokio::test]
+async fn deploy_creates_everything_once_and_a_second_run_changes_nothing() {
+    let moto = Moto::start();
+    let (config, store) = routed(&moto, ROUTES);
+    let planned = store
+        .deploy(&config.queues, &config.buses, true)
+        .await
+        .unwrap();
+    assert!(
+        planned.contains(
+            &"create table `t-orders` keyed by `orderId` with a NEW_AND_OLD_IMAGES stream"
+                .to_string()
+        ),
+        "{planned:#?}"
+    );
+    assert!(
+        planned.contains(&"create bus `t-orders`".to_string()),
+        "{planned:#?}"
+    );
+    let after_dry_run = store
+        .deploy(&config.queues, &config.buses, true)
+        .await
+        .unwrap();
+    assert_eq!(planned, after_dry_run, "a dry run changes nothing");
+
+    let first = store
+        .deploy(&config.queues, &config.buses, false)
+        .await
+        .unwrap();
+    for expected in [
+        "create queue `t-audit.fifo`",
+        "set Policy, RedrivePolicy of queue `t-big`",
+        "set Policy of queue `t-failed`",
+        "create rule `big` on bus `t-orders`",
+        "set target `target-1` of rule `big` on bus `t-orders` to arn:aws:sqs:us-east-1:123456789012:t-big",
+    ] {
+        assert!(
+            first.contains(&expected.to_string()),
+            "{expected}\nnot in {first:#?}"
+        );
+    }
+    let second = store
+        .deploy(&config.queues, &config.buses, false)
+        .await
+        .unwrap();
+    assert_eq!(second, Plan::new(), "the second run changes nothing");
+
+    // A changed routes.toml changes only what differs.
+    let changed = ROUTES.replace(
+        r#"visibility_timeout = "45s""#,
+        r#"visibility_timeout = "50s""#,
+    );
+    let (config, store) = routed(&moto, &changed);
+    let third = store
+        .deploy(&config.queues, &config.buses, false)
+        .await
+        .unwrap();
+    assert_eq!(third, ["set VisibilityTimeout of queue `t-big`"]);
+}
+
+#[tokio::test]
+async fn events_put_on_a_bus_reach_the_queues_its_rules_target() {
+    let moto = Moto::start();
+    let (config, store) = routed(&moto, ROUTES);
+    store
+        .deploy(&config.queues, &config.buses, false)
+        .await
+        .unwrap();
+    let event = |id: &str, total: u32| {
+        serde_json::json!({"source": "shop", "detail-type": "OrderCreated", "detail": {"orderId": id, "total": total}})
+            .to_string()
+    };
+    let bus = config.bus_id("orders").unwrap();
+    store
+        .deliver(Delivery {
+            events: vec![(bus, event("o-1", 500)), (bus, event("o-2", 5))],
+            ..Delivery::default()
+        })
+        .await
+        .unwrap();
+    let receive = |name: &str| {
+        let queue = config.queue_id(name).unwrap();
+        let store = &store;
+        async move {
+            let got = store
+                .receive(queue, 10, None, Duration::ZERO)
+                .await
+                .unwrap();
+            let mut bodies: Vec<String> = got.into_iter().map(|m| m.body).collect();
+            bodies.sort();
+            bodies
+        }
+    };
+    assert_eq!(receive("big").await, [r#"{"big": "o-1"}"#]);
+    let all = receive("all").await;
+    assert_eq!(all.len(), 2, "{all:?}");
+    assert!(
+        all.iter().any(|m| m.contains(r#""orderId": "o-1""#)),
+        "{all:?}"
+    );
+    assert_eq!(receive("audit.fifo").await.len(), 1, "only the big order");
+}
+
+#[tokio::test]
+async fn a_shard_lease_is_held_by_one_replica_until_it_expires_or_is_released() {
+    let moto = Moto::start();
+    let one = moto.store(StreamViewType::NewAndOldImages).await;
+    let two = moto.store(StreamViewType::NewAndOldImages).await;
+    let shard = ShardId("shard-1".into());
+    let short = Duration::from_millis(800);
+    assert!(one.lease("p", &shard, short).await.unwrap());
+    assert!(!two.lease("p", &shard, short).await.unwrap(), "held by one");
+    assert!(
+        one.lease("p", &shard, short).await.unwrap(),
+        "renewed by its holder"
+    );
+    assert!(
+        one.lease("other", &shard, short).await.unwrap(),
+        "leases are per pipe"
+    );
+
+    let checkpoint = |sequence: u64| Delivery {
+        checkpoint: Some(Checkpoint {
+            pipe: "p".into(),
+            shard: shard.clone(),
+            sequence: SequenceNumber::from_u64(sequence),
+        }),
+        ..Delivery::default()
+    };
+    one.deliver(checkpoint(1)).await.unwrap();
+    assert!(matches!(
+        two.deliver(checkpoint(2)).await,
+        Err(StoreError::LeaseLost(_))
+    ));
+
+    // The holder dies: after its lease runs out, the other takes the shard and resumes from
+    // the checkpoint.
+    tokio::time::sleep(short + Duration::from_millis(300)).await;
+    assert!(
+        two.lease("p", &shard, short).await.unwrap(),
+        "taken after expiry"
+    );
+    assert_eq!(
+        two.checkpoint("p", &shard).await.unwrap(),
+        Some(SequenceNumber::from_u64(1))
+    );
+    assert!(
+        matches!(
+            one.deliver(checkpoint(3)).await,
+            Err(StoreError::LeaseLost(_))
+        ),
+        "the old holder can no longer checkpoint"
+    );
+    two.deliver(checkpoint(4)).await.unwrap();
+
+    // Released: the other may take it at once.
+    two.release("p", &shard).await.unwrap();
+    assert!(
+        one.lease("p", &shard, Duration::from_secs(60))
+            .await
+            .unwrap()
+    );
+
+    assert!(!one.finished("p", &shard).await.unwrap());
+    one.finish("p", &shard).await.unwrap();
+    assert!(two.finished("p", &shard).await.unwrap());
 }

@@ -62,7 +62,7 @@ pub async fn write_orders_from(store: &dyn Store, first: usize, n: usize) {
 
 /// Every retained record of a table's first shard, oldest first.
 pub async fn read_all(stream: &dyn ChangeStream, table: TableId) -> Vec<StreamRecord> {
-    let shard = stream.shards(table).await.unwrap().remove(0);
+    let shard = stream.shards(table).await.unwrap().remove(0).id;
     let mut all = Vec::new();
     loop {
         let after = all
@@ -233,7 +233,7 @@ pub async fn every_write_appends_one_record_in_order(store: &dyn Store, stream: 
     assert!(first.dynamodb.approximate_creation_date_time > 1_600_000_000);
 
     // Reading again from a record's sequence number gives the records after it, same ids.
-    let shard = stream.shards(ORDERS).await.unwrap().remove(0);
+    let shard = stream.shards(ORDERS).await.unwrap().remove(0).id;
     let again = stream
         .read(
             ORDERS,
@@ -417,7 +417,7 @@ pub async fn list_pages_through_items_in_key_order(store: &dyn Store, _: &dyn Ch
 }
 
 pub async fn a_stream_read_waits_for_the_next_commit(store: &dyn Store, stream: &dyn ChangeStream) {
-    let shard = stream.shards(ORDERS).await.unwrap().remove(0);
+    let shard = stream.shards(ORDERS).await.unwrap().remove(0).id;
     let started = std::time::Instant::now();
     let empty = stream
         .read(ORDERS, &shard, None, 10, Duration::from_millis(200))

@@ -15,7 +15,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::{Map, Value};
 use tokio::sync::{oneshot, watch};
 
-use super::{ChangeStream, Item, Page, ShardId, Store, StoreError, Write, Written};
+use super::{ChangeStream, Item, Page, Shard, ShardId, Store, StoreError, Write, Written};
 use crate::config::{BusConfig, QueueConfig, StreamViewType, TableConfig, TableId};
 use crate::record::{
     AttributeValue, EventName, SequenceNumber, StreamRecord, StreamRecordData, image_of,
@@ -353,8 +353,12 @@ impl Store for EmbeddedStore {
 
 #[async_trait]
 impl ChangeStream for EmbeddedStore {
-    async fn shards(&self, _table: TableId) -> Result<Vec<ShardId>, StoreError> {
-        Ok(vec![ShardId(SHARD.to_string())])
+    /// One shard per table, never closed.
+    async fn shards(&self, _table: TableId) -> Result<Vec<Shard>, StoreError> {
+        Ok(vec![Shard {
+            id: ShardId(SHARD.to_string()),
+            parent: None,
+        }])
     }
 
     async fn latest(

@@ -536,9 +536,10 @@ impl Queues for EmbeddedStore {
     async fn dead_letter(
         &self,
         queue: QueueId,
-        receipt: &str,
+        message: &Received,
         reason: &str,
     ) -> Result<(), StoreError> {
+        let receipt = &message.receipt_handle;
         let info = &self.queues[queue.index()];
         let Some((dlq, _)) = info.redrive else {
             return Err(StoreError::Refused(format!(
@@ -596,8 +597,29 @@ impl Queues for EmbeddedStore {
     }
 }
 
+/// One host owns an embedded data dir, so it holds every lease; its one shard per table never
+/// ends.
 #[async_trait]
 impl Checkpoints for EmbeddedStore {
+    async fn lease(&self, _: &str, _: &ShardId, _: Duration) -> Result<bool, StoreError> {
+        Ok(true)
+    }
+
+    async fn release(&self, _: &str, _: &ShardId) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    async fn finish(&self, pipe: &str, shard: &ShardId) -> Result<(), StoreError> {
+        Err(StoreError::Refused(format!(
+            "pipe `{pipe}`: the embedded shard `{}` never ends",
+            shard.0
+        )))
+    }
+
+    async fn finished(&self, _: &str, _: &ShardId) -> Result<bool, StoreError> {
+        Ok(false)
+    }
+
     async fn checkpoint(
         &self,
         pipe: &str,
@@ -611,6 +633,11 @@ impl Checkpoints for EmbeddedStore {
     }
 
     async fn deliver(&self, delivery: Delivery) -> Result<(), StoreError> {
+        if !delivery.events.is_empty() {
+            return Err(StoreError::Refused(
+                "the embedded backend's buses route in the host; deliver their messages".into(),
+            ));
+        }
         let (queues, archives) = (self.queues.clone(), self.archives.clone());
         let touched: Vec<usize> = delivery.messages.iter().map(|(q, _)| q.index()).collect();
         self.apply(move |tx, now| {

@@ -39,7 +39,7 @@ conformance_tests!(
 // The queue suite takes (Queues, Checkpoints); the store is both.
 conformance_tests!(
     a_received_message_is_hidden_until_its_visibility_timeout,
-    a_deleted_message_is_gone_and_a_stale_receipt_is_ignored,
+    a_deleted_message_is_gone,
     after_max_receive_count_a_message_moves_to_the_dlq,
     change_visibility_brings_a_message_back_when_asked,
     dead_letter_moves_a_message_now_with_its_reason,
@@ -49,6 +49,8 @@ conformance_tests!(
     a_fifo_queue_drops_duplicates_within_five_minutes,
     delivery_and_checkpoint_commit_together,
     a_dead_letter_can_be_inspected_and_moved_back,
+    a_stale_receipt_changes_nothing,
+    a_fifo_duplicate_gets_the_first_message_id,
 );
 
 #[tokio::test]
