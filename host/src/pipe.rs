@@ -44,6 +44,8 @@ pub struct PipeStatus {
     pub position: Mutex<Option<SequenceNumber>>,
     /// Why the pipe is stopped at a record, when it is.
     pub stuck: Mutex<Option<String>>,
+    /// The shards this host holds the lease of and works on.
+    pub leases: Mutex<std::collections::BTreeSet<String>>,
 }
 
 /// Why a batch could not be delivered.
@@ -142,7 +144,18 @@ impl PipeRunner {
                     }
                 }
             }
+            *self
+                .status
+                .leases
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) =
+                running.keys().map(|s| s.0.clone()).collect();
         }
+        self.status
+            .leases
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
         for (shard, (task, stop)) in running {
             let _ = stop.send(true);
             let _ = task.await;

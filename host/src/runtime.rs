@@ -42,6 +42,8 @@ pub struct PipeReport {
     pub source: String,
     pub state: &'static str,
     pub stuck: Option<String>,
+    /// The shards whose lease this host holds.
+    pub leases: Vec<String>,
     pub checkpoint: Option<String>,
     /// Records in the stream after the checkpoint.
     pub lag: u64,
@@ -238,6 +240,13 @@ impl Runtime {
                 delivered: status.delivered.get(),
                 dead_lettered: status.dead_lettered.get(),
                 failed_attempts: status.failed_attempts.get(),
+                leases: status
+                    .leases
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .iter()
+                    .cloned()
+                    .collect(),
             });
         }
         reports
@@ -292,7 +301,12 @@ impl Runtime {
 
 /// What a redrive did.
 #[derive(Debug, Default, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
 pub struct Redriven {
+    /// Set when the service moves the messages itself (SQS's StartMessageMoveTask); `moved`
+    /// then stays 0 and the task reports its own progress.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub task_handle: Option<String>,
     pub moved: u64,
     /// Messages left on the DLQ, with why.
     pub skipped: Vec<Skipped>,
@@ -315,6 +329,28 @@ impl Runtime {
         rate: Option<f64>,
     ) -> Result<Redriven, crate::backend::StoreError> {
         let mut report = Redriven::default();
+        // The service's own task moves everything to one queue: `to`, or the DLQ's one source.
+        let mut sources = self
+            .config
+            .queues
+            .iter()
+            .enumerate()
+            .filter(|(_, q)| q.redrive.is_some_and(|r| r.dlq == dlq));
+        let only_source = match (sources.next(), sources.next()) {
+            (Some((i, _)), None) => Some(crate::config::QueueId(i)),
+            _ => None,
+        };
+        if let Some(destination) = to.or(only_source) {
+            let whole = rate.map(|r| r.ceil().max(1.0) as u32);
+            if let Some(task) = self
+                .queues
+                .start_move_task(dlq, Some(destination), whole)
+                .await?
+            {
+                report.task_handle = Some(task);
+                return Ok(report);
+            }
+        }
         let pause = rate
             .filter(|r| *r > 0.0)
             .map(|r| std::time::Duration::from_secs_f64(1.0 / r));

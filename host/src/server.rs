@@ -8,8 +8,9 @@ use anyhow::{Context, bail};
 use tokio::net::TcpListener;
 
 use crate::api::{self, App, Secret};
-use crate::backend::Store;
+use crate::backend::aws::AwsStore;
 use crate::backend::embedded::EmbeddedStore;
+use crate::backend::{Storage, Store};
 use crate::bus::Buses;
 use crate::config::{Backend, Config};
 use crate::consumer::{ConsumerRunner, ConsumerStatus};
@@ -28,7 +29,7 @@ const TRIM_EVERY: Duration = Duration::from_secs(60);
 /// Serves until a shutdown signal; prints `switchyard listening on http://ADDR` once bound.
 pub async fn run(config: Config) -> anyhow::Result<()> {
     let config = Arc::new(config);
-    let store = match config.host.backend {
+    let store: Arc<dyn Storage> = match config.host.backend {
         Backend::Embedded => Arc::new(
             EmbeddedStore::open(
                 &config.host.data_dir,
@@ -40,7 +41,21 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             .context("cannot open the embedded store")?,
         ),
         Backend::Aws => {
-            bail!("`host.backend = \"aws\"` is not supported by this build yet; use \"embedded\"")
+            let aws =
+                AwsStore::connect(&config.aws, &config.tables, &config.queues, &config.buses).await;
+            // Say so when AWS does not match routes.toml; the host runs anyway, as far as it can.
+            match aws.deploy(&config.queues, &config.buses, true).await {
+                Ok(plan) if plan.is_empty() => {}
+                Ok(plan) => tracing::warn!(
+                    changes = plan.len(),
+                    "AWS resources do not match routes.toml; run `switchyard deploy`:\n  {}",
+                    plan.join("\n  ")
+                ),
+                Err(err) => {
+                    tracing::warn!(error = %err, "cannot compare AWS resources with routes.toml")
+                }
+            }
+            Arc::new(aws)
         }
     };
     let token = match &config.host.auth_token_env {

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+pub mod moto;
 pub mod pipeline;
 
 pub const BINARY: &str = env!("CARGO_BIN_EXE_switchyard");
@@ -36,6 +37,7 @@ pub struct Host {
     routes: PathBuf,
     child: Option<Child>,
     args: Vec<String>,
+    env: Vec<(String, String)>,
 }
 
 impl Host {
@@ -46,10 +48,21 @@ impl Host {
 
     /// Starts the host with extra arguments for `switchyard up`, e.g. `--build`.
     pub fn start_with(routes: &str, args: &[&str]) -> Host {
+        Host::start_env(routes, args, &[])
+    }
+
+    /// Starts the host with extra arguments and environment variables.
+    pub fn start_env(routes: &str, args: &[&str], env: &[(&str, &str)]) -> Host {
         let dir = tempfile::tempdir().expect("a temp dir");
         let path = dir.path().join("routes.toml");
         std::fs::write(&path, routes).expect("routes.toml is written");
-        Host::launch_new(dir, path, args)
+        let mut host = Host::new(dir, path, args);
+        host.env = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        host.launch();
+        host
     }
 
     /// Starts the host on the repository's own routes.toml (the order pipeline), with a
@@ -61,16 +74,20 @@ impl Host {
     }
 
     fn launch_new(dir: tempfile::TempDir, routes: PathBuf, args: &[&str]) -> Host {
-        let args = args.iter().map(|a| a.to_string()).collect();
-        let mut host = Host {
+        let mut host = Host::new(dir, routes, args);
+        host.launch();
+        host
+    }
+
+    fn new(dir: tempfile::TempDir, routes: PathBuf, args: &[&str]) -> Host {
+        Host {
             dir,
             url: String::new(),
             routes,
             child: None,
-            args,
-        };
-        host.launch();
-        host
+            args: args.iter().map(|a| a.to_string()).collect(),
+            env: Vec::new(),
+        }
     }
 
     pub fn routes_path(&self) -> PathBuf {
@@ -97,6 +114,7 @@ impl Host {
             .arg(self.dir.path().join("data"))
             .args(&self.args)
             .env("RUST_LOG", "info")
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log))
             .spawn()

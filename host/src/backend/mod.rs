@@ -16,6 +16,11 @@ use serde_json::{Map, Value};
 use crate::config::{BusId, QueueId, TableId};
 use crate::record::{SequenceNumber, StreamRecord};
 
+/// Everything a backend provides, so that the host holds one backend of either kind.
+pub trait Storage: Store + ChangeStream + Queues + Archives + Checkpoints {}
+
+impl<T: Store + ChangeStream + Queues + Archives + Checkpoints> Storage for T {}
+
 /// An item as stored: its key, its version, and the whole JSON object (which repeats both).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Item {

@@ -1,5 +1,5 @@
-//! The `switchyard` command line: `up` runs the host, `check` validates routes.toml, `pattern`
-//! tests event patterns.
+//! The `switchyard` command line: `up` runs the host, `check` validates routes.toml, `deploy`
+//! makes the AWS resources, `pattern` tests event patterns, `dlq` and `replay` operate a host.
 
 mod pattern;
 mod plugin;
@@ -45,6 +45,16 @@ enum Command {
     Check {
         #[arg(long, default_value = "routes.toml", env = "SWITCHYARD_ROUTES")]
         routes: PathBuf,
+    },
+    /// Creates or updates the AWS resources routes.toml names (tables with streams, lease and
+    /// idempotency tables, queues with redrive and queue policies, buses, archives, rules and
+    /// targets). Running it again changes nothing.
+    Deploy {
+        #[arg(long, default_value = "routes.toml", env = "SWITCHYARD_ROUTES")]
+        routes: PathBuf,
+        /// Prints what would change, and changes nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Event patterns (EventBridge's language).
     #[command(subcommand)]
@@ -162,6 +172,13 @@ pub fn main() -> ExitCode {
             }
         },
         Command::Plugin(PluginCommand::New { name, lang, dir }) => plugin::new(lang, &name, &dir),
+        Command::Deploy { routes, dry_run } => match config::load(&routes) {
+            Ok(config) => deploy(&config, dry_run),
+            Err(err) => {
+                eprintln!("{err}");
+                ExitCode::from(1)
+            }
+        },
         Command::Replay {
             bus,
             from,
@@ -241,6 +258,54 @@ pub fn main() -> ExitCode {
                     ExitCode::FAILURE
                 }
             }
+        }
+    }
+}
+
+/// `switchyard deploy`: one line per change, `+ ` made or `~ ` planned, then a summary.
+fn deploy(config: &config::Config, dry_run: bool) -> ExitCode {
+    if config.host.backend != config::Backend::Aws {
+        eprintln!(
+            "switchyard: `host.backend` is \"embedded\" in this routes.toml; deploy is for \"aws\""
+        );
+        return ExitCode::from(1);
+    }
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("switchyard: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let plan = runtime.block_on(async {
+        let store = crate::backend::aws::AwsStore::connect(
+            &config.aws,
+            &config.tables,
+            &config.queues,
+            &config.buses,
+        )
+        .await;
+        store.deploy(&config.queues, &config.buses, dry_run).await
+    });
+    match plan {
+        Ok(plan) => {
+            let mark = if dry_run { "~" } else { "+" };
+            for change in &plan {
+                println!("{mark} {change}");
+            }
+            match (plan.len(), dry_run) {
+                (0, _) => println!("no changes"),
+                (n, true) => println!("{n} changes planned; run without --dry-run to make them"),
+                (n, false) => println!("{n} changes made"),
+            }
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("switchyard: deploy failed: {err}");
+            ExitCode::FAILURE
         }
     }
 }

@@ -347,7 +347,7 @@ impl AwsStore {
         senders
     }
 
-    async fn queue_arn(&self, name: &str) -> Result<String, StoreError> {
+    pub(super) async fn queue_arn(&self, name: &str) -> Result<String, StoreError> {
         let url = self
             .sqs
             .get_queue_url()

@@ -42,6 +42,10 @@ struct AwsTable {
     view: StreamViewType,
 }
 
+/// Per stream ARN and shard: where the last read ended, and the iterator that goes on from
+/// there.
+type Iterators = HashMap<(String, ShardId), (Option<SequenceNumber>, String)>;
+
 struct AwsQueue {
     /// The SQS queue name: the routes.toml name with the configured prefix.
     name: String,
@@ -69,8 +73,7 @@ pub struct AwsStore {
     leases: String,
     /// This replica, as the lease table names its holder.
     owner: String,
-    /// Per stream and shard: where the last read ended and the iterator that goes on from there.
-    iterators: std::sync::Mutex<HashMap<(String, ShardId), (Option<SequenceNumber>, String)>>,
+    iterators: std::sync::Mutex<Iterators>,
 }
 
 impl std::fmt::Debug for AwsStore {
@@ -461,5 +464,24 @@ impl Store for AwsStore {
     /// DynamoDB's TTL expires idempotency keys; the stream keeps its own 24 hours.
     async fn trim_expired(&self) -> Result<u64, StoreError> {
         Ok(0)
+    }
+}
+
+/// EventBridge keeps a bus's archive itself (`switchyard deploy` creates it); replays go through
+/// EventBridge's own StartReplay, which does not keep order.
+#[async_trait]
+impl super::Archives for AwsStore {
+    async fn archived(
+        &self,
+        bus: crate::config::BusId,
+        _from_ms: i64,
+        _to_ms: i64,
+        _after: i64,
+        _limit: usize,
+    ) -> Result<Vec<super::Archived>, StoreError> {
+        Err(StoreError::Refused(format!(
+            "on AWS, bus `{}` is archived by EventBridge: replay with `aws events start-replay`",
+            self.buses[bus.index()]
+        )))
     }
 }

@@ -437,6 +437,49 @@ impl Queues for AwsStore {
             .map(stored))
     }
 
+    /// StartMessageMoveTask, where the endpoint has it; `None` sends the caller to its
+    /// receive/send/delete loop (moto, for one, does not implement the task).
+    async fn start_move_task(
+        &self,
+        dlq: QueueId,
+        to: Option<QueueId>,
+        rate: Option<u32>,
+    ) -> Result<Option<String>, StoreError> {
+        let source = self.queue_arn(&self.queues[dlq.index()].name).await?;
+        let destination = match to {
+            Some(to) => Some(self.queue_arn(&self.queues[to.index()].name).await?),
+            None => None,
+        };
+        let started = self
+            .sqs
+            .start_message_move_task()
+            .source_arn(source)
+            .set_destination_arn(destination)
+            .set_max_number_of_messages_per_second(rate.map(|r| r.clamp(1, 500) as i32))
+            .send()
+            .await;
+        match started {
+            Ok(task) => Ok(task.task_handle),
+            // The endpoint answered, but not with a task: the loop does the same, more slowly.
+            Err(err) => {
+                let code = aws_sdk_sqs::error::ProvideErrorMetadata::code(&err);
+                let refused = matches!(
+                    code,
+                    Some("ResourceNotFoundException" | "AccessDenied" | "AccessDeniedException")
+                );
+                if err.raw_response().is_some() && !refused {
+                    tracing::info!(
+                        queue = self.queues[dlq.index()].config_name,
+                        "StartMessageMoveTask is not available here; moving messages one by one"
+                    );
+                    Ok(None)
+                } else {
+                    Err(unavailable(err))
+                }
+            }
+        }
+    }
+
     /// Receives until it holds the message, sends it to `to`, then deletes it from `from`.
     async fn move_message(
         &self,

@@ -1,10 +1,8 @@
 //! The AWS backend against the same conformance suite as the embedded one, on a real moto
 //! server (PyPI `moto[server]`) that each test starts on 127.0.0.1 and stops when it ends.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::time::Duration;
 
 use aws_sdk_dynamodb::config::{Credentials, SharedCredentialsProvider};
 
@@ -14,60 +12,11 @@ use crate::backend::{Checkpoint, Checkpoints, Delivery, Queues, ShardId, StoreEr
 use crate::config::{Config, StreamViewType};
 use crate::record::SequenceNumber;
 
-/// moto_server, installed into a virtualenv under target/ on first use.
-fn moto_server() -> &'static Path {
-    static INSTALLED: OnceLock<PathBuf> = OnceLock::new();
-    INSTALLED.get_or_init(|| {
-        let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/moto-venv");
-        let server = venv.join("bin/moto_server");
-        if !server.exists() {
-            let install = format!(
-                "python3 -m venv '{0}' && '{0}/bin/pip' install --quiet 'moto[server]'",
-                venv.display()
-            );
-            let status = Command::new("sh")
-                .args(["-c", &install])
-                .status()
-                .expect("sh runs");
-            assert!(status.success(), "installing moto[server] failed");
-        }
-        server
-    })
-}
-
-/// A moto server of this test's own, on a free port of 127.0.0.1.
-struct Moto {
-    child: Child,
-    url: String,
-}
+#[path = "../../../../tests/common/moto.rs"]
+mod moto;
+use moto::Moto;
 
 impl Moto {
-    fn start() -> Moto {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(moto_server())
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("moto_server starts");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "moto did not start listening on {port}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Moto {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-        }
-    }
-
     fn sdk(&self) -> aws_config::SdkConfig {
         aws_config::SdkConfig::builder()
             .behavior_version(aws_config::BehaviorVersion::latest())
@@ -94,13 +43,6 @@ impl Moto {
             .await
             .expect("the tables and queues are created");
         store
-    }
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

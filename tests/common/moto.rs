@@ -1,0 +1,73 @@
+//! A moto server (PyPI `moto[server]`) for tests of the AWS backend: installed into a
+//! virtualenv under target/ on first use, started per test on a free port of 127.0.0.1, and
+//! killed when the test ends. Shared by the unit tests (`host/src/backend/aws/tests.rs`) and
+//! the end-to-end tests.
+
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// moto_server, installed into a virtualenv under target/ on first use.
+fn moto_server() -> &'static Path {
+    static INSTALLED: OnceLock<PathBuf> = OnceLock::new();
+    INSTALLED.get_or_init(|| {
+        let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/moto-venv");
+        let server = venv.join("bin/moto_server");
+        if !server.exists() {
+            let install = format!(
+                "python3 -m venv '{0}' && '{0}/bin/pip' install --quiet 'moto[server]==5.2.5'",
+                venv.display()
+            );
+            let status = Command::new("sh")
+                .args(["-c", &install])
+                .status()
+                .expect("sh runs");
+            assert!(status.success(), "installing moto[server] failed");
+        }
+        server
+    })
+}
+
+/// A moto server of this test's own, on a free port of 127.0.0.1.
+pub struct Moto {
+    child: Child,
+    pub url: String,
+}
+
+impl Moto {
+    pub fn start() -> Moto {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(moto_server())
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("moto_server starts");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "moto did not start listening on {port}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Moto {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        }
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
