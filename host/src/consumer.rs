@@ -15,7 +15,10 @@ use crate::config::{Config, ConsumerId};
 use crate::plugin::{Message, Outcome, Plugins};
 
 /// How long one receive waits for messages (long polling).
-const POLL: Duration = Duration::from_secs(1);
+/// How long one receive waits for a message: SQS's longest long poll. A send wakes it sooner.
+const POLL: Duration = Duration::from_secs(20);
+/// How long to wait before receiving again after a failed receive.
+const RETRY: Duration = Duration::from_secs(1);
 
 /// What a consumer has done, for `/admin` and `/metrics`.
 #[derive(Debug, Default)]
@@ -56,7 +59,7 @@ impl ConsumerRunner {
                 Ok(batch) => batch,
                 Err(err) => {
                     tracing::warn!(consumer = consumer.name, error = %err, "cannot receive; retrying");
-                    tokio::time::sleep(POLL).await;
+                    tokio::time::sleep(RETRY).await;
                     continue;
                 }
             };

@@ -191,6 +191,14 @@ impl Checker<'_> {
     // ----- building: raw sections to typed config -----------------------------------------
 
     fn build(&mut self, doc: Doc, names: &Names, path: &Path) -> Config {
+        if doc
+            .host
+            .backend
+            .as_ref()
+            .is_some_and(|b| b.get_ref() == "aws")
+        {
+            self.aws_names(&doc);
+        }
         Config {
             path: path.to_path_buf(),
             host: self.host(doc.host),
@@ -215,6 +223,72 @@ impl Checker<'_> {
                 .into_iter()
                 .map(|e| self.consumer(e, names))
                 .collect(),
+        }
+    }
+
+    /// On AWS, tables, queues, buses and rules become AWS resources: their names (with
+    /// `aws.prefix`) must be names AWS accepts.
+    fn aws_names(&mut self, doc: &Doc) {
+        let prefix = doc.aws.prefix.as_ref().map_or(0, |p| p.get_ref().len());
+        let word = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+        let mut check = |key: String, span: Range<usize>, name: &str, rule: (&str, usize, bool)| {
+            let (what, max, dots) = rule;
+            if !name.chars().all(|c| word(c) || c == '.') || name.len() > 80 {
+                return; // reported already, as a name no backend takes
+            }
+            let fits = name.chars().all(|c| word(c) || (dots && c == '.'));
+            // Rules are named within their bus, without the prefix.
+            let (prefix, with) = if what.ends_with("rule") {
+                (0, "")
+            } else {
+                (prefix, " (with `aws.prefix`)")
+            };
+            if !fits || name.len() + prefix > max {
+                let dots = if dots { ", `.`" } else { "" };
+                self.report(
+                    &key,
+                    span,
+                    format!(
+                        "`{name}` cannot name {what}: use at most {max} characters{with} of \
+                         letters, digits, `-`, `_`{dots}"
+                    ),
+                );
+            }
+        };
+        for e in &doc.tables {
+            check(
+                format!("tables.{}", e.name),
+                e.span.clone(),
+                &e.name,
+                ("a DynamoDB table", 255, true),
+            );
+        }
+        for e in &doc.queues {
+            // A FIFO queue's `.fifo` suffix is the only dot SQS allows.
+            let stem = e.name.strip_suffix(".fifo").unwrap_or(&e.name);
+            check(
+                format!("queues.{}", e.name),
+                e.span.clone(),
+                stem,
+                ("an SQS queue", 75, false),
+            );
+        }
+        for e in &doc.buses {
+            check(
+                format!("buses.{}", e.name),
+                e.span.clone(),
+                &e.name,
+                ("an EventBridge bus", 256, true),
+            );
+            for rule in e.raw.rules.keys() {
+                let key = format!("buses.{}.rules.{}", e.name, rule.get_ref());
+                check(
+                    key,
+                    rule.span(),
+                    rule.get_ref(),
+                    ("an EventBridge rule", 64, true),
+                );
+            }
         }
     }
 

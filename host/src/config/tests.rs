@@ -357,3 +357,27 @@ targets = [{ queue = "q", bus = "b" }]
         ]
     );
 }
+
+#[test]
+fn on_aws_every_resource_name_must_be_one_aws_accepts() {
+    let text = r#"[host]
+backend = "aws"
+[aws]
+prefix = "prod-"
+[queues."jobs.fifo"]
+fifo = true
+[queues."v1.jobs"]
+[buses.orders.rules.a-rule-name-that-goes-on-and-on-and-on-past-what-eventbridge-allows]
+pattern = '{"source": ["a"]}'
+targets = [{ queue = "jobs.fifo" }]
+"#;
+    assert_eq!(
+        problems(text),
+        [
+            "routes.toml:7:9: queues.v1.jobs: `v1.jobs` cannot name an SQS queue: use at most 75 characters (with `aws.prefix`) of letters, digits, `-`, `_`",
+            "routes.toml:8:21: buses.orders.rules.a-rule-name-that-goes-on-and-on-and-on-past-what-eventbridge-allows: `a-rule-name-that-goes-on-and-on-and-on-past-what-eventbridge-allows` cannot name an EventBridge rule: use at most 64 characters of letters, digits, `-`, `_`, `.`",
+        ]
+    );
+    // The same names are fine on the embedded backend.
+    assert!(compile_text(&text.replace("\"aws\"", "\"embedded\"")).is_ok());
+}

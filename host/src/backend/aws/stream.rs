@@ -21,8 +21,10 @@ use crate::record::{
     AttributeValue, EventName, Image, SequenceNumber, StreamRecord, StreamRecordData,
 };
 
-/// How long an empty read waits before asking again.
-const POLL: Duration = Duration::from_millis(200);
+/// How long an empty read waits before asking again, at first and at most: the wait doubles
+/// while the shard stays empty (DynamoDB Streams allows about 5 reads a second per shard).
+const FIRST_POLL: Duration = Duration::from_millis(100);
+const MAX_POLL: Duration = Duration::from_secs(1);
 
 impl AwsStore {
     async fn stream_arn(&self, table: TableId) -> Result<String, StoreError> {
@@ -214,13 +216,15 @@ impl ChangeStream for AwsStore {
     ) -> Result<Vec<StreamRecord>, StoreError> {
         let arn = self.stream_arn(table).await?;
         let deadline = tokio::time::Instant::now() + wait;
+        let mut poll = FIRST_POLL;
         loop {
             let records = self.records(&arn, shard, after, limit).await?;
             let now = tokio::time::Instant::now();
             if !records.is_empty() || now >= deadline {
                 return Ok(records);
             }
-            tokio::time::sleep(POLL.min(deadline - now)).await;
+            tokio::time::sleep(poll.min(deadline - now)).await;
+            poll = (poll * 2).min(MAX_POLL);
         }
     }
 }

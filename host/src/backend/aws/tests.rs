@@ -183,6 +183,32 @@ async fn deploy_creates_everything_once_and_a_second_run_changes_nothing() {
         .unwrap();
     assert_eq!(second, Plan::new(), "the second run changes nothing");
 
+    // The rule target's retry policy and DLQ are EventBridge's to apply.
+    let targets = store
+        .events
+        .list_targets_by_rule()
+        .rule("big")
+        .event_bus_name("t-orders")
+        .send()
+        .await
+        .unwrap()
+        .targets
+        .unwrap();
+    let big = targets.iter().find(|t| t.id() == "target-1").unwrap();
+    assert_eq!(
+        big.retry_policy().and_then(|r| r.maximum_retry_attempts()),
+        Some(3)
+    );
+    assert_eq!(
+        big.dead_letter_config().and_then(|d| d.arn()),
+        Some("arn:aws:sqs:us-east-1:123456789012:t-failed")
+    );
+    let fifo = targets.iter().find(|t| t.id() == "target-2").unwrap();
+    assert_eq!(
+        fifo.sqs_parameters().and_then(|p| p.message_group_id()),
+        Some("t-orders/big")
+    );
+
     // A changed routes.toml changes only what differs.
     let changed = ROUTES.replace(
         r#"visibility_timeout = "45s""#,
