@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::config::{Credentials, SharedCredentialsProvider};
 use super::AwsStore;
 use super::deploy::Plan;
 use crate::backend::{Checkpoint, Checkpoints, Delivery, Queues, ShardId, StoreError, conformance};
-use crate::config::{Config, StreamViewType};
+use crate::config::{Config, QueueId, StreamViewType};
 use crate::record::SequenceNumber;
 
 #[path = "../../../../tests/common/moto.rs"]
@@ -328,4 +328,19 @@ async fn a_shard_lease_is_held_by_one_replica_until_it_expires_or_is_released() 
     assert!(!one.finished("p", &shard).await.unwrap());
     one.finish("p", &shard).await.unwrap();
     assert!(two.finished("p", &shard).await.unwrap());
+}
+
+#[tokio::test]
+async fn without_start_message_move_task_a_redrive_falls_back_to_moving_one_by_one() {
+    // moto does not implement StartMessageMoveTask; on AWS it returns a task handle.
+    let moto = Moto::start();
+    let store = moto.store(StreamViewType::NewAndOldImages).await;
+    let (jobs, dlq) = (QueueId(0), QueueId(1));
+    assert_eq!(
+        store
+            .start_move_task(dlq, Some(jobs), Some(10))
+            .await
+            .unwrap(),
+        None
+    );
 }
