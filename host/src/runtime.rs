@@ -70,6 +70,20 @@ fn label(name: &'static str, value: &str) -> (Cow<'static, str>, Cow<'static, st
 }
 
 impl Runtime {
+    /// Publishes the embedded store's group commits in `/metrics`.
+    pub fn register_commits(&mut self, stats: &crate::backend::embedded::CommitStats) {
+        self.registry.register(
+            "store_transactions",
+            "Transactions the embedded store committed",
+            stats.transactions.clone(),
+        );
+        self.registry.register(
+            "store_grouped_writes",
+            "Writes and other jobs those transactions carried (group commit)",
+            stats.jobs.clone(),
+        );
+    }
+
     pub fn new(
         config: Arc<Config>,
         (queues, archives, checkpoints): (Arc<dyn Queues>, Arc<dyn Archives>, Arc<dyn Checkpoints>),

@@ -29,17 +29,20 @@ const TRIM_EVERY: Duration = Duration::from_secs(60);
 /// Serves until a shutdown signal; prints `switchyard listening on http://ADDR` once bound.
 pub async fn run(config: Config) -> anyhow::Result<()> {
     let config = Arc::new(config);
+    let mut commits = None;
     let store: Arc<dyn Storage> = match config.host.backend {
-        Backend::Embedded => Arc::new(
-            EmbeddedStore::open(
+        Backend::Embedded => {
+            let embedded = EmbeddedStore::open(
                 &config.host.data_dir,
                 &config.tables,
                 &config.queues,
                 &config.buses,
                 &config.aws.region,
             )
-            .context("cannot open the embedded store")?,
-        ),
+            .context("cannot open the embedded store")?;
+            commits = Some(embedded.stats.clone());
+            Arc::new(embedded)
+        }
         Backend::Aws => {
             let aws =
                 AwsStore::connect(&config.aws, &config.tables, &config.queues, &config.buses).await;
@@ -113,7 +116,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         };
         workers.push(tokio::spawn(Arc::new(runner).run(stop_rx.clone())));
     }
-    let runtime = Arc::new(Runtime::new(
+    let mut runtime = Runtime::new(
         config.clone(),
         (store.clone(), store.clone(), store.clone()),
         store.clone(),
@@ -121,7 +124,11 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         consumers,
         buses,
         Some(&plugins),
-    ));
+    );
+    if let Some(commits) = &commits {
+        runtime.register_commits(commits);
+    }
+    let runtime = Arc::new(runtime);
     let app = App {
         config,
         store: store.clone(),

@@ -21,6 +21,7 @@ use crate::record::{
     AttributeValue, EventName, SequenceNumber, StreamRecord, StreamRecordData, image_of,
 };
 use queues::QueueInfo;
+pub use writer::CommitStats;
 use writer::{Finish, Job, Writer};
 
 /// Version of the database layout this build writes (`PRAGMA user_version`).
@@ -84,6 +85,8 @@ pub struct EmbeddedStore {
     archives: Arc<[(String, Option<Duration>)]>,
     writes: flume::Sender<Job>,
     reads: flume::Sender<ReadJob>,
+    /// The writer's group commits, for `/metrics`.
+    pub stats: CommitStats,
 }
 
 impl std::fmt::Debug for EmbeddedStore {
@@ -151,9 +154,11 @@ impl EmbeddedStore {
             .collect();
 
         let (writes, jobs) = flume::unbounded();
+        let stats = CommitStats::default();
         let writer = Writer {
             conn,
             tables: tables.clone(),
+            stats: stats.clone(),
         };
         spawn("switchyard-writer", move || writer.run(jobs))?;
 
@@ -180,6 +185,7 @@ impl EmbeddedStore {
                 .collect(),
             writes,
             reads,
+            stats,
         })
     }
 

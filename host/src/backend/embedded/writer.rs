@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use prometheus_client::metrics::counter::Counter;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use tokio::sync::oneshot;
 
@@ -43,6 +44,14 @@ enum Outcome {
 pub(super) struct Writer {
     pub conn: Connection,
     pub tables: Arc<[TableInfo]>,
+    pub stats: CommitStats,
+}
+
+/// How well group commit groups: transactions committed, and the jobs they carried.
+#[derive(Debug, Clone, Default)]
+pub struct CommitStats {
+    pub transactions: Counter,
+    pub jobs: Counter,
 }
 
 impl Writer {
@@ -61,6 +70,8 @@ impl Writer {
         let mut group = group;
         let result = apply_group(&mut self.conn, &self.tables, &mut group, &mut last_seq);
         if result.is_ok() {
+            self.stats.transactions.inc();
+            self.stats.jobs.inc_by(group.len() as u64);
             for (table, seq) in self.tables.iter().zip(&last_seq) {
                 if let Some(seq) = seq {
                     table.changed.send_replace(*seq);

@@ -1,0 +1,563 @@
+//! Switchyard's benchmark: the whole product, and in the same run this machine's limits (a bare
+//! axum server, raw SQLite commits) and a peer (RabbitMQ), each figure the median of 3 runs and
+//! printed as ratios. `cargo run --release -p bench -- all` takes a few minutes; the report
+//! (Markdown, for BENCHMARKS.md) goes to stdout, progress to stderr.
+
+mod load;
+mod micro;
+mod procs;
+mod rabbit;
+mod report;
+mod storage;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime};
+
+use anyhow::Context;
+use clap::{Parser, ValueEnum};
+
+use load::{Load, LoadResult};
+use report::{Report, median, ms, quantile};
+
+#[derive(Parser)]
+#[command(about = "Switchyard's benchmarks, beside this machine's limits and RabbitMQ")]
+struct Cli {
+    /// What to measure.
+    #[arg(value_enum, default_value = "all")]
+    what: What,
+    /// Runs per figure; the report gives their median.
+    #[arg(long, default_value_t = 3)]
+    runs: usize,
+    /// Seconds of load per ingest and end-to-end run.
+    #[arg(long, default_value_t = 4)]
+    seconds: u64,
+    /// Messages in the queue for the memory figure.
+    #[arg(long, default_value_t = 1_000_000)]
+    backlog: u64,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum What {
+    All,
+    Ingest,
+    EndToEnd,
+    Peer,
+    Micro,
+    Memory,
+    Startup,
+    /// Internal: serve the bare axum endpoint (the HTTP limit) in this process.
+    #[value(hide = true)]
+    ServeBare,
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    if cli.what == What::ServeBare {
+        return runtime.block_on(procs::serve_bare());
+    }
+    let bench = Bench {
+        binary: procs::build()?,
+        runs: cli.runs.max(1),
+        load_time: Duration::from_secs(cli.seconds.max(1)),
+        backlog: cli.backlog,
+        work: tempfile::tempdir()?,
+    };
+    let mut report = Report::default();
+    let mut rabbitmq = None;
+    let all = cli.what == What::All;
+    if all || cli.what == What::Ingest {
+        runtime.block_on(bench.ingest(&mut report))?;
+    }
+    if all || cli.what == What::EndToEnd {
+        runtime.block_on(bench.end_to_end(&mut report))?;
+    }
+    if all || cli.what == What::Peer {
+        rabbitmq = runtime.block_on(bench.peer(&mut report));
+    }
+    if all || cli.what == What::Micro {
+        eprintln!("plugins and patterns");
+        micro::patterns(&mut report);
+        micro::plugins(&mut report);
+    }
+    if all || cli.what == What::Memory {
+        runtime.block_on(bench.memory(&mut report))?;
+    }
+    if all || cli.what == What::Startup {
+        runtime.block_on(bench.startup(&mut report))?;
+    }
+    ratios(&mut report);
+    let command = std::env::args().collect::<Vec<_>>().join(" ");
+    println!(
+        "{}",
+        report.markdown(&report::machine(rabbitmq.as_deref()), &command)
+    );
+    Ok(())
+}
+
+/// The ratios and goals of the issue, from whichever figures this run measured.
+fn ratios(report: &mut Report) {
+    for c in [16, 64, 256] {
+        let goal = (c == 64).then_some(0.5);
+        report.ratio(
+            format!("ingest c={c}: host / bare axum"),
+            &format!("ingest c={c}: host requests/s"),
+            &format!("ingest c={c}: bare axum requests/s"),
+            goal,
+        );
+    }
+    report.ratio(
+        "ingest c=64: host / SQLite at the host's group size",
+        "ingest c=64: host requests/s",
+        "storage limit: SQLite orders/s at the host's group size",
+        None,
+    );
+    report.goal_below("ingest c=64: host p99", 20.0, "ms");
+    report.ratio(
+        "end to end: Switchyard / naive SQLite pipeline",
+        "end to end, saturation: delivered events/s",
+        "naive SQLite outbox -> queue -> delete: events/s",
+        Some(1.0),
+    );
+    report.ratio(
+        "end to end: Switchyard / RabbitMQ consumed",
+        "end to end, saturation: delivered events/s",
+        "RabbitMQ durable queue, confirms, acks: consumed/s",
+        Some(2.0),
+    );
+    report.goal_below("end to end at 5000/s: p99 201 -> consumer", 50.0, "ms");
+    report.goal_below("start-up to /readyz, warm plugin cache", 300.0, "ms");
+    report.goal_below("RSS with the backlog waiting", 150.0, "MiB");
+}
+
+struct Bench {
+    binary: PathBuf,
+    runs: usize,
+    load_time: Duration,
+    backlog: u64,
+    work: tempfile::TempDir,
+}
+
+/// The routes of the ingest figure: the orders table, and nothing reading its stream.
+const INGEST_ROUTES: &str = "[tables.orders]\nkey = \"orderId\"\n";
+
+/// The routes of the memory figure: orders piped straight into a queue nobody consumes.
+const BACKLOG_ROUTES: &str = r#"
+[tables.orders]
+key = "orderId"
+
+[pipes.backlog]
+source = "orders"
+batch_size = 1000
+target = { queue = "backlog" }
+
+[queues.backlog]
+retention = "14d"
+"#;
+
+impl Bench {
+    fn routes(&self, name: &str, text: &str) -> anyhow::Result<PathBuf> {
+        let path = self.work.path().join(name);
+        std::fs::write(&path, text)?;
+        Ok(path)
+    }
+
+    /// A fresh folder for one run's data and log.
+    fn run_dir(&self, name: &str) -> anyhow::Result<PathBuf> {
+        let dir = self.work.path().join(name);
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir)?;
+        Ok(dir)
+    }
+
+    fn host(&self, routes: &Path, dir: &Path) -> anyhow::Result<procs::Process> {
+        procs::host(
+            &self.binary,
+            routes,
+            &dir.join("data"),
+            &dir.join("host.log"),
+        )
+    }
+
+    async fn ingest(&self, report: &mut Report) -> anyhow::Result<()> {
+        eprintln!(
+            "ingest: POST /orders, host and bare axum, {} s per run",
+            self.load_time.as_secs()
+        );
+        let routes = self.routes("ingest.toml", INGEST_ROUTES)?;
+        let mut group_sizes = Vec::new();
+        for c in [16usize, 64, 256] {
+            let (mut host, mut bare) = (Vec::new(), Vec::new());
+            for run in 0..self.runs {
+                let dir = self.run_dir(&format!("ingest-{c}-{run}"))?;
+                let process = self.host(&routes, &dir)?;
+                procs::ready(process.addr, Instant::now()).await?;
+                let result = load::run(
+                    process.addr,
+                    Load::closed(c, self.load_time),
+                    load::orders(&format!("i{c}-{run}")),
+                )
+                .await;
+                if c == 64 {
+                    group_sizes.push(group_size(process.addr).await?);
+                }
+                process.stop();
+                host.push(result);
+                let process = procs::bare_axum()?;
+                bare.push(
+                    load::run(
+                        process.addr,
+                        Load::closed(c, self.load_time),
+                        load::orders("bare"),
+                    )
+                    .await,
+                );
+                process.stop();
+            }
+            let failed: u64 = host
+                .iter()
+                .chain(&bare)
+                .map(|r| r.other_status + r.errors)
+                .sum();
+            if failed > 0 {
+                report.note(format!("ingest c={c}: {failed} responses were not 201"));
+            }
+            report.add(
+                "Ingest",
+                format!("ingest c={c}: host requests/s"),
+                "/s",
+                host.iter().map(LoadResult::rate).collect(),
+            );
+            for (q, label) in [(0.5, "p50"), (0.99, "p99"), (0.999, "p99.9")] {
+                let values = host.iter().map(|r| ms(quantile(&r.latencies, q))).collect();
+                report.add(
+                    "Ingest",
+                    format!("ingest c={c}: host {label}"),
+                    "ms",
+                    values,
+                );
+            }
+            report.add(
+                "Ingest",
+                format!("ingest c={c}: bare axum requests/s"),
+                "/s",
+                bare.iter().map(LoadResult::rate).collect(),
+            );
+            let values = bare
+                .iter()
+                .map(|r| ms(quantile(&r.latencies, 0.99)))
+                .collect();
+            report.add(
+                "Ingest",
+                format!("ingest c={c}: bare axum p99"),
+                "ms",
+                values,
+            );
+        }
+        let group = median(group_sizes.clone());
+        report.add(
+            "Ingest",
+            "host group commit at c=64: writes per transaction",
+            "",
+            group_sizes,
+        );
+        let dir = self.run_dir("storage")?;
+        let limit: Vec<f64> = (0..self.runs)
+            .map(|_| {
+                storage::group_commits(
+                    &dir,
+                    group.round().max(1.0) as usize,
+                    Duration::from_secs(3),
+                )
+            })
+            .collect::<Result<_, _>>()?;
+        report.add(
+            "Ingest",
+            "storage limit: SQLite orders/s at the host's group size",
+            "/s",
+            limit,
+        );
+        Ok(())
+    }
+
+    async fn end_to_end(&self, report: &mut Report) -> anyhow::Result<()> {
+        eprintln!("end to end: the default routes, POST to consumer plugin");
+        let routes = procs::repo().join("routes.toml");
+        let rates = [1000.0, 5000.0, 10000.0];
+        let mut delivered: HashMap<String, Vec<f64>> = HashMap::new();
+        let mut p50: HashMap<String, Vec<f64>> = HashMap::new();
+        let mut p99: HashMap<String, Vec<f64>> = HashMap::new();
+        for run in 0..self.runs {
+            let dir = self.run_dir(&format!("e2e-{run}"))?;
+            let process = self.host(&routes, &dir)?;
+            procs::ready(process.addr, Instant::now()).await?;
+            let phases = rates
+                .iter()
+                .map(|r| (format!("{r}/s"), Some(*r)))
+                .chain([("saturation".to_string(), None)]);
+            for (phase, rate) in phases {
+                let prefix = format!("e{run}-{}", phase.replace('/', ""));
+                let load = Load {
+                    connections: 64,
+                    duration: self.load_time,
+                    requests: u64::MAX,
+                    rate,
+                };
+                let started = SystemTime::now();
+                let result = load::run(process.addr, load, load::orders(&prefix)).await;
+                let seen = wait_handled(&dir.join("host.log"), &prefix, result.created).await?;
+                let sent: HashMap<u64, SystemTime> = result.answered.iter().copied().collect();
+                let mut latencies: Vec<Duration> = seen
+                    .iter()
+                    .filter_map(|(n, at)| at.duration_since(*sent.get(n)?).ok())
+                    .collect();
+                latencies.sort_unstable();
+                let last = seen.values().max().copied().unwrap_or(started);
+                let span = last
+                    .duration_since(started)
+                    .unwrap_or_default()
+                    .as_secs_f64();
+                delivered
+                    .entry(phase.clone())
+                    .or_default()
+                    .push(seen.len() as f64 / span);
+                p50.entry(phase.clone())
+                    .or_default()
+                    .push(ms(quantile(&latencies, 0.5)));
+                p99.entry(phase)
+                    .or_default()
+                    .push(ms(quantile(&latencies, 0.99)));
+            }
+            process.stop();
+        }
+        for phase in rates
+            .iter()
+            .map(|r| format!("{r}/s"))
+            .chain(["saturation".into()])
+        {
+            let name = if phase == "saturation" {
+                "end to end, saturation".to_string()
+            } else {
+                format!("end to end at {phase}")
+            };
+            report.add(
+                "End to end",
+                format!("{name}: delivered events/s"),
+                "/s",
+                delivered.remove(&phase).unwrap_or_default(),
+            );
+            report.add(
+                "End to end",
+                format!("{name}: p50 201 -> consumer"),
+                "ms",
+                p50.remove(&phase).unwrap_or_default(),
+            );
+            report.add(
+                "End to end",
+                format!("{name}: p99 201 -> consumer"),
+                "ms",
+                p99.remove(&phase).unwrap_or_default(),
+            );
+        }
+        let dir = self.run_dir("naive")?;
+        let naive: Vec<f64> = (0..self.runs)
+            .map(|run| {
+                let dir = dir.join(run.to_string());
+                std::fs::create_dir_all(&dir)?;
+                Ok(storage::naive_pipeline(&dir, 100_000)?)
+            })
+            .collect::<anyhow::Result<_>>()?;
+        report.add(
+            "End to end",
+            "naive SQLite outbox -> queue -> delete: events/s",
+            "/s",
+            naive,
+        );
+        Ok(())
+    }
+
+    /// RabbitMQ's figure, or a note saying why there is none; returns its version.
+    async fn peer(&self, report: &mut Report) -> Option<String> {
+        eprintln!("peer: RabbitMQ");
+        let rabbit = match procs::Rabbit::start() {
+            Ok(rabbit) => rabbit,
+            Err(err) => {
+                report.note(format!("RabbitMQ skipped: {err:#}"));
+                return None;
+            }
+        };
+        let (mut published, mut consumed) = (Vec::new(), Vec::new());
+        for run in 0..self.runs {
+            match rabbit::run(rabbit.port, 30_000, &format!("bench-{run}")).await {
+                Ok((p, c)) => {
+                    published.push(p);
+                    consumed.push(c);
+                }
+                Err(err) => {
+                    report.note(format!("RabbitMQ run failed: {err:#}"));
+                    return None;
+                }
+            }
+        }
+        report.add(
+            "Peer",
+            "RabbitMQ durable queue, confirms, acks: published/s",
+            "/s",
+            published,
+        );
+        report.add(
+            "Peer",
+            "RabbitMQ durable queue, confirms, acks: consumed/s",
+            "/s",
+            consumed,
+        );
+        rabbit
+            .version()
+            .or_else(|| Some("(version unknown)".into()))
+    }
+
+    async fn memory(&self, report: &mut Report) -> anyhow::Result<()> {
+        eprintln!(
+            "memory: at rest, and with {} messages waiting",
+            self.backlog
+        );
+        let default = procs::repo().join("routes.toml");
+        let backlog = self.routes("backlog.toml", BACKLOG_ROUTES)?;
+        let (mut rest, mut waiting, mut peak) = (Vec::new(), Vec::new(), Vec::new());
+        for run in 0..self.runs {
+            let dir = self.run_dir(&format!("rest-{run}"))?;
+            let process = self.host(&default, &dir)?;
+            procs::ready(process.addr, Instant::now()).await?;
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            rest.push(process.memory().0);
+            process.stop();
+
+            let dir = self.run_dir(&format!("backlog-{run}"))?;
+            let process = self.host(&backlog, &dir)?;
+            procs::ready(process.addr, Instant::now()).await?;
+            let load = Load {
+                requests: self.backlog,
+                duration: Duration::from_secs(600),
+                ..Load::closed(64, Duration::ZERO)
+            };
+            let sent = load::run(process.addr, load, load::orders(&format!("m{run}"))).await;
+            wait_depth(process.addr, sent.created).await?;
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            let (rss, hwm) = process.memory();
+            waiting.push(rss);
+            peak.push(hwm);
+            process.stop();
+        }
+        report.add("Memory", "RSS at rest, default routes", "MiB", rest);
+        report.add("Memory", "RSS with the backlog waiting", "MiB", waiting);
+        report.add("Memory", "peak RSS while the backlog was sent", "MiB", peak);
+        Ok(())
+    }
+
+    async fn startup(&self, report: &mut Report) -> anyhow::Result<()> {
+        eprintln!("start-up: process start to /readyz 200, default routes");
+        let routes = procs::repo().join("routes.toml");
+        let (mut cold, mut warm) = (Vec::new(), Vec::new());
+        for run in 0..self.runs {
+            let dir = self.run_dir(&format!("startup-{run}"))?;
+            for times in [&mut cold, &mut warm] {
+                let started = Instant::now();
+                let process = self.host(&routes, &dir)?;
+                times.push(ms(procs::ready(process.addr, started).await?));
+                process.stop();
+            }
+        }
+        report.add(
+            "Start-up",
+            "start-up to /readyz, cold plugin cache",
+            "ms",
+            cold,
+        );
+        report.add(
+            "Start-up",
+            "start-up to /readyz, warm plugin cache",
+            "ms",
+            warm,
+        );
+        Ok(())
+    }
+}
+
+/// Writes per transaction of the embedded store so far, from `/metrics`.
+async fn group_size(addr: SocketAddr) -> anyhow::Result<f64> {
+    let text = procs::get_text(addr, "/metrics").await?;
+    let value = |name: &str| {
+        text.lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<f64>().ok())
+            .with_context(|| format!("/metrics has no {name}"))
+    };
+    Ok(value("switchyard_store_grouped_writes_total")?
+        / value("switchyard_store_transactions_total")?)
+}
+
+/// Waits (at most 120 s) until the consumer plugin has logged `count` orders whose ids start
+/// with `prefix`; returns, per order number, when it logged it.
+async fn wait_handled(
+    log: &Path,
+    prefix: &str,
+    count: u64,
+) -> anyhow::Result<HashMap<u64, SystemTime>> {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let needle = format!("orderId=\"{prefix}-");
+    loop {
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        let mut seen = HashMap::new();
+        for line in text.lines().filter(|l| l.contains("order handled")) {
+            let Some(start) = line.find(&needle) else {
+                continue;
+            };
+            let rest = &line[start + needle.len()..];
+            let Some(n) = rest.split('"').next().and_then(|n| n.parse::<u64>().ok()) else {
+                continue;
+            };
+            let Some(at) = line.split_whitespace().next().and_then(timestamp) else {
+                continue;
+            };
+            seen.entry(n).or_insert(at);
+        }
+        if seen.len() as u64 >= count {
+            return Ok(seen);
+        }
+        if Instant::now() > deadline {
+            anyhow::bail!(
+                "only {} of {count} orders reached the consumer within 120 s",
+                seen.len()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+fn timestamp(text: &str) -> Option<SystemTime> {
+    let at =
+        time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok()?;
+    let nanos = at.unix_timestamp_nanos();
+    Some(SystemTime::UNIX_EPOCH + Duration::from_nanos(u64::try_from(nanos).ok()?))
+}
+
+/// Waits (at most 300 s) until the backlog queue holds `count` visible messages.
+async fn wait_depth(addr: SocketAddr, count: u64) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(300);
+    loop {
+        let queues = procs::get_json(addr, "/admin/queues").await?;
+        let visible = queues["queues"][0]["visible"].as_u64().unwrap_or(0);
+        if visible >= count {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            anyhow::bail!("the backlog queue reached only {visible} of {count} messages");
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
