@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use prometheus_client::metrics::counter::Counter;
 use tokio::sync::watch;
+use tokio::task::JoinHandle;
 
 use crate::backend::{Queues, Received};
 use crate::config::{Config, ConsumerId};
@@ -46,9 +47,12 @@ impl ConsumerRunner {
         futures::future::join_all(workers).await;
     }
 
+    /// Receives and handles batches. A batch's deletes go on while the next batch is received,
+    /// so that on the embedded backend both share one commit.
     async fn worker(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
         let consumer = &self.config[self.id];
         let batch_size = consumer.batch_size as usize;
+        let mut deleting: Option<JoinHandle<()>> = None;
         while !*shutdown.borrow() {
             let received = tokio::select! {
                 received = self.queues.receive(consumer.queue, batch_size, None, POLL) => received,
@@ -75,11 +79,37 @@ impl ConsumerRunner {
                     _ => break,
                 }
             }
-            self.handle(batch).await;
+            let done = self.handle(batch).await;
+            if let Some(previous) = deleting.take() {
+                let _ = previous.await;
+            }
+            deleting = self.delete(done);
+        }
+        if let Some(last) = deleting {
+            let _ = last.await;
         }
     }
 
-    async fn handle(&self, batch: Vec<Received>) {
+    /// Deletes handled messages in the background; `None` when there are none.
+    fn delete(&self, done: Vec<String>) -> Option<JoinHandle<()>> {
+        if done.is_empty() {
+            return None;
+        }
+        let (queues, queue, name) = (
+            self.queues.clone(),
+            self.config[self.id].queue,
+            self.config[self.id].name.clone(),
+        );
+        Some(tokio::spawn(async move {
+            if let Err(err) = queues.delete(queue, &done).await {
+                tracing::warn!(consumer = name, error = %err, "cannot delete handled messages; they will be handled again");
+            }
+        }))
+    }
+
+    /// Hands a batch to the plugin and applies its outcomes; returns the receipts of the
+    /// messages it handled (`ok`), to delete.
+    async fn handle(&self, batch: Vec<Received>) -> Vec<String> {
         let consumer = &self.config[self.id];
         self.status.received.inc_by(batch.len() as u64);
         let messages: Vec<Message> = batch.iter().map(message).collect();
@@ -91,12 +121,12 @@ impl ConsumerRunner {
             Ok(Err(err)) => {
                 self.status.failed_batches.inc_by(1);
                 tracing::warn!(consumer = consumer.name, messages = batch.len(), error = %err, "batch failed; its messages come back after their visibility timeout");
-                return;
+                return Vec::new();
             }
             Err(err) => {
                 self.status.failed_batches.inc_by(1);
                 tracing::error!(consumer = consumer.name, error = %err, "the plugin task failed");
-                return;
+                return Vec::new();
             }
         };
         let mut done = Vec::new();
@@ -135,11 +165,7 @@ impl ConsumerRunner {
             }
         }
         self.status.succeeded.inc_by(done.len() as u64);
-        if !done.is_empty()
-            && let Err(err) = self.queues.delete(consumer.queue, &done).await
-        {
-            tracing::warn!(consumer = consumer.name, error = %err, "cannot delete handled messages; they will be handled again");
-        }
+        done
     }
 }
 

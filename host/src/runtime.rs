@@ -45,8 +45,9 @@ pub struct PipeReport {
     /// The shards whose lease this host holds.
     pub leases: Vec<String>,
     pub checkpoint: Option<String>,
-    /// Records in the stream after the checkpoint.
-    pub lag: u64,
+    /// Records in the stream after the checkpoint. DynamoDB Streams cannot count them without
+    /// reading them all, so on AWS it is not measured (`null`).
+    pub lag: Option<u64>,
     pub read: u64,
     pub filtered: u64,
     pub delivered: u64,
@@ -233,7 +234,8 @@ impl Runtime {
                 .unwrap_or_else(PoisonError::into_inner)
                 .clone();
             let mut latest = None;
-            if let Ok(shards) = self.stream.shards(pipe.source).await {
+            let counted = self.config.host.backend == crate::config::Backend::Embedded;
+            if counted && let Ok(shards) = self.stream.shards(pipe.source).await {
                 for shard in shards {
                     let last = self.stream.latest(pipe.source, &shard.id).await;
                     latest = latest.max(last.ok().flatten());
@@ -247,7 +249,7 @@ impl Runtime {
                 source: self.config[pipe.source].name.clone(),
                 state: if stuck.is_some() { "stuck" } else { "running" },
                 stuck,
-                lag: at(&latest).saturating_sub(at(&checkpoint)),
+                lag: counted.then(|| at(&latest).saturating_sub(at(&checkpoint))),
                 checkpoint: checkpoint.map(|s| s.0),
                 read: status.read.get(),
                 filtered: status.filtered.get(),
@@ -300,7 +302,9 @@ impl Runtime {
         }
         for pipe in self.pipes().await {
             let labels = vec![("pipe".to_string(), pipe.name.clone())];
-            self.pipe_lag.get_or_create(&labels).set(pipe.lag as i64);
+            if let Some(lag) = pipe.lag {
+                self.pipe_lag.get_or_create(&labels).set(lag as i64);
+            }
             self.pipe_stuck
                 .get_or_create(&labels)
                 .set(i64::from(pipe.stuck.is_some()));

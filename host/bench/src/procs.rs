@@ -244,6 +244,8 @@ impl Rabbit {
             "rabbitmq-server is not installed (Debian: apt-get install rabbitmq-server)",
         )?;
         let dir = tempfile::tempdir()?;
+        std::fs::create_dir_all(dir.path().join("mnesia"))?;
+        std::fs::create_dir_all(dir.path().join("log"))?;
         let (port, dist, epmd) = (free_port()?, free_port()?, free_port()?);
         let plugins = dir.path().join("enabled_plugins");
         std::fs::write(&plugins, "[].\n")?;
@@ -340,10 +342,15 @@ impl Drop for Rabbit {
     }
 }
 
+/// A RabbitMQ or Erlang command. Debian's `/usr/sbin/rabbitmq-server` switches to the
+/// `rabbitmq` user when run as root, which cannot use this benchmark's temp dir, so the scripts
+/// behind it come first.
 fn which(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    ["/usr/lib/rabbitmq/bin".into()]
+        .into_iter()
+        .chain(std::env::split_paths(&path))
         .chain(["/usr/sbin".into(), "/usr/lib/erlang/bin".into()])
-        .map(|dir| dir.join(name))
+        .map(|dir: PathBuf| dir.join(name))
         .find(|p| p.is_file())
 }

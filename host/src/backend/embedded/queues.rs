@@ -36,6 +36,7 @@ CREATE TABLE IF NOT EXISTS messages (
 );
 CREATE INDEX IF NOT EXISTS messages_ready ON messages (queue, visible_at_ms);
 CREATE INDEX IF NOT EXISTS messages_by_group ON messages (queue, group_id, id);
+CREATE INDEX IF NOT EXISTS messages_in_order ON messages (queue, id);
 CREATE INDEX IF NOT EXISTS messages_by_receipt ON messages (receipt);
 CREATE TABLE IF NOT EXISTS deduplication (
     queue      TEXT    NOT NULL,
@@ -195,8 +196,11 @@ pub(super) fn receive(
     Ok((received, moved))
 }
 
-/// Visible messages in order. In a FIFO queue, a message qualifies only when every earlier
-/// message of its group is visible too: a group with a message in flight waits.
+/// Visible messages, oldest first. A standard queue takes them in the order they became
+/// visible, straight from the `messages_ready` index, so a backlog costs a receive nothing (SQS
+/// promises standard queues only best-effort order). A FIFO queue takes them in the order they
+/// were sent, and a message qualifies only when every earlier message of its group is visible
+/// too: a group with a message in flight waits.
 fn candidates(
     tx: &Connection,
     queue: &QueueInfo,
@@ -204,11 +208,13 @@ fn candidates(
     now: i64,
 ) -> rusqlite::Result<Vec<Candidate>> {
     let sql = if queue.fifo {
-        "SELECT id, receive_count FROM messages m WHERE queue = ?1 AND visible_at_ms <= ?2 AND NOT EXISTS \
+        "SELECT id, receive_count FROM messages m INDEXED BY messages_in_order \
+         WHERE queue = ?1 AND visible_at_ms <= ?2 AND NOT EXISTS \
          (SELECT 1 FROM messages e WHERE e.queue = m.queue AND e.group_id IS m.group_id AND e.id < m.id AND e.visible_at_ms > ?2) \
          ORDER BY id LIMIT ?3"
     } else {
-        "SELECT id, receive_count FROM messages WHERE queue = ?1 AND visible_at_ms <= ?2 ORDER BY id LIMIT ?3"
+        "SELECT id, receive_count FROM messages INDEXED BY messages_ready \
+         WHERE queue = ?1 AND visible_at_ms <= ?2 ORDER BY visible_at_ms, id LIMIT ?3"
     };
     let mut stmt = tx.prepare_cached(sql)?;
     let rows = stmt.query_map(params![queue.name, now, max as i64], |row| {
