@@ -193,10 +193,15 @@ impl PipeRunner {
             .unwrap_or_else(PoisonError::into_inner) = position.clone();
         tracing::info!(pipe = pipe.name, shard = shard.0, from = ?position, "pipe started");
         let batch_size = pipe.batch_size as usize;
+        // The next batch, read while the one before it was delivered.
+        let mut ahead: Option<Vec<StreamRecord>> = None;
         while !*shutdown.borrow() {
-            let read = tokio::select! {
-                read = self.stream.read(pipe.source, &shard, position.as_ref(), batch_size, POLL) => read,
-                _ = shutdown.changed() => break,
+            let read = match ahead.take() {
+                Some(records) if !records.is_empty() => Ok(records),
+                _ => tokio::select! {
+                    read = self.stream.read(pipe.source, &shard, position.as_ref(), batch_size, POLL) => read,
+                    _ = shutdown.changed() => break,
+                },
             };
             let mut records = match read {
                 Ok(records) if records.is_empty() => continue,
@@ -233,7 +238,19 @@ impl PipeRunner {
             }
             self.status.read.inc_by(records.len() as u64);
             let last = records.last().map(|r| r.dynamodb.sequence_number.clone());
-            if !self.process(&shard, &records, &mut shutdown).await {
+            let (handled, next) = tokio::join!(
+                self.process(&shard, &records, &mut shutdown),
+                self.stream.read(
+                    pipe.source,
+                    &shard,
+                    last.as_ref(),
+                    batch_size,
+                    Duration::ZERO
+                ),
+            );
+            // A failed read ahead is read again, and reported, at the top of the loop.
+            ahead = next.ok();
+            if !handled {
                 tracing::warn!(
                     pipe = pipe.name,
                     shard = shard.0,
