@@ -20,7 +20,11 @@ const ORDER: &str = r#"{"orderId":"o-1","customerId":"c-1","total":250.5,"curren
 /// Orders a second committed in transactions of `group` orders, for `duration`: each order is
 /// an item row and a change record row, as the host writes them.
 pub fn group_commits(dir: &Path, group: usize, duration: Duration) -> rusqlite::Result<f64> {
-    let conn = open(&dir.join(format!("limit-{group}.db")))?;
+    let path = dir.join(format!("limit-{group}.db"));
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+    let conn = open(&path)?;
     conn.execute_batch(
         "CREATE TABLE items (tbl TEXT, key TEXT, version INTEGER, body TEXT, PRIMARY KEY (tbl, key)) WITHOUT ROWID;
          CREATE TABLE stream (seq INTEGER PRIMARY KEY AUTOINCREMENT, tbl TEXT, event TEXT, item_key TEXT, new_image TEXT, created_ms INTEGER);",
