@@ -60,6 +60,17 @@ fn write_routes(dir: &Path, routes: &str) -> std::path::PathBuf {
     path
 }
 
+/// The shards whose lease `host` holds, as `/admin/pipes` shows them.
+async fn leases(host: &Host) -> Vec<String> {
+    let pipes = host.get_json("/admin/pipes").await;
+    pipes["pipes"][0]["leases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap().to_string())
+        .collect()
+}
+
 /// Every order the consumer plugins of `hosts` logged, waiting (at most 90 s) for `expected`.
 fn wait_for_orders(hosts: &[&Host], expected: &BTreeSet<String>) -> BTreeSet<String> {
     let deadline = Instant::now() + Duration::from_secs(90);
@@ -138,8 +149,7 @@ async fn deploy_then_orders_flow_through_dynamodb_streams_eventbridge_and_sqs() 
             .filter(|h| h.plugin == "notify")
             .all(|h| h.tier == "gold")
     );
-    let pipes = host.get_json("/admin/pipes").await;
-    assert_eq!(pipes["pipes"][0]["leases"].as_array().unwrap().len(), 1);
+    assert_eq!(leases(&host).await.len(), 1);
 }
 
 #[tokio::test]
@@ -153,25 +163,6 @@ async fn two_replicas_share_the_stream_and_one_takes_over_when_the_other_dies() 
     let mut two = Host::start_env(&routes, &[], &CREDENTIALS);
 
     // Each shard is leased by exactly one replica.
-    let leases = |host: &Host| {
-        let host_url = host.url.clone();
-        async move {
-            let pipes: serde_json::Value = Host::client()
-                .get(format!("{host_url}/admin/pipes"))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            pipes["pipes"][0]["leases"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|s| s.as_str().unwrap().to_string())
-                .collect::<Vec<_>>()
-        }
-    };
     let deadline = Instant::now() + Duration::from_secs(30);
     let (held_one, held_two) = loop {
         let (a, b) = (leases(&one).await, leases(&two).await);

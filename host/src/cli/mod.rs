@@ -241,15 +241,9 @@ pub fn main() -> ExitCode {
                 eprintln!("switchyard: {err}");
                 return ExitCode::from(1);
             }
-            let runtime = match tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()
-            {
+            let runtime = match async_runtime(tokio::runtime::Builder::new_multi_thread()) {
                 Ok(runtime) => runtime,
-                Err(err) => {
-                    eprintln!("switchyard: cannot start the async runtime: {err}");
-                    return ExitCode::FAILURE;
-                }
+                Err(code) => return code,
             };
             match runtime.block_on(crate::server::run(config)) {
                 Ok(()) => ExitCode::SUCCESS,
@@ -270,15 +264,9 @@ fn deploy(config: &config::Config, dry_run: bool) -> ExitCode {
         );
         return ExitCode::from(1);
     }
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match async_runtime(tokio::runtime::Builder::new_current_thread()) {
         Ok(runtime) => runtime,
-        Err(err) => {
-            eprintln!("switchyard: cannot start the async runtime: {err}");
-            return ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
     let plan = runtime.block_on(async {
         let store = crate::backend::aws::AwsStore::connect(
@@ -308,4 +296,14 @@ fn deploy(config: &config::Config, dry_run: bool) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The tokio runtime a command runs on; when it cannot start, says so and gives the exit code.
+fn async_runtime(
+    mut builder: tokio::runtime::Builder,
+) -> Result<tokio::runtime::Runtime, ExitCode> {
+    builder.enable_all().build().map_err(|err| {
+        eprintln!("switchyard: cannot start the async runtime: {err}");
+        ExitCode::FAILURE
+    })
 }

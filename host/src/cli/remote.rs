@@ -42,15 +42,9 @@ pub fn run(config: &Config, url: Option<String>, queue: &str, action: Action) ->
         .auth_token_env
         .as_deref()
         .and_then(|name| std::env::var(name).ok());
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match super::async_runtime(tokio::runtime::Builder::new_current_thread()) {
         Ok(runtime) => runtime,
-        Err(err) => {
-            eprintln!("switchyard: cannot start the async runtime: {err}");
-            return ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
     match runtime.block_on(call(&base, token.as_deref(), queue, action)) {
         Ok(()) => ExitCode::SUCCESS,

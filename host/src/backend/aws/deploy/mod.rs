@@ -1,0 +1,199 @@
+//! `switchyard deploy`: makes the AWS resources match routes.toml, idempotently. It reads what
+//! exists, compares it with what routes.toml asks for, and changes only the difference, so a
+//! second run changes nothing. With `dry_run` it only says what it would change.
+//!
+//! - tables with their streams, the idempotency table (with a TTL) and the lease table;
+//! - queues with their attributes and redrive policies, and queue policies that let EventBridge
+//!   rules send to them;
+//! - buses, their archives, rules (patterns as written) and targets: input path or transformer,
+//!   FIFO message group, retry policy and DLQ.
+
+mod buses;
+mod queues;
+
+use aws_sdk_dynamodb::types::{StreamSpecification, StreamViewType as AwsViewType};
+use serde_json::Value;
+
+use super::{AwsStore, unavailable};
+use crate::backend::StoreError;
+use crate::config::{BusConfig, Destination, QueueConfig, StreamViewType};
+
+/// What deploy changed, or would change, one line each.
+pub type Plan = Vec<String>;
+
+fn view(view: StreamViewType) -> AwsViewType {
+    match view {
+        StreamViewType::KeysOnly => AwsViewType::KeysOnly,
+        StreamViewType::NewImage => AwsViewType::NewImage,
+        StreamViewType::OldImage => AwsViewType::OldImage,
+        StreamViewType::NewAndOldImages => AwsViewType::NewAndOldImages,
+    }
+}
+
+/// Two JSON texts with the same meaning compare equal, whatever their spacing and key order.
+fn same_json(a: &str, b: &str) -> bool {
+    match (
+        serde_json::from_str::<Value>(a),
+        serde_json::from_str::<Value>(b),
+    ) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
+}
+
+/// The account in an ARN (`arn:aws:SERVICE:REGION:ACCOUNT:...`).
+fn account(arn: &str) -> &str {
+    arn.split(':').nth(4).unwrap_or_default()
+}
+
+fn region(arn: &str) -> &str {
+    arn.split(':').nth(3).unwrap_or_default()
+}
+
+impl AwsStore {
+    /// Creates or updates every resource routes.toml names; returns what changed.
+    pub async fn deploy(
+        &self,
+        queues: &[QueueConfig],
+        buses: &[BusConfig],
+        dry_run: bool,
+    ) -> Result<Plan, StoreError> {
+        for bus in buses {
+            for rule in &bus.rules {
+                for target in &rule.targets {
+                    if let Destination::Queue(q) = target.destination
+                        && queues[q.index()].fifo
+                        && !queues[q.index()].content_based_deduplication
+                    {
+                        return Err(StoreError::Refused(format!(
+                            "rule `{}` of bus `{}` sends to FIFO queue `{}`: EventBridge needs \
+                             `content_based_deduplication = true` on it",
+                            rule.name,
+                            bus.name,
+                            queues[q.index()].name
+                        )));
+                    }
+                }
+            }
+        }
+        let mut plan = Plan::new();
+        self.deploy_tables(dry_run, &mut plan).await?;
+        let arns = self
+            .deploy_queues(queues, buses, dry_run, &mut plan)
+            .await?;
+        self.deploy_buses(buses, &arns, dry_run, &mut plan).await?;
+        Ok(plan)
+    }
+
+    async fn deploy_tables(&self, dry_run: bool, plan: &mut Plan) -> Result<(), StoreError> {
+        let mut existing = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .list_tables()
+                .set_exclusive_start_table_name(start)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            existing.extend(page.table_names.unwrap_or_default());
+            start = page.last_evaluated_table_name;
+            if start.is_none() {
+                break;
+            }
+        }
+        for table in &self.tables {
+            let wanted = view(table.view);
+            if !existing.contains(&table.name) {
+                plan.push(format!(
+                    "create table `{}` keyed by `{}` with a {} stream",
+                    table.name,
+                    table.key,
+                    wanted.as_str()
+                ));
+                if !dry_run {
+                    let stream = StreamSpecification::builder()
+                        .stream_enabled(true)
+                        .stream_view_type(wanted)
+                        .build()
+                        .map_err(unavailable)?;
+                    self.create_table(&table.name, &table.key, Some(stream))
+                        .await?;
+                }
+                continue;
+            }
+            let described = self
+                .client
+                .describe_table()
+                .table_name(&table.name)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            let stream = described.table.and_then(|t| t.stream_specification);
+            let current = stream
+                .filter(|s| s.stream_enabled)
+                .and_then(|s| s.stream_view_type);
+            if current.as_ref() != Some(&wanted) {
+                // DynamoDB cannot change a stream's view type in place: disable, then enable.
+                plan.push(format!(
+                    "set the stream of table `{}` to {}",
+                    table.name,
+                    wanted.as_str()
+                ));
+                if !dry_run {
+                    if current.is_some() {
+                        self.set_stream(&table.name, None).await?;
+                    }
+                    self.set_stream(&table.name, Some(wanted)).await?;
+                }
+            }
+        }
+        for (name, key, what) in [
+            (&self.idempotency, "pk", "idempotency keys"),
+            (
+                &self.leases,
+                super::leases::KEY,
+                "pipe checkpoints and leases",
+            ),
+        ] {
+            if !existing.contains(name) {
+                plan.push(format!("create table `{name}` for {what}"));
+                if !dry_run {
+                    self.create_table(name, key, None).await?;
+                    if name == &self.idempotency {
+                        self.client
+                            .update_time_to_live()
+                            .table_name(name)
+                            .time_to_live_specification(
+                                aws_sdk_dynamodb::types::TimeToLiveSpecification::builder()
+                                    .enabled(true)
+                                    .attribute_name("expires")
+                                    .build()
+                                    .map_err(unavailable)?,
+                            )
+                            .send()
+                            .await
+                            .map_err(unavailable)?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn set_stream(&self, table: &str, view: Option<AwsViewType>) -> Result<(), StoreError> {
+        let spec = StreamSpecification::builder()
+            .stream_enabled(view.is_some())
+            .set_stream_view_type(view)
+            .build()
+            .map_err(unavailable)?;
+        self.client
+            .update_table()
+            .table_name(table)
+            .stream_specification(spec)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+}
