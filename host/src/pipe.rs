@@ -528,7 +528,7 @@ impl PipeRunner {
                     });
                     if self.config.host.backend == Backend::Aws {
                         // EventBridge routes it, by the rules `switchyard deploy` put there.
-                        bus_events.push((bus, envelope.to_string()));
+                        bus_events.push((bus, envelope));
                         continue;
                     }
                     let routed = self

@@ -317,9 +317,9 @@ pub struct Checkpoint {
 #[derive(Debug, Clone, Default)]
 pub struct Delivery {
     pub messages: Vec<(QueueId, NewMessage)>,
-    /// EventBridge events (JSON text) for a bus the backend routes itself (AWS). The embedded
-    /// backend's buses route in the host, which turns events into `messages`.
-    pub events: Vec<(BusId, String)>,
+    /// EventBridge envelopes for a bus the backend routes itself (AWS). The embedded backend's
+    /// buses route in the host, which turns events into `messages`.
+    pub events: Vec<(BusId, Value)>,
     /// Events to keep in their bus's archive.
     pub archived: Vec<(BusId, String)>,
     pub checkpoint: Option<Checkpoint>,

@@ -230,10 +230,7 @@ async fn events_put_on_a_bus_reach_the_queues_its_rules_target() {
         .deploy(&config.queues, &config.buses, false)
         .await
         .unwrap();
-    let event = |id: &str, total: u32| {
-        serde_json::json!({"source": "shop", "detail-type": "OrderCreated", "detail": {"orderId": id, "total": total}})
-            .to_string()
-    };
+    let event = |id: &str, total: u32| serde_json::json!({"source": "shop", "detail-type": "OrderCreated", "detail": {"orderId": id, "total": total}});
     let bus = config.bus_id("orders").unwrap();
     store
         .deliver(Delivery {
