@@ -332,9 +332,17 @@ impl Store for EmbeddedStore {
     }
 
     async fn write(&self, table: TableId, write: Write) -> Result<Written, StoreError> {
+        let text = match &write {
+            Write::Create { item, .. } | Write::Replace { item, .. } => Some(
+                serde_json::to_string(&item.body)
+                    .map_err(|err| StoreError::Unavailable(err.to_string()))?,
+            ),
+            Write::Delete { .. } => None,
+        };
         self.submit(|reply| Job::Write {
             table: table.index(),
             write,
+            text,
             reply,
         })
         .await?

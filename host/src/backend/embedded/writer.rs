@@ -22,6 +22,9 @@ pub(super) enum Job {
     Write {
         table: usize,
         write: Write,
+        /// The JSON text of the written item's body (none for a delete), serialized by the
+        /// caller so that the one writer thread does not.
+        text: Option<String>,
         reply: oneshot::Sender<Result<Written, StoreError>>,
     },
     Trim {
@@ -36,7 +39,7 @@ pub(super) type Apply = Box<dyn FnOnce(&Connection, i64) -> rusqlite::Result<Fin
 pub(super) type Finish = Box<dyn FnOnce() + Send>;
 
 enum Outcome {
-    Write(Result<Written, StoreError>),
+    Write(Result<Done, StoreError>),
     Trim(u64),
     Apply(Finish),
 }
@@ -82,8 +85,8 @@ impl Writer {
             Ok(outcomes) => {
                 for (job, outcome) in group.into_iter().zip(outcomes) {
                     match (job, outcome) {
-                        (Job::Write { reply, .. }, Outcome::Write(result)) => {
-                            drop(reply.send(result))
+                        (Job::Write { write, reply, .. }, Outcome::Write(result)) => {
+                            drop(reply.send(result.map(|done| done.written(write))))
                         }
                         (Job::Trim { reply }, Outcome::Trim(n)) => drop(reply.send(Ok(n))),
                         (Job::Apply(_), Outcome::Apply(finish)) => finish(),
@@ -121,12 +124,14 @@ fn apply_group(
     let mut outcomes = Vec::with_capacity(group.len());
     for job in group.iter_mut() {
         match job {
-            Job::Write { table, write, .. } => {
-                let result = apply(&tx, &tables[*table], write, now)?;
+            Job::Write {
+                table, write, text, ..
+            } => {
+                let result = apply(&tx, &tables[*table], write, text.as_deref(), now)?;
                 if let Ok((_, Some(seq))) = &result {
                     last_seq[*table] = Some(*seq);
                 }
-                outcomes.push(Outcome::Write(result.map(|(written, _)| written)));
+                outcomes.push(Outcome::Write(result.map(|(done, _)| done)));
             }
             Job::Trim { .. } => outcomes.push(Outcome::Trim(trim(&tx, tables, now)?)),
             Job::Apply(work) => {
@@ -143,15 +148,45 @@ fn apply_group(
     Ok(outcomes)
 }
 
-type Applied = Result<(Written, Option<u64>), StoreError>;
+/// What a write did; with the write itself it makes the [`Written`] its caller gets. The item
+/// goes back to the caller, not copied: the writer thread neither clones nor frees it.
+enum Done {
+    Created,
+    Replaced,
+    Deleted(Item),
+    Replayed { fingerprint: String, item: Item },
+}
 
-fn apply(tx: &Connection, table: &TableInfo, write: &Write, now: i64) -> rusqlite::Result<Applied> {
+impl Done {
+    fn written(self, write: Write) -> Written {
+        match (self, write) {
+            (Done::Created, Write::Create { item, .. }) => Written::Created(item),
+            (Done::Replaced, Write::Replace { item, .. }) => Written::Replaced(item),
+            (Done::Deleted(old), _) => Written::Deleted(old),
+            (Done::Replayed { fingerprint, item }, _) => Written::Replayed { fingerprint, item },
+            _ => unreachable!("a write is done as what it asked for"),
+        }
+    }
+}
+
+type Applied = Result<(Done, Option<u64>), StoreError>;
+
+fn apply(
+    tx: &Connection,
+    table: &TableInfo,
+    write: &Write,
+    text: Option<&str>,
+    now: i64,
+) -> rusqlite::Result<Applied> {
+    let text = || text.ok_or_else(|| rusqlite::Error::InvalidParameterName("item body".into()));
     match write {
-        Write::Create { item, idempotency } => create(tx, table, item, idempotency.as_ref(), now),
+        Write::Create { item, idempotency } => {
+            create(tx, table, item, text()?, idempotency.as_ref(), now)
+        }
         Write::Replace {
             item,
             expected_version,
-        } => replace(tx, table, item, *expected_version, now),
+        } => replace(tx, table, item, text()?, *expected_version, now),
         Write::Delete {
             key,
             expected_version,
@@ -163,6 +198,7 @@ fn create(
     tx: &Connection,
     table: &TableInfo,
     item: &Item,
+    body: &str,
     idempotency: Option<&Idempotency>,
     now: i64,
 ) -> rusqlite::Result<Applied> {
@@ -174,7 +210,7 @@ fn create(
             .optional()?;
         if let Some((fingerprint, response)) = seen {
             let item = super::item_from_body(table, &response)?;
-            return Ok(Ok((Written::Replayed { fingerprint, item }, None)));
+            return Ok(Ok((Done::Replayed { fingerprint, item }, None)));
         }
     }
     if current(tx, table, &item.key)?.is_some() {
@@ -182,8 +218,6 @@ fn create(
             key: item.key.clone(),
         }));
     }
-    let body = serde_json::to_string(&item.body)
-        .map_err(|err| rusqlite::Error::ToSqlConversionFailure(Box::new(err)))?;
     tx.prepare_cached("INSERT INTO items (tbl, key, version, body) VALUES (?1, ?2, ?3, ?4)")?
         .execute(params![table.name, item.key, item.version as i64, body])?;
     let seq = append(
@@ -192,7 +226,7 @@ fn create(
         EventName::Insert,
         &item.key,
         None,
-        Some(&body),
+        Some(body),
         now,
     )?;
     if let Some(idem) = idempotency {
@@ -201,13 +235,14 @@ fn create(
         )?
         .execute(params![table.name, idem.key, idem.fingerprint, body, now])?;
     }
-    Ok(Ok((Written::Created(item.clone()), Some(seq))))
+    Ok(Ok((Done::Created, Some(seq))))
 }
 
 fn replace(
     tx: &Connection,
     table: &TableInfo,
     item: &Item,
+    body: &str,
     expected: u64,
     now: i64,
 ) -> rusqlite::Result<Applied> {
@@ -215,8 +250,6 @@ fn replace(
         Ok(old) => old,
         Err(err) => return Ok(Err(err)),
     };
-    let body = serde_json::to_string(&item.body)
-        .map_err(|err| rusqlite::Error::ToSqlConversionFailure(Box::new(err)))?;
     tx.prepare_cached("UPDATE items SET version = ?3, body = ?4 WHERE tbl = ?1 AND key = ?2")?
         .execute(params![table.name, item.key, item.version as i64, body])?;
     let seq = append(
@@ -225,10 +258,10 @@ fn replace(
         EventName::Modify,
         &item.key,
         Some(&old.1),
-        Some(&body),
+        Some(body),
         now,
     )?;
-    Ok(Ok((Written::Replaced(item.clone()), Some(seq))))
+    Ok(Ok((Done::Replaced, Some(seq))))
 }
 
 fn delete(
@@ -246,7 +279,7 @@ fn delete(
         .execute(params![table.name, key])?;
     let seq = append(tx, table, EventName::Remove, key, Some(&body), None, now)?;
     let old = super::item_from_body(table, &body)?;
-    Ok(Ok((Written::Deleted(old), Some(seq))))
+    Ok(Ok((Done::Deleted(old), Some(seq))))
 }
 
 /// The stored version and body of `key`, if the item exists and (when given) is at `expected`.
