@@ -25,7 +25,9 @@ pub use writer::CommitStats;
 use writer::{Finish, Job, Writer};
 
 /// Version of the database layout this build writes (`PRAGMA user_version`).
-const SCHEMA_VERSION: i64 = 1;
+/// Layout 2 dropped the index on receipt handles (a handle names its row) and made the FIFO
+/// indexes partial.
+const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS items (
@@ -462,6 +464,13 @@ fn migrate(conn: &Connection) -> Result<(), String> {
         return Err(format!(
             "the database was written by a newer switchyard (layout {version}, this build knows {SCHEMA_VERSION})"
         ));
+    }
+    if version == 1 {
+        conn.execute_batch(
+            "DROP INDEX IF EXISTS messages_by_receipt; DROP INDEX IF EXISTS messages_by_group; \
+             DROP INDEX IF EXISTS messages_in_order;",
+        )
+        .map_err(|e| e.to_string())?;
     }
     conn.execute_batch(SCHEMA).map_err(|e| e.to_string())?;
     conn.execute_batch(queues::SCHEMA)

@@ -35,9 +35,8 @@ CREATE TABLE IF NOT EXISTS messages (
     error         TEXT
 );
 CREATE INDEX IF NOT EXISTS messages_ready ON messages (queue, visible_at_ms);
-CREATE INDEX IF NOT EXISTS messages_by_group ON messages (queue, group_id, id);
-CREATE INDEX IF NOT EXISTS messages_in_order ON messages (queue, id);
-CREATE INDEX IF NOT EXISTS messages_by_receipt ON messages (receipt);
+CREATE INDEX IF NOT EXISTS fifo_by_group ON messages (queue, group_id, id) WHERE group_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS fifo_in_order ON messages (queue, id) WHERE group_id IS NOT NULL;
 CREATE TABLE IF NOT EXISTS deduplication (
     queue      TEXT    NOT NULL,
     dedup_id   TEXT    NOT NULL,
@@ -84,7 +83,22 @@ fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
 }
 
-/// Inserts messages; returns their ids (for a FIFO duplicate, the first message's id).
+/// A receipt handle names its message's row, so a delete or a visibility change finds the
+/// message by its primary key (with no index on receipts to keep up): `ROW:TOKEN`.
+fn new_receipt(row: i64) -> String {
+    format!("{row}:{}", uuid::Uuid::now_v7().simple())
+}
+
+/// The row a receipt handle names; a handle that is not ours names no row.
+fn receipt_row(receipt: &str) -> i64 {
+    receipt
+        .split_once(':')
+        .and_then(|(row, _)| row.parse().ok())
+        .unwrap_or(-1)
+}
+
+/// Inserts messages; returns their ids (for a FIFO duplicate, the first message's id). Every
+/// message to a FIFO queue has a group id, as SQS requires: the FIFO indexes hold only those.
 pub(super) fn send(
     tx: &Connection,
     queue: &QueueInfo,
@@ -169,7 +183,7 @@ pub(super) fn receive(
                 moved = true;
                 continue;
             }
-            let receipt = new_id();
+            let receipt = new_receipt(candidate.row);
             let row = tx
                 .prepare_cached(
                     "UPDATE messages SET receive_count = receive_count + 1, visible_at_ms = ?2, receipt = ?3 WHERE id = ?1 \
@@ -208,9 +222,10 @@ fn candidates(
     now: i64,
 ) -> rusqlite::Result<Vec<Candidate>> {
     let sql = if queue.fifo {
-        "SELECT id, receive_count FROM messages m INDEXED BY messages_in_order \
-         WHERE queue = ?1 AND visible_at_ms <= ?2 AND NOT EXISTS \
-         (SELECT 1 FROM messages e WHERE e.queue = m.queue AND e.group_id IS m.group_id AND e.id < m.id AND e.visible_at_ms > ?2) \
+        "SELECT id, receive_count FROM messages m INDEXED BY fifo_in_order \
+         WHERE queue = ?1 AND group_id IS NOT NULL AND visible_at_ms <= ?2 AND NOT EXISTS \
+         (SELECT 1 FROM messages e INDEXED BY fifo_by_group \
+          WHERE e.queue = m.queue AND e.group_id = m.group_id AND e.id < m.id AND e.visible_at_ms > ?2) \
          ORDER BY id LIMIT ?3"
     } else {
         "SELECT id, receive_count FROM messages INDEXED BY messages_ready \
@@ -246,10 +261,11 @@ pub(super) fn delete(
     queue: &QueueInfo,
     receipts: &[String],
 ) -> rusqlite::Result<usize> {
-    let mut stmt = tx.prepare_cached("DELETE FROM messages WHERE receipt = ?1 AND queue = ?2")?;
+    let mut stmt =
+        tx.prepare_cached("DELETE FROM messages WHERE id = ?1 AND receipt = ?2 AND queue = ?3")?;
     let mut deleted = 0;
     for receipt in receipts {
-        deleted += stmt.execute(params![receipt, queue.name])?;
+        deleted += stmt.execute(params![receipt_row(receipt), receipt, queue.name])?;
     }
     Ok(deleted)
 }
@@ -263,8 +279,11 @@ pub(super) fn change_visibility(
     now: i64,
 ) -> rusqlite::Result<bool> {
     let changed = tx
-        .prepare_cached("UPDATE messages SET visible_at_ms = ?3 WHERE receipt = ?1 AND queue = ?2")?
+        .prepare_cached(
+            "UPDATE messages SET visible_at_ms = ?4 WHERE id = ?1 AND receipt = ?2 AND queue = ?3",
+        )?
         .execute(params![
+            receipt_row(receipt),
             receipt,
             queue.name,
             now + timeout.as_millis() as i64
@@ -287,8 +306,10 @@ pub(super) fn dead_letter(
         return Ok(false);
     };
     let row: Option<i64> = tx
-        .prepare_cached("SELECT id FROM messages WHERE receipt = ?1 AND queue = ?2")?
-        .query_row(params![receipt, queue.name], |row| row.get(0))
+        .prepare_cached("SELECT id FROM messages WHERE id = ?1 AND receipt = ?2 AND queue = ?3")?
+        .query_row(params![receipt_row(receipt), receipt, queue.name], |row| {
+            row.get(0)
+        })
         .optional()?;
     let Some(row) = row else { return Ok(false) };
     move_to(
@@ -466,6 +487,13 @@ impl Queues for EmbeddedStore {
         queue: QueueId,
         messages: Vec<NewMessage>,
     ) -> Result<Vec<String>, StoreError> {
+        let info = &self.queues[queue.index()];
+        if info.fifo && messages.iter().any(|m| m.group_id.is_none()) {
+            return Err(StoreError::Refused(format!(
+                "a message to FIFO queue `{}` needs a group id (SQS's MessageGroupId)",
+                info.name
+            )));
+        }
         let queues = self.queues.clone();
         let ids = self
             .apply(move |tx, now| send(tx, &queues[queue.index()], &messages, now))

@@ -1,6 +1,8 @@
 //! The embedded backend against the conformance suites, and what only it does.
 use super::*;
 use crate::backend::conformance;
+use crate::backend::{NewMessage, Queues};
+use crate::config::QueueId;
 
 fn tables(view: StreamViewType) -> Vec<TableConfig> {
     conformance::tables(view)
@@ -103,4 +105,75 @@ async fn trimming_drops_records_past_retention_only() {
         SequenceNumber::from_u64(2)
     );
     assert_eq!(store.trim_expired().await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn a_fifo_message_without_a_group_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(dir.path(), StreamViewType::NewAndOldImages).await;
+    let fifo = QueueId(3);
+    let err = store
+        .send(fifo, vec![NewMessage::new("{}", "test")])
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("`ordered.fifo` needs a group id"),
+        "{err}"
+    );
+    let received = store.receive(fifo, 10, None, Duration::ZERO).await.unwrap();
+    assert!(received.is_empty(), "nothing was sent: {received:?}");
+}
+
+#[tokio::test]
+async fn a_layout_1_database_is_brought_to_layout_2_and_keeps_its_messages() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = store(dir.path(), StreamViewType::NewAndOldImages).await;
+    let plain = QueueId(2);
+    first
+        .send(plain, vec![NewMessage::new("kept", "test")])
+        .await
+        .unwrap();
+    let path = first.path.clone();
+    drop(first);
+    // Put back what layout 1 had: an index on receipts and full FIFO indexes.
+    let conn = Connection::open(&path).unwrap();
+    conn.execute_batch(
+        "DROP INDEX fifo_by_group; DROP INDEX fifo_in_order;
+         CREATE INDEX messages_by_group ON messages (queue, group_id, id);
+         CREATE INDEX messages_in_order ON messages (queue, id);
+         CREATE INDEX messages_by_receipt ON messages (receipt);
+         PRAGMA user_version = 1;",
+    )
+    .unwrap();
+    drop(conn);
+
+    let again = store(dir.path(), StreamViewType::NewAndOldImages).await;
+    let conn = Connection::open(&path).unwrap();
+    let mut indexes: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'messages' AND sql IS NOT NULL ORDER BY name")
+        .unwrap()
+        .query_map([], |row| row.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    indexes.sort();
+    assert_eq!(
+        indexes,
+        ["fifo_by_group", "fifo_in_order", "messages_ready"]
+    );
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(version, SCHEMA_VERSION);
+    let received = again
+        .receive(plain, 10, None, Duration::ZERO)
+        .await
+        .unwrap();
+    assert_eq!(received.len(), 1);
+    assert_eq!(received[0].body, "kept");
+    again
+        .delete(plain, &[received[0].receipt_handle.clone()])
+        .await
+        .unwrap();
+    assert!(again.peek(plain, 10).await.unwrap().is_empty());
 }
