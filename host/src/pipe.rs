@@ -9,7 +9,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use prometheus_client::metrics::counter::Counter;
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
+use serde_json::value::RawValue;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -434,15 +436,12 @@ impl PipeRunner {
             let payload =
                 serde_json::to_string(record).map_err(|err| PipeError::Event(err.to_string()))?;
             if !pipe.filter.is_empty() {
-                let seen = if pipe.unmarshal {
-                    record.unmarshalled().to_string()
-                } else {
-                    payload.clone()
-                };
+                let unmarshalled = pipe.unmarshal.then(|| record.unmarshalled().to_string());
+                let seen = unmarshalled.as_deref().unwrap_or(&payload);
                 if !pipe
                     .filter
                     .iter()
-                    .any(|p| p.pattern.matches_json(&seen).unwrap_or(false))
+                    .any(|p| p.pattern.matches_json(seen).unwrap_or(false))
                 {
                     continue;
                 }
@@ -481,59 +480,53 @@ impl PipeRunner {
             .await
             .map_err(|err| PipeError::Event(format!("the plugin task failed: {err}")))??;
 
-        // FIFO targets keep order per item key, as DynamoDB Streams does.
-        let groups: std::collections::HashMap<&str, String> = records
-            .iter()
-            .map(|r| {
-                (
-                    r.event_id.as_str(),
-                    serde_json::to_string(&r.dynamodb.keys).unwrap_or_default(),
-                )
-            })
-            .collect();
+        let delivered = events.len();
         let mut messages = Vec::new();
         let mut bus_events = Vec::new();
         let mut archived = Vec::new();
         let mut seen = std::collections::HashMap::new();
-        for event in &events {
-            let payload: Value = serde_json::from_str(&event.payload)
-                .map_err(|err| PipeError::Event(err.to_string()))?;
-            let input = match &pipe.target.input_template {
-                Some(template) => {
-                    let text = transform::pipe_template(&payload, template);
-                    serde_json::from_str(&text).unwrap_or(Value::String(text))
-                }
-                None => payload,
-            };
+        for Event {
+            id: record_id,
+            payload,
+        } in events
+        {
             // Ids derive from the pipe and the record, so a redelivered event keeps its id.
-            let n = seen.entry(event.id.clone()).or_insert(0u32);
+            let n = seen.entry(record_id.clone()).or_insert(0u32);
             let id = uuid::Uuid::new_v5(
                 &uuid::Uuid::NAMESPACE_OID,
-                format!("{}/{}/{}", pipe.name, event.id, n).as_bytes(),
+                format!("{}/{}/{}", pipe.name, record_id, n).as_bytes(),
             )
             .to_string();
             *n += 1;
+            let input = target_input(payload, pipe.target.input_template.as_deref())?;
             match pipe.target.destination {
                 Destination::Bus(bus) => {
-                    let envelope = json!({
-                        "version": "0",
-                        "id": id,
-                        "detail-type": pipe.target.detail_type,
-                        "source": pipe.target.source,
-                        "account": "000000000000",
-                        "time": now_rfc3339(),
-                        "region": self.config.aws.region,
-                        "resources": [format!("arn:aws:pipes:{}:000000000000:pipe/{}", self.config.aws.region, pipe.name)],
-                        "detail": input,
-                    });
+                    let envelope = Envelope {
+                        version: "0",
+                        id: &id,
+                        detail_type: &pipe.target.detail_type,
+                        source: &pipe.target.source,
+                        account: "000000000000",
+                        time: now_rfc3339(),
+                        region: &self.config.aws.region,
+                        resources: [format!(
+                            "arn:aws:pipes:{}:000000000000:pipe/{}",
+                            self.config.aws.region, pipe.name
+                        )],
+                        detail: &input,
+                    };
                     if self.config.host.backend == Backend::Aws {
                         // EventBridge routes it, by the rules `switchyard deploy` put there.
+                        let envelope = serde_json::to_value(&envelope)
+                            .map_err(|err| PipeError::Event(err.to_string()))?;
                         bus_events.push((bus, envelope));
                         continue;
                     }
+                    let envelope = serde_json::to_string(&envelope)
+                        .map_err(|err| PipeError::Event(err.to_string()))?;
                     let routed = self
                         .buses
-                        .route(&self.config, bus, &envelope.to_string())
+                        .route(&self.config, bus, &envelope)
                         .map_err(|err| PipeError::Event(err.to_string()))?;
                     if routed.rules.is_empty() {
                         tracing::debug!(pipe = pipe.name, event = id, "no rule of the bus matched");
@@ -542,13 +535,17 @@ impl PipeRunner {
                     archived.extend(routed.archived);
                 }
                 Destination::Queue(queue) => {
-                    let body = match &input {
-                        Value::String(s) => s.clone(),
-                        other => other.to_string(),
+                    // A JSON string goes as its text, as EventBridge Pipes sends it to SQS.
+                    let body = match serde_json::from_str::<Value>(input.get()) {
+                        Ok(Value::String(text)) => text,
+                        _ => input.get().to_string(),
                     };
                     let mut message = NewMessage::new(body, format!("pipe:{}", pipe.name));
                     if self.config[queue].fifo {
-                        let group = groups.get(event.id.as_str()).cloned();
+                        // FIFO targets keep order per item key, as DynamoDB Streams does.
+                        let record = records.iter().find(|r| r.event_id == record_id);
+                        let group = record
+                            .map(|r| serde_json::to_string(&r.dynamodb.keys).unwrap_or_default());
                         message.group_id = Some(group.unwrap_or_else(|| pipe.name.clone()));
                         message.deduplication_id = Some(id);
                     }
@@ -570,7 +567,7 @@ impl PipeRunner {
             })
             .await?;
         self.status.filtered.inc_by(filtered as u64);
-        self.status.delivered.inc_by(events.len() as u64);
+        self.status.delivered.inc_by(delivered as u64);
         Ok(())
     }
 }
@@ -615,6 +612,37 @@ fn oldest_age(records: &[StreamRecord]) -> Duration {
         .min()
         .unwrap_or(now);
     Duration::from_secs((now - oldest).max(0) as u64)
+}
+
+/// The EventBridge event a pipe puts on a bus. Its detail is the event's JSON text as the
+/// plugins left it, written out as it is rather than parsed and written again.
+#[derive(Serialize)]
+struct Envelope<'a> {
+    version: &'a str,
+    id: &'a str,
+    #[serde(rename = "detail-type")]
+    detail_type: &'a str,
+    source: &'a str,
+    account: &'a str,
+    time: String,
+    region: &'a str,
+    resources: [String; 1],
+    detail: &'a RawValue,
+}
+
+/// What a pipe's target gets of an event: its JSON text, or with an input template the
+/// template's output (JSON where it is JSON, else a JSON string of the text).
+fn target_input(payload: String, template: Option<&str>) -> Result<Box<RawValue>, PipeError> {
+    let invalid = |err: serde_json::Error| PipeError::Event(err.to_string());
+    let Some(template) = template else {
+        return RawValue::from_string(payload).map_err(invalid);
+    };
+    let payload: Value = serde_json::from_str(&payload).map_err(invalid)?;
+    let text = transform::pipe_template(&payload, template);
+    if serde_json::from_str::<&RawValue>(&text).is_ok() {
+        return RawValue::from_string(text).map_err(invalid);
+    }
+    serde_json::value::to_raw_value(&text).map_err(invalid)
 }
 
 fn now_rfc3339() -> String {
