@@ -81,6 +81,17 @@ impl types::Host for State {}
 
 impl log::Host for State {
     fn log(&mut self, level: log::Level, message: String, fields: Vec<(String, String)>) {
+        // Plugins log freely at debug level: a line the filter drops costs no formatting.
+        let enabled = match level {
+            log::Level::Trace => tracing::enabled!(tracing::Level::TRACE),
+            log::Level::Debug => tracing::enabled!(tracing::Level::DEBUG),
+            log::Level::Info => tracing::enabled!(tracing::Level::INFO),
+            log::Level::Warn => tracing::enabled!(tracing::Level::WARN),
+            log::Level::Error => tracing::enabled!(tracing::Level::ERROR),
+        };
+        if !enabled {
+            return;
+        }
         let fields: String = fields.iter().map(|(k, v)| format!(" {k}={v:?}")).collect();
         let (plugin, handling) = (&*self.plugin, &self.handling);
         match level {

@@ -16,7 +16,8 @@ impl Guest for Notify {
         let honor_fail = config::get("honor_fail").is_none_or(|v| v != "false");
         let mut outcomes = Vec::with_capacity(messages.len());
         for message in messages {
-            let body: Value = serde_json::from_str(&message.body).unwrap_or(Value::String(message.body.clone()));
+            let body: Value =
+                serde_json::from_str(&message.body).unwrap_or(Value::String(message.body.clone()));
             let order_id = find(&body, "orderId").unwrap_or_else(|| "unknown".into());
             let fail = find(&body, "fail").filter(|_| honor_fail);
             let tier = find(&body, "customerTier").unwrap_or_else(|| "none".into());
@@ -36,9 +37,15 @@ impl Guest for Notify {
                 std::thread::sleep(std::time::Duration::from_millis(ms));
             }
             outcomes.push(match fail.as_deref() {
-                Some("retry") => Outcome::Retry(find(&body, "retryAfter").and_then(|s| s.parse().ok())),
-                Some("dead-letter") => Outcome::DeadLetter(format!("order {order_id} asked to be dead-lettered")),
-                Some("batch") => return Err(Error::Failed(format!("order {order_id} failed the batch"))),
+                Some("retry") => {
+                    Outcome::Retry(find(&body, "retryAfter").and_then(|s| s.parse().ok()))
+                }
+                Some("dead-letter") => {
+                    Outcome::DeadLetter(format!("order {order_id} asked to be dead-lettered"))
+                }
+                Some("batch") => {
+                    return Err(Error::Failed(format!("order {order_id} failed the batch")));
+                }
                 _ => Outcome::Ok,
             });
         }
