@@ -86,7 +86,7 @@ async fn create(State(t): Table, headers: HeaderMap, body: Body) -> Result<Respo
     doc.insert("version".into(), json!(1));
     doc.insert("createdAt".into(), Value::String(now.clone()));
     doc.insert("updatedAt".into(), Value::String(now));
-    t.validate(&doc)?;
+    let doc = t.validate(doc)?;
 
     let item = Item {
         key,
@@ -277,7 +277,7 @@ impl TableApi {
                 .unwrap_or(Value::Null),
         );
         doc.insert("updatedAt".into(), Value::String(timestamp()));
-        self.validate(&doc)?;
+        let doc = self.validate(doc)?;
         let item = Item {
             key: current.key,
             version,
@@ -296,11 +296,12 @@ impl TableApi {
         Ok(with_etag(StatusCode::OK, &written_item(written)))
     }
 
-    fn validate(&self, doc: &Map<String, Value>) -> Result<(), ApiError> {
+    /// The document back if the table's schema accepts it (it is moved, never copied).
+    fn validate(&self, doc: Map<String, Value>) -> Result<Map<String, Value>, ApiError> {
         let Some(schema) = &self.schema else {
-            return Ok(());
+            return Ok(doc);
         };
-        let value = Value::Object(doc.clone());
+        let value = Value::Object(doc);
         let problems: Vec<String> = schema
             .validator
             .iter_errors(&value)
@@ -311,7 +312,10 @@ impl TableApi {
             })
             .collect();
         if problems.is_empty() {
-            return Ok(());
+            let Value::Object(doc) = value else {
+                unreachable!("wrapped as an object just above")
+            };
+            return Ok(doc);
         }
         Err(ApiError::Unprocessable {
             code: "schema_violation",
