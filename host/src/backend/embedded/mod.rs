@@ -2,6 +2,7 @@
 //! writer thread commits in groups (see `writer`); reads run on a few reader threads with their
 //! own connections; a watch channel per table wakes stream readers on commit.
 
+mod archive;
 mod queues;
 mod writer;
 
@@ -360,7 +361,7 @@ impl Store for EmbeddedStore {
         let messages = self
             .apply(move |tx, now| {
                 let trimmed = queues::trim(tx, &queues, now, writer::TRIM_BATCH)?;
-                Ok(trimmed + queues::trim_archives(tx, &archives, now, writer::TRIM_BATCH)?)
+                Ok(trimmed + archive::trim_archives(tx, &archives, now, writer::TRIM_BATCH)?)
             })
             .await?;
         Ok(self.submit(|reply| Job::Trim { reply }).await?? + messages)
@@ -474,6 +475,8 @@ fn migrate(conn: &Connection) -> Result<(), String> {
     }
     conn.execute_batch(SCHEMA).map_err(|e| e.to_string())?;
     conn.execute_batch(queues::SCHEMA)
+        .map_err(|e| e.to_string())?;
+    conn.execute_batch(archive::SCHEMA)
         .map_err(|e| e.to_string())?;
     conn.pragma_update(None, "user_version", SCHEMA_VERSION)
         .map_err(|e| e.to_string())

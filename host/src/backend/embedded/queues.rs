@@ -11,10 +11,10 @@ use async_trait::async_trait;
 
 use super::{EmbeddedStore, now_ms};
 use crate::backend::{
-    Archived, Archives, Checkpoint, Checkpoints, Delivery, Depth, NewMessage, Queues, Received,
-    ShardId, StoreError, Stored,
+    Checkpoint, Checkpoints, Delivery, Depth, NewMessage, Queues, Received, ShardId, StoreError,
+    Stored,
 };
-use crate::config::{BusId, QueueId};
+use crate::config::QueueId;
 use crate::record::SequenceNumber;
 
 /// How long a FIFO deduplication id is remembered, as in SQS.
@@ -44,13 +44,6 @@ CREATE TABLE IF NOT EXISTS deduplication (
     sent_ms    INTEGER NOT NULL,
     PRIMARY KEY (queue, dedup_id)
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS archive (
-    position    INTEGER PRIMARY KEY AUTOINCREMENT,
-    bus         TEXT    NOT NULL,
-    archived_ms INTEGER NOT NULL,
-    event       TEXT    NOT NULL
-);
-CREATE INDEX IF NOT EXISTS archive_by_bus ON archive (bus, archived_ms);
 CREATE TABLE IF NOT EXISTS checkpoints (
     pipe     TEXT NOT NULL,
     shard    TEXT NOT NULL,
@@ -435,51 +428,6 @@ pub(super) fn move_message(
     Ok(moved > 0)
 }
 
-pub(super) fn archive(tx: &Connection, bus: &str, event: &str, now: i64) -> rusqlite::Result<()> {
-    tx.prepare_cached("INSERT INTO archive (bus, archived_ms, event) VALUES (?1, ?2, ?3)")?
-        .execute(params![bus, now, event])?;
-    Ok(())
-}
-
-pub(super) fn archived(
-    conn: &Connection,
-    bus: &str,
-    from: i64,
-    to: i64,
-    after: i64,
-    limit: usize,
-) -> rusqlite::Result<Vec<crate::backend::Archived>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT position, archived_ms, event FROM archive WHERE bus = ?1 AND archived_ms >= ?2 AND archived_ms <= ?3 \
-         AND position > ?4 ORDER BY position LIMIT ?5",
-    )?;
-    let rows = stmt.query_map(params![bus, from, to, after, limit as i64], |row| {
-        Ok(crate::backend::Archived {
-            position: row.get(0)?,
-            archived_ms: row.get(1)?,
-            event: row.get(2)?,
-        })
-    })?;
-    rows.collect()
-}
-
-/// Drops archived events past their bus's retention.
-pub(super) fn trim_archives(
-    tx: &Connection,
-    archives: &[(String, Option<Duration>)],
-    now: i64,
-    batch: i64,
-) -> rusqlite::Result<u64> {
-    let mut removed = 0;
-    for (bus, retention) in archives {
-        let Some(retention) = retention else { continue };
-        removed += tx
-            .prepare_cached("DELETE FROM archive WHERE position IN (SELECT position FROM archive WHERE bus = ?1 AND archived_ms < ?2 LIMIT ?3)")?
-            .execute(params![bus, now - retention.as_millis() as i64, batch])? as u64;
-    }
-    Ok(removed)
-}
-
 #[async_trait]
 impl Queues for EmbeddedStore {
     async fn send(
@@ -684,7 +632,7 @@ impl Checkpoints for EmbeddedStore {
                 )?;
             }
             for (bus, event) in &delivery.archived {
-                archive(tx, &archives[bus.index()].0, event, now)?;
+                super::archive::archive(tx, &archives[bus.index()].0, event, now)?;
             }
             if let Some(Checkpoint {
                 pipe,
@@ -701,21 +649,5 @@ impl Checkpoints for EmbeddedStore {
             self.queues[queue].bump();
         }
         Ok(())
-    }
-}
-
-#[async_trait]
-impl Archives for EmbeddedStore {
-    async fn archived(
-        &self,
-        bus: BusId,
-        from_ms: i64,
-        to_ms: i64,
-        after: i64,
-        limit: usize,
-    ) -> Result<Vec<Archived>, StoreError> {
-        let name = self.archives[bus.index()].0.clone();
-        self.query(move |conn| archived(conn, &name, from_ms, to_ms, after, limit))
-            .await
     }
 }
