@@ -336,11 +336,11 @@ impl Store for EmbeddedStore {
 
     async fn write(&self, table: TableId, write: Write) -> Result<Written, StoreError> {
         let text = match &write {
-            Write::Create { item, .. } | Write::Replace { item, .. } => Some(
+            Write::Create { item, .. } | Write::Replace { item, .. } => {
                 serde_json::to_string(&item.body)
-                    .map_err(|err| StoreError::Unavailable(err.to_string()))?,
-            ),
-            Write::Delete { .. } => None,
+                    .map_err(|err| StoreError::Unavailable(err.to_string()))?
+            }
+            Write::Delete { .. } => String::new(),
         };
         self.submit(|reply| Job::Write {
             table: table.index(),

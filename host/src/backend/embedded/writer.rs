@@ -22,9 +22,9 @@ pub(super) enum Job {
     Write {
         table: usize,
         write: Write,
-        /// The JSON text of the written item's body (none for a delete), serialized by the
+        /// The JSON text of the written item's body (empty for a delete), serialized by the
         /// caller so that the one writer thread does not.
-        text: Option<String>,
+        text: String,
         reply: oneshot::Sender<Result<Written, StoreError>>,
     },
     Trim {
@@ -127,7 +127,7 @@ fn apply_group(
             Job::Write {
                 table, write, text, ..
             } => {
-                let result = apply(&tx, &tables[*table], write, text.as_deref(), now)?;
+                let result = apply(&tx, &tables[*table], write, text, now)?;
                 if let Ok((_, Some(seq))) = &result {
                     last_seq[*table] = Some(*seq);
                 }
@@ -175,18 +175,17 @@ fn apply(
     tx: &Connection,
     table: &TableInfo,
     write: &Write,
-    text: Option<&str>,
+    text: &str,
     now: i64,
 ) -> rusqlite::Result<Applied> {
-    let text = || text.ok_or_else(|| rusqlite::Error::InvalidParameterName("item body".into()));
     match write {
         Write::Create { item, idempotency } => {
-            create(tx, table, item, text()?, idempotency.as_ref(), now)
+            create(tx, table, item, text, idempotency.as_ref(), now)
         }
         Write::Replace {
             item,
             expected_version,
-        } => replace(tx, table, item, text()?, *expected_version, now),
+        } => replace(tx, table, item, text, *expected_version, now),
         Write::Delete {
             key,
             expected_version,
