@@ -535,12 +535,8 @@ impl PipeRunner {
                     archived.extend(routed.archived);
                 }
                 Destination::Queue(queue) => {
-                    // A JSON string goes as its text, as EventBridge Pipes sends it to SQS.
-                    let body = match serde_json::from_str::<Value>(input.get()) {
-                        Ok(Value::String(text)) => text,
-                        _ => input.get().to_string(),
-                    };
-                    let mut message = NewMessage::new(body, format!("pipe:{}", pipe.name));
+                    let mut message =
+                        NewMessage::new(queue_body(&input), format!("pipe:{}", pipe.name));
                     if self.config[queue].fifo {
                         // FIFO targets keep order per item key, as DynamoDB Streams does.
                         let record = records.iter().find(|r| r.event_id == record_id);
@@ -645,6 +641,18 @@ fn target_input(payload: String, template: Option<&str>) -> Result<Box<RawValue>
     serde_json::value::to_raw_value(&text).map_err(invalid)
 }
 
+/// A queue message's body from a pipe's target input: a JSON string goes as its text, as
+/// EventBridge Pipes sends it to SQS; anything else goes as the JSON it is, unparsed.
+fn queue_body(input: &RawValue) -> String {
+    let json = input.get();
+    let text = json
+        .trim_start()
+        .starts_with('"')
+        .then(|| serde_json::from_str::<String>(json).ok())
+        .flatten();
+    text.unwrap_or_else(|| json.to_string())
+}
+
 fn now_rfc3339() -> String {
     time::OffsetDateTime::now_utc()
         .replace_nanosecond(0)
@@ -656,6 +664,37 @@ fn now_rfc3339() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn target_input_keeps_the_event_text_or_renders_the_template() {
+        let event = r#"{"dynamodb": {"NewImage": {"orderId": {"S": "o-1"}}}}"#;
+        let as_is = target_input(event.to_string(), None).unwrap();
+        assert_eq!(
+            as_is.get(),
+            event,
+            "no template: the text goes on unchanged"
+        );
+        let json = target_input(
+            event.to_string(),
+            Some(r#"{"id": "<$.dynamodb.NewImage.orderId.S>"}"#),
+        )
+        .unwrap();
+        assert_eq!(queue_body(&json), r#"{"id": "o-1"}"#);
+        let text = target_input(
+            event.to_string(),
+            Some("order <$.dynamodb.NewImage.orderId.S>"),
+        )
+        .unwrap();
+        // A template writes each value as JSON, so the string keeps its quotes.
+        assert_eq!(text.get(), r#""order \"o-1\"""#, "not JSON: a JSON string");
+        assert_eq!(
+            queue_body(&text),
+            r#"order "o-1""#,
+            "a string body is its text"
+        );
+        let err = target_input("not json".to_string(), None).unwrap_err();
+        assert!(err.to_string().contains("expected"), "{err}");
+    }
 
     fn shard(id: &str, parent: Option<&str>) -> Shard {
         Shard {
