@@ -4,14 +4,13 @@
 //! the checkpoint together. A failing batch is retried with backoff, then bisected down to the
 //! failing record, which goes to the pipe's DLQ; without a DLQ the pipe stops there and says so.
 
+mod target;
+
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use prometheus_client::metrics::counter::Counter;
-use serde::Serialize;
-use serde_json::Value;
-use serde_json::value::RawValue;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -22,7 +21,8 @@ use crate::bus::Buses;
 use crate::config::{Backend, Config, Destination, PipeId, StartingPosition};
 use crate::plugin::{Event, PluginError, Plugins};
 use crate::record::{SequenceNumber, StreamRecord};
-use crate::transform;
+
+use target::{Envelope, now_rfc3339, queue_body, target_input};
 
 /// How long one read of the change stream waits for new records.
 const POLL: Duration = Duration::from_secs(1);
@@ -610,91 +610,9 @@ fn oldest_age(records: &[StreamRecord]) -> Duration {
     Duration::from_secs((now - oldest).max(0) as u64)
 }
 
-/// The EventBridge event a pipe puts on a bus. Its detail is the event's JSON text as the
-/// plugins left it, written out as it is rather than parsed and written again.
-#[derive(Serialize)]
-struct Envelope<'a> {
-    version: &'a str,
-    id: &'a str,
-    #[serde(rename = "detail-type")]
-    detail_type: &'a str,
-    source: &'a str,
-    account: &'a str,
-    time: String,
-    region: &'a str,
-    resources: [String; 1],
-    detail: &'a RawValue,
-}
-
-/// What a pipe's target gets of an event: its JSON text, or with an input template the
-/// template's output (JSON where it is JSON, else a JSON string of the text).
-fn target_input(payload: String, template: Option<&str>) -> Result<Box<RawValue>, PipeError> {
-    let invalid = |err: serde_json::Error| PipeError::Event(err.to_string());
-    let Some(template) = template else {
-        return RawValue::from_string(payload).map_err(invalid);
-    };
-    let payload: Value = serde_json::from_str(&payload).map_err(invalid)?;
-    let text = transform::pipe_template(&payload, template);
-    if serde_json::from_str::<&RawValue>(&text).is_ok() {
-        return RawValue::from_string(text).map_err(invalid);
-    }
-    serde_json::value::to_raw_value(&text).map_err(invalid)
-}
-
-/// A queue message's body from a pipe's target input: a JSON string goes as its text, as
-/// EventBridge Pipes sends it to SQS; anything else goes as the JSON it is, unparsed.
-fn queue_body(input: &RawValue) -> String {
-    let json = input.get();
-    let text = json
-        .trim_start()
-        .starts_with('"')
-        .then(|| serde_json::from_str::<String>(json).ok())
-        .flatten();
-    text.unwrap_or_else(|| json.to_string())
-}
-
-fn now_rfc3339() -> String {
-    time::OffsetDateTime::now_utc()
-        .replace_nanosecond(0)
-        .unwrap_or_else(|_| time::OffsetDateTime::now_utc())
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn target_input_keeps_the_event_text_or_renders_the_template() {
-        let event = r#"{"dynamodb": {"NewImage": {"orderId": {"S": "o-1"}}}}"#;
-        let as_is = target_input(event.to_string(), None).unwrap();
-        assert_eq!(
-            as_is.get(),
-            event,
-            "no template: the text goes on unchanged"
-        );
-        let json = target_input(
-            event.to_string(),
-            Some(r#"{"id": "<$.dynamodb.NewImage.orderId.S>"}"#),
-        )
-        .unwrap();
-        assert_eq!(queue_body(&json), r#"{"id": "o-1"}"#);
-        let text = target_input(
-            event.to_string(),
-            Some("order <$.dynamodb.NewImage.orderId.S>"),
-        )
-        .unwrap();
-        // A template writes each value as JSON, so the string keeps its quotes.
-        assert_eq!(text.get(), r#""order \"o-1\"""#, "not JSON: a JSON string");
-        assert_eq!(
-            queue_body(&text),
-            r#"order "o-1""#,
-            "a string body is its text"
-        );
-        let err = target_input("not json".to_string(), None).unwrap_err();
-        assert!(err.to_string().contains("expected"), "{err}");
-    }
 
     fn shard(id: &str, parent: Option<&str>) -> Shard {
         Shard {
