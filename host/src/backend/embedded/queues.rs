@@ -77,9 +77,10 @@ fn new_id() -> String {
 }
 
 /// A receipt handle names its message's row, so a delete or a visibility change finds the
-/// message by its primary key (with no index on receipts to keep up): `ROW:TOKEN`.
-fn new_receipt(row: i64) -> String {
-    format!("{row}:{}", uuid::Uuid::now_v7().simple())
+/// message by its primary key (with no index on receipts to keep up): `ROW:TOKEN`. One token
+/// serves a whole receive: the row tells its messages apart, the token tells receives apart.
+fn new_receipt(row: i64, token: &uuid::fmt::Simple) -> String {
+    format!("{row}:{token}")
 }
 
 /// The row a receipt handle names; a handle that is not ours names no row.
@@ -151,6 +152,7 @@ pub(super) fn receive(
     let queue = &queues[index];
     let mut received = Vec::new();
     let mut moved = false;
+    let token = uuid::Uuid::now_v7().simple();
     // Moving poison messages away may free room for more; bound the rounds.
     for _ in 0..4 {
         let candidates = candidates(tx, queue, max - received.len(), now)?;
@@ -176,7 +178,7 @@ pub(super) fn receive(
                 moved = true;
                 continue;
             }
-            let receipt = new_receipt(candidate.row);
+            let receipt = new_receipt(candidate.row, &token);
             let row = tx
                 .prepare_cached(
                     "UPDATE messages SET receive_count = receive_count + 1, visible_at_ms = ?2, receipt = ?3 WHERE id = ?1 \

@@ -212,13 +212,16 @@ fn create(
             return Ok(Ok((Done::Replayed { fingerprint, item }, None)));
         }
     }
-    if current(tx, table, &item.key)?.is_some() {
+    let inserted = tx
+        .prepare_cached(
+            "INSERT INTO items (tbl, key, version, body) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+        )?
+        .execute(params![table.name, item.key, item.version as i64, body])?;
+    if inserted == 0 {
         return Ok(Err(StoreError::Exists {
             key: item.key.clone(),
         }));
     }
-    tx.prepare_cached("INSERT INTO items (tbl, key, version, body) VALUES (?1, ?2, ?3, ?4)")?
-        .execute(params![table.name, item.key, item.version as i64, body])?;
     let seq = append(
         tx,
         table,
