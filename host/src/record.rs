@@ -72,6 +72,79 @@ pub fn image_of(item: &Map<String, Value>) -> Image {
         .collect()
 }
 
+/// Reads a plain JSON object's text straight into the image [`image_of`] would make of it,
+/// without building the JSON document first.
+pub fn image_from_text(text: &str) -> serde_json::Result<Image> {
+    let image: BTreeMap<String, Plain> = serde_json::from_str(text)?;
+    Ok(image.into_iter().map(|(k, Plain(v))| (k, v)).collect())
+}
+
+/// An attribute value read from plain JSON, as [`AttributeValue::from_json`] converts it.
+struct Plain(AttributeValue);
+
+impl<'de> Deserialize<'de> for Plain {
+    fn deserialize<D: serde::Deserializer<'de>>(value: D) -> Result<Plain, D::Error> {
+        value.deserialize_any(PlainVisitor)
+    }
+}
+
+struct PlainVisitor;
+
+impl<'de> serde::de::Visitor<'de> for PlainVisitor {
+    type Value = Plain;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_unit<E>(self) -> Result<Plain, E> {
+        Ok(Plain(AttributeValue::Null(true)))
+    }
+
+    fn visit_bool<E>(self, b: bool) -> Result<Plain, E> {
+        Ok(Plain(AttributeValue::Bool(b)))
+    }
+
+    fn visit_i64<E>(self, n: i64) -> Result<Plain, E> {
+        Ok(Plain(AttributeValue::N(n.to_string())))
+    }
+
+    fn visit_u64<E>(self, n: u64) -> Result<Plain, E> {
+        Ok(Plain(AttributeValue::N(n.to_string())))
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, n: f64) -> Result<Plain, E> {
+        // serde_json's own spelling of the number, as `from_json` has it.
+        serde_json::Number::from_f64(n)
+            .map(|n| Plain(AttributeValue::N(n.to_string())))
+            .ok_or_else(|| E::custom("a number that is not finite"))
+    }
+
+    fn visit_str<E>(self, s: &str) -> Result<Plain, E> {
+        Ok(Plain(AttributeValue::S(s.to_string())))
+    }
+
+    fn visit_string<E>(self, s: String) -> Result<Plain, E> {
+        Ok(Plain(AttributeValue::S(s)))
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut items: A) -> Result<Plain, A::Error> {
+        let mut list = Vec::with_capacity(items.size_hint().unwrap_or(0));
+        while let Some(Plain(item)) = items.next_element()? {
+            list.push(item);
+        }
+        Ok(Plain(AttributeValue::L(list)))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut members: A) -> Result<Plain, A::Error> {
+        let mut map = BTreeMap::new();
+        while let Some((name, Plain(value))) = members.next_entry::<String, Plain>()? {
+            map.insert(name, value);
+        }
+        Ok(Plain(AttributeValue::M(map)))
+    }
+}
+
 /// `INSERT`, `MODIFY` or `REMOVE`, as in DynamoDB Streams.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
@@ -207,6 +280,17 @@ mod tests {
             .map(|(k, v)| (k.clone(), v.to_json()))
             .collect();
         assert_eq!(Value::Object(back), item);
+    }
+
+    #[test]
+    fn an_image_read_from_text_is_the_image_of_the_parsed_text() {
+        let text = r#"{"orderId": "o-\u00e9\n1", "total": 42.5, "big": 18446744073709551615,
+            "neg": -7, "tiny": 1e-7, "huge": 1e20, "paid": true, "note": null, "empty": {},
+            "lines": [{"sku": "a", "qty": 2, "tags": [[], [1.0, "x"]]}], "orderId2": ""}"#;
+        let parsed: Map<String, Value> = serde_json::from_str(text).unwrap();
+        assert_eq!(image_from_text(text).unwrap(), image_of(&parsed));
+        assert!(image_from_text("[1]").is_err());
+        assert!(image_from_text("{\"a\": 1").is_err());
     }
 
     #[test]

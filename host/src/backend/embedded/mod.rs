@@ -19,7 +19,7 @@ use tokio::sync::{oneshot, watch};
 use super::{ChangeStream, Item, Page, Shard, ShardId, Store, StoreError, Write, Written};
 use crate::config::{BusConfig, QueueConfig, StreamViewType, TableConfig, TableId};
 use crate::record::{
-    AttributeValue, EventName, SequenceNumber, StreamRecord, StreamRecordData, image_of,
+    AttributeValue, EventName, SequenceNumber, StreamRecord, StreamRecordData, image_from_text,
 };
 use queues::QueueInfo;
 pub use writer::CommitStats;
@@ -244,7 +244,11 @@ impl EmbeddedStore {
     fn record(&self, table: &TableInfo, row: RecordRow) -> Result<StreamRecord, StoreError> {
         let image = |text: &Option<String>| -> Result<Option<_>, StoreError> {
             text.as_deref()
-                .map(|t| parse_body(t).map(|body| image_of(&body)))
+                .map(|t| {
+                    image_from_text(t).map_err(|err| {
+                        StoreError::Unavailable(format!("stored item is not a JSON object: {err}"))
+                    })
+                })
                 .transpose()
         };
         let size_bytes = (row.key.len()
