@@ -2,6 +2,7 @@
 //! imports: logging and config.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::sync::Arc;
 
 use wasmtime::StoreLimits;
@@ -92,7 +93,12 @@ impl log::Host for State {
         if !enabled {
             return;
         }
-        let fields: String = fields.iter().map(|(k, v)| format!(" {k}={v:?}")).collect();
+        let mut text =
+            String::with_capacity(fields.iter().map(|(k, v)| k.len() + v.len() + 4).sum());
+        for (k, v) in &fields {
+            let _ = write!(text, " {k}={v:?}");
+        }
+        let fields = text;
         let (plugin, handling) = (&*self.plugin, &self.handling);
         match level {
             log::Level::Trace => tracing::trace!(plugin, handling, "{message}{fields}"),
