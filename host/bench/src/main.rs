@@ -36,6 +36,10 @@ struct Cli {
     /// Messages in the queue for the memory figure.
     #[arg(long, default_value_t = 1_000_000)]
     backlog: u64,
+    /// Measure this switchyard binary instead of building the workspace's, to compare builds (the
+    /// example plugins are used as last built).
+    #[arg(long)]
+    binary: Option<std::path::PathBuf>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -61,7 +65,10 @@ fn main() -> anyhow::Result<()> {
         return runtime.block_on(procs::serve_bare());
     }
     let bench = Bench {
-        binary: procs::build()?,
+        binary: match cli.binary {
+            Some(binary) => binary,
+            None => procs::build()?,
+        },
         runs: cli.runs.max(1),
         load_time: Duration::from_secs(cli.seconds.max(1)),
         backlog: cli.backlog,
