@@ -453,6 +453,13 @@ impl ChangeStream for EmbeddedStore {
 fn connect(path: &Path) -> rusqlite::Result<Connection> {
     let conn = Connection::open(path)?;
     conn.busy_timeout(Duration::from_secs(5))?;
+    // The query planner's stability guarantee: plans never depend on bound values. Otherwise
+    // SQLite peeks at a bound `LIMIT ?` and prepares the statement again whenever that
+    // parameter is bound, which is on every use of a cached statement.
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+        true,
+    )?;
     conn.query_row("PRAGMA journal_mode = WAL", [], |row| {
         row.get::<_, String>(0)
     })?;

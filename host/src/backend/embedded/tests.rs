@@ -177,3 +177,20 @@ async fn a_layout_1_database_is_brought_to_layout_2_and_keeps_its_messages() {
         .unwrap();
     assert!(again.peek(plain, 10).await.unwrap().is_empty());
 }
+
+#[test]
+fn a_cached_statement_is_not_prepared_again_when_bound_to_new_values() {
+    // Without the planner's stability guarantee, SQLite peeks at a bound `LIMIT ?` and then
+    // prepares the statement again every time that parameter is bound.
+    let dir = tempfile::tempdir().unwrap();
+    let conn = connect(&dir.path().join("switchyard.db")).unwrap();
+    migrate(&conn).unwrap();
+    let sql = "SELECT id FROM messages WHERE queue = ?1 AND visible_at_ms <= ?2 LIMIT ?3";
+    for n in 1..=3 {
+        let mut stmt = conn.prepare_cached(sql).unwrap();
+        let rows = stmt.query_map(params!["q", n, n], |_| Ok(())).unwrap();
+        assert_eq!(rows.count(), 0);
+    }
+    let stmt = conn.prepare_cached(sql).unwrap();
+    assert_eq!(stmt.get_status(rusqlite::StatementStatus::RePrepare), 0);
+}
