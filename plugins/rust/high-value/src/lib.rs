@@ -18,17 +18,17 @@ impl Guest for HighValue {
             .map_err(|err| Error::Invalid(format!("payload is not a JSON object: {err}")))?;
         let total = payload.total();
         let keep = total.is_some_and(|t| t > threshold);
-        log::log(
-            log::Level::Debug,
-            "checked order total",
-            &[
-                (
+        if !keep {
+            // Only a dropped event is logged: a kept one shows up downstream.
+            log::log(
+                log::Level::Debug,
+                "dropped an order at or below the threshold, or without a total",
+                &[(
                     "total".into(),
                     total.map_or("none".into(), |t| t.to_string()),
-                ),
-                ("keep".into(), keep.to_string()),
-            ],
-        );
+                )],
+            );
+        }
         Ok(keep)
     }
 }
