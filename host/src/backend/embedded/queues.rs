@@ -134,9 +134,10 @@ pub(super) fn send(
     Ok(ids)
 }
 
+/// A visible message, read whole: a receive needs all of it but its new receipt.
 struct Candidate {
     row: i64,
-    receive_count: u32,
+    message: Received,
 }
 
 /// Receives up to `max` visible messages. A message already received `max_receive_count`
@@ -159,17 +160,17 @@ pub(super) fn receive(
         if candidates.is_empty() {
             break;
         }
-        for candidate in candidates {
+        for Candidate { row, mut message } in candidates {
             if let Some((dlq, max_receives)) = queue.redrive
-                && candidate.receive_count >= max_receives
+                && message.receive_count >= max_receives
             {
                 let reason = format!(
                     "received {} times without being deleted (max_receive_count = {max_receives})",
-                    candidate.receive_count
+                    message.receive_count
                 );
                 move_to(
                     tx,
-                    candidate.row,
+                    row,
                     &queues[dlq].name,
                     &format!("queue:{}", queue.name),
                     Some(&reason),
@@ -178,25 +179,14 @@ pub(super) fn receive(
                 moved = true;
                 continue;
             }
-            let receipt = new_receipt(candidate.row, &token);
-            let row = tx
-                .prepare_cached(
-                    "UPDATE messages SET receive_count = receive_count + 1, visible_at_ms = ?2, receipt = ?3 WHERE id = ?1 \
-                     RETURNING message_id, body, receive_count, sent_ms, group_id, origin, error",
-                )?
-                .query_row(params![candidate.row, now + visibility.as_millis() as i64, receipt], |row| {
-                    Ok(Received {
-                        message_id: row.get(0)?,
-                        receipt_handle: receipt.clone(),
-                        body: row.get(1)?,
-                        receive_count: row.get(2)?,
-                        sent_timestamp_ms: row.get(3)?,
-                        group_id: row.get(4)?,
-                        origin: row.get(5)?,
-                        error: row.get(6)?,
-                    })
-                })?;
-            received.push(row);
+            let receipt = new_receipt(row, &token);
+            tx.prepare_cached(
+                "UPDATE messages SET receive_count = receive_count + 1, visible_at_ms = ?2, receipt = ?3 WHERE id = ?1",
+            )?
+            .execute(params![row, now + visibility.as_millis() as i64, receipt])?;
+            message.receive_count += 1;
+            message.receipt_handle = receipt;
+            received.push(message);
         }
         if received.len() >= max {
             break;
@@ -217,20 +207,31 @@ fn candidates(
     now: i64,
 ) -> rusqlite::Result<Vec<Candidate>> {
     let sql = if queue.fifo {
-        "SELECT id, receive_count FROM messages m INDEXED BY fifo_in_order \
+        "SELECT id, receive_count, message_id, body, sent_ms, group_id, origin, error \
+         FROM messages m INDEXED BY fifo_in_order \
          WHERE queue = ?1 AND group_id IS NOT NULL AND visible_at_ms <= ?2 AND NOT EXISTS \
          (SELECT 1 FROM messages e INDEXED BY fifo_by_group \
           WHERE e.queue = m.queue AND e.group_id = m.group_id AND e.id < m.id AND e.visible_at_ms > ?2) \
          ORDER BY id LIMIT ?3"
     } else {
-        "SELECT id, receive_count FROM messages INDEXED BY messages_ready \
+        "SELECT id, receive_count, message_id, body, sent_ms, group_id, origin, error \
+         FROM messages INDEXED BY messages_ready \
          WHERE queue = ?1 AND visible_at_ms <= ?2 ORDER BY visible_at_ms, id LIMIT ?3"
     };
     let mut stmt = tx.prepare_cached(sql)?;
     let rows = stmt.query_map(params![queue.name, now, max as i64], |row| {
         Ok(Candidate {
             row: row.get(0)?,
-            receive_count: row.get(1)?,
+            message: Received {
+                receive_count: row.get(1)?,
+                message_id: row.get(2)?,
+                body: row.get(3)?,
+                sent_timestamp_ms: row.get(4)?,
+                group_id: row.get(5)?,
+                origin: row.get(6)?,
+                error: row.get(7)?,
+                receipt_handle: String::new(),
+            },
         })
     })?;
     rows.collect()
