@@ -137,7 +137,7 @@ pub(super) fn send(
 /// A visible message, read whole: a receive needs all of it but its new receipt.
 struct Candidate {
     row: i64,
-    message: Received,
+    message: Stored,
 }
 
 /// Receives up to `max` visible messages. A message already received `max_receive_count`
@@ -160,7 +160,7 @@ pub(super) fn receive(
         if candidates.is_empty() {
             break;
         }
-        for Candidate { row, mut message } in candidates {
+        for Candidate { row, message } in candidates {
             if let Some((dlq, max_receives)) = queue.redrive
                 && message.receive_count >= max_receives
             {
@@ -184,9 +184,25 @@ pub(super) fn receive(
                 "UPDATE messages SET receive_count = receive_count + 1, visible_at_ms = ?2, receipt = ?3 WHERE id = ?1",
             )?
             .execute(params![row, now + visibility.as_millis() as i64, receipt])?;
-            message.receive_count += 1;
-            message.receipt_handle = receipt;
-            received.push(message);
+            let Stored {
+                message_id,
+                body,
+                receive_count,
+                sent_timestamp_ms,
+                group_id,
+                origin,
+                error,
+            } = message;
+            received.push(Received {
+                message_id,
+                receipt_handle: receipt,
+                body,
+                receive_count: receive_count + 1,
+                sent_timestamp_ms,
+                group_id,
+                origin,
+                error,
+            });
         }
         if received.len() >= max {
             break;
@@ -207,31 +223,23 @@ fn candidates(
     now: i64,
 ) -> rusqlite::Result<Vec<Candidate>> {
     let sql = if queue.fifo {
-        "SELECT id, receive_count, message_id, body, sent_ms, group_id, origin, error \
+        "SELECT message_id, body, receive_count, sent_ms, group_id, origin, error, id \
          FROM messages m INDEXED BY fifo_in_order \
          WHERE queue = ?1 AND group_id IS NOT NULL AND visible_at_ms <= ?2 AND NOT EXISTS \
          (SELECT 1 FROM messages e INDEXED BY fifo_by_group \
           WHERE e.queue = m.queue AND e.group_id = m.group_id AND e.id < m.id AND e.visible_at_ms > ?2) \
          ORDER BY id LIMIT ?3"
     } else {
-        "SELECT id, receive_count, message_id, body, sent_ms, group_id, origin, error \
+        "SELECT message_id, body, receive_count, sent_ms, group_id, origin, error, id \
          FROM messages INDEXED BY messages_ready \
          WHERE queue = ?1 AND visible_at_ms <= ?2 ORDER BY visible_at_ms, id LIMIT ?3"
     };
     let mut stmt = tx.prepare_cached(sql)?;
     let rows = stmt.query_map(params![queue.name, now, max as i64], |row| {
+        // The columns of `STORED`, then the row.
         Ok(Candidate {
-            row: row.get(0)?,
-            message: Received {
-                receive_count: row.get(1)?,
-                message_id: row.get(2)?,
-                body: row.get(3)?,
-                sent_timestamp_ms: row.get(4)?,
-                group_id: row.get(5)?,
-                origin: row.get(6)?,
-                error: row.get(7)?,
-                receipt_handle: String::new(),
-            },
+            row: row.get(7)?,
+            message: stored(row)?,
         })
     })?;
     rows.collect()
