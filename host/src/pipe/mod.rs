@@ -336,7 +336,7 @@ impl PipeRunner {
         let (left, right) = records.split_at(records.len() / 2);
         for half in [left, right] {
             match self.deliver(shard, half).await {
-                Ok(()) => {}
+                Ok(()) => self.delivered_to(half),
                 Err(err) if err.lease_lost() => return false,
                 Err(err) => {
                     if !Box::pin(self.bisect(shard, half, err, shutdown)).await {
@@ -375,6 +375,7 @@ impl PipeRunner {
                 }
                 match self.deliver(shard, std::slice::from_ref(record)).await {
                     Ok(()) => {
+                        self.delivered_to(std::slice::from_ref(record));
                         *self
                             .status
                             .stuck
@@ -410,6 +411,7 @@ impl PipeRunner {
                 .await
             {
                 Ok(()) => {
+                    self.delivered_to(std::slice::from_ref(record));
                     self.status.dead_lettered.inc_by(1);
                     tracing::warn!(pipe = pipe.name, sequence = %record.dynamodb.sequence_number, error = %error, "record sent to the pipe's dlq");
                     return true;
@@ -422,6 +424,19 @@ impl PipeRunner {
                     }
                 }
             }
+        }
+    }
+
+    /// Notes how far the shard is delivered (for `/admin/pipes` and the lag gauge), also while
+    /// a bisected batch is still partly undelivered.
+    fn delivered_to(&self, records: &[StreamRecord]) {
+        if let Some(last) = records.last() {
+            *self
+                .status
+                .position
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) =
+                Some(last.dynamodb.sequence_number.clone());
         }
     }
 
