@@ -260,12 +260,8 @@ impl PipeRunner {
                 );
                 return;
             }
+            self.delivered_to(&records);
             position = last;
-            *self
-                .status
-                .position
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner) = position.clone();
         }
         tracing::info!(pipe = pipe.name, shard = shard.0, "pipe stopped");
     }

@@ -93,12 +93,10 @@ impl log::Host for State {
         if !enabled {
             return;
         }
-        let mut text =
-            String::with_capacity(fields.iter().map(|(k, v)| k.len() + v.len() + 4).sum());
-        for (k, v) in &fields {
+        let fields = fields.iter().fold(String::new(), |mut text, (k, v)| {
             let _ = write!(text, " {k}={v:?}");
-        }
-        let fields = text;
+            text
+        });
         let (plugin, handling) = (&*self.plugin, &self.handling);
         match level {
             log::Level::Trace => tracing::trace!(plugin, handling, "{message}{fields}"),

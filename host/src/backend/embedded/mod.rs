@@ -244,11 +244,7 @@ impl EmbeddedStore {
     fn record(&self, table: &TableInfo, row: RecordRow) -> Result<StreamRecord, StoreError> {
         let image = |text: &Option<String>| -> Result<Option<_>, StoreError> {
             text.as_deref()
-                .map(|t| {
-                    image_from_text(t).map_err(|err| {
-                        StoreError::Unavailable(format!("stored item is not a JSON object: {err}"))
-                    })
-                })
+                .map(|t| image_from_text(t).map_err(not_an_object))
                 .transpose()
         };
         let size_bytes = (row.key.len()
@@ -501,9 +497,12 @@ fn spawn(name: &str, work: impl FnOnce() + Send + 'static) -> Result<(), StoreEr
         .map_err(|err| StoreError::Unavailable(format!("cannot start thread `{name}`: {err}")))
 }
 
+fn not_an_object(err: serde_json::Error) -> StoreError {
+    StoreError::Unavailable(format!("stored item is not a JSON object: {err}"))
+}
+
 fn parse_body(text: &str) -> Result<Map<String, Value>, StoreError> {
-    serde_json::from_str(text)
-        .map_err(|err| StoreError::Unavailable(format!("stored item is not a JSON object: {err}")))
+    serde_json::from_str(text).map_err(not_an_object)
 }
 
 fn item(key: String, version: i64, body: &str) -> Result<Item, StoreError> {
