@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 /// A DynamoDB attribute value in its JSON form, e.g. `{"S": "abc"}` or `{"N": "42"}`.
@@ -72,76 +73,203 @@ pub fn image_of(item: &Map<String, Value>) -> Image {
         .collect()
 }
 
-/// Reads a plain JSON object's text straight into the image [`image_of`] would make of it,
-/// without building the JSON document first.
-pub fn image_from_text(text: &str) -> serde_json::Result<Image> {
-    let image: BTreeMap<String, Plain> = serde_json::from_str(text)?;
-    Ok(image.into_iter().map(|(k, Plain(v))| (k, v)).collect())
-}
+/// An image as its DynamoDB JSON text, e.g. `{"total":{"N":"42"}}`. A pipe sends records on as
+/// text, so an image read from the embedded store goes from the stored item's text to this text
+/// in one pass, with no tree of attribute values between them; only what looks inside (an
+/// unmarshalling filter, a test) parses it, with [`ImageText::image`].
+#[derive(Debug, Clone, Serialize)]
+#[serde(transparent)]
+pub struct ImageText(Box<RawValue>);
 
-/// An attribute value read from plain JSON, as [`AttributeValue::from_json`] converts it.
-struct Plain(AttributeValue);
+impl ImageText {
+    /// The text of an image.
+    pub fn of(image: &Image) -> ImageText {
+        ImageText(serde_json::value::to_raw_value(image).expect("an image serializes"))
+    }
 
-impl<'de> Deserialize<'de> for Plain {
-    fn deserialize<D: serde::Deserializer<'de>>(value: D) -> Result<Plain, D::Error> {
-        value.deserialize_any(PlainVisitor)
+    /// Reads a plain JSON object's text (a stored item) as the image [`image_of`] makes of the
+    /// parsed object: `{"total": 42}` becomes `{"total":{"N":"42"}}`.
+    pub fn from_plain(text: &str) -> serde_json::Result<ImageText> {
+        let mut out = Vec::with_capacity(text.len() * 2);
+        let mut plain = serde_json::Deserializer::from_str(text);
+        serde::Deserializer::deserialize_map(&mut plain, Members(&mut out))?;
+        plain.end()?;
+        let out = String::from_utf8(out).expect("JSON text written from UTF-8 is UTF-8");
+        Ok(ImageText(RawValue::from_string(out)?))
+    }
+
+    /// The image this text holds.
+    pub fn image(&self) -> Image {
+        serde_json::from_str(self.0.get()).expect("an ImageText holds an image")
+    }
+
+    pub fn as_str(&self) -> &str {
+        self.0.get()
     }
 }
 
-struct PlainVisitor;
+impl PartialEq for ImageText {
+    fn eq(&self, other: &ImageText) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
 
-impl<'de> serde::de::Visitor<'de> for PlainVisitor {
-    type Value = Plain;
+impl<'de> Deserialize<'de> for ImageText {
+    /// Through [`Image`], so that an `ImageText` always holds an image.
+    fn deserialize<D: serde::Deserializer<'de>>(image: D) -> Result<ImageText, D::Error> {
+        Image::deserialize(image).map(|image| ImageText::of(&image))
+    }
+}
+
+/// Writes a plain JSON object's members as an image's: each value as the attribute value
+/// [`AttributeValue::from_json`] makes of it.
+struct Members<'a>(&'a mut Vec<u8>);
+
+/// Writes one plain JSON value as its attribute value.
+struct Attribute<'a>(&'a mut Vec<u8>);
+
+/// Writes a member's name as a JSON string.
+struct Name<'a>(&'a mut Vec<u8>);
+
+fn write_str(out: &mut Vec<u8>, s: &str) {
+    serde_json::to_writer(out, s).expect("writing to a Vec cannot fail");
+}
+
+/// Writes a map's members as `"NAME":ATTRIBUTE,...` between `open` and `close`.
+fn write_members<'de, A: serde::de::MapAccess<'de>>(
+    out: &mut Vec<u8>,
+    (open, close): (&str, &str),
+    mut members: A,
+) -> Result<(), A::Error> {
+    out.extend_from_slice(open.as_bytes());
+    for n in 0.. {
+        let mark = out.len();
+        if n > 0 {
+            out.push(b',');
+        }
+        if members.next_key_seed(Name(out))?.is_none() {
+            out.truncate(mark);
+            break;
+        }
+        out.push(b':');
+        members.next_value_seed(Attribute(out))?;
+    }
+    out.extend_from_slice(close.as_bytes());
+    Ok(())
+}
+
+impl<'de> serde::de::Visitor<'de> for Members<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, members: A) -> Result<(), A::Error> {
+        write_members(self.0, ("{", "}"), members)
+    }
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for Name<'_> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, name: D) -> Result<(), D::Error> {
+        name.deserialize_str(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Name<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a member name")
+    }
+
+    fn visit_str<E>(self, name: &str) -> Result<(), E> {
+        write_str(self.0, name);
+        Ok(())
+    }
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for Attribute<'_> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, value: D) -> Result<(), D::Error> {
+        value.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Attribute<'_> {
+    type Value = ();
 
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
         f.write_str("any JSON value")
     }
 
-    fn visit_unit<E>(self) -> Result<Plain, E> {
-        Ok(Plain(AttributeValue::Null(true)))
+    fn visit_unit<E>(self) -> Result<(), E> {
+        self.0.extend_from_slice(br#"{"NULL":true}"#);
+        Ok(())
     }
 
-    fn visit_bool<E>(self, b: bool) -> Result<Plain, E> {
-        Ok(Plain(AttributeValue::Bool(b)))
+    fn visit_bool<E>(self, b: bool) -> Result<(), E> {
+        let text: &[u8] = if b {
+            br#"{"BOOL":true}"#
+        } else {
+            br#"{"BOOL":false}"#
+        };
+        self.0.extend_from_slice(text);
+        Ok(())
     }
 
-    fn visit_i64<E>(self, n: i64) -> Result<Plain, E> {
-        Ok(Plain(AttributeValue::N(n.to_string())))
+    fn visit_i64<E>(self, n: i64) -> Result<(), E> {
+        self.number(n)
     }
 
-    fn visit_u64<E>(self, n: u64) -> Result<Plain, E> {
-        Ok(Plain(AttributeValue::N(n.to_string())))
+    fn visit_u64<E>(self, n: u64) -> Result<(), E> {
+        self.number(n)
     }
 
-    fn visit_f64<E: serde::de::Error>(self, n: f64) -> Result<Plain, E> {
+    fn visit_f64<E: serde::de::Error>(self, n: f64) -> Result<(), E> {
         // serde_json's own spelling of the number, as `from_json` has it.
-        serde_json::Number::from_f64(n)
-            .map(|n| Plain(AttributeValue::N(n.to_string())))
-            .ok_or_else(|| E::custom("a number that is not finite"))
+        let n = serde_json::Number::from_f64(n)
+            .ok_or_else(|| E::custom("a number that is not finite"))?;
+        self.number(n)
     }
 
-    fn visit_str<E>(self, s: &str) -> Result<Plain, E> {
-        Ok(Plain(AttributeValue::S(s.to_string())))
+    fn visit_str<E>(self, s: &str) -> Result<(), E> {
+        self.0.extend_from_slice(br#"{"S":"#);
+        write_str(self.0, s);
+        self.0.push(b'}');
+        Ok(())
     }
 
-    fn visit_string<E>(self, s: String) -> Result<Plain, E> {
-        Ok(Plain(AttributeValue::S(s)))
-    }
-
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut items: A) -> Result<Plain, A::Error> {
-        let mut list = Vec::with_capacity(items.size_hint().unwrap_or(0));
-        while let Some(Plain(item)) = items.next_element()? {
-            list.push(item);
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut items: A) -> Result<(), A::Error> {
+        let out = self.0;
+        out.extend_from_slice(br#"{"L":["#);
+        for n in 0.. {
+            let mark = out.len();
+            if n > 0 {
+                out.push(b',');
+            }
+            if items.next_element_seed(Attribute(out))?.is_none() {
+                out.truncate(mark);
+                break;
+            }
         }
-        Ok(Plain(AttributeValue::L(list)))
+        out.extend_from_slice(b"]}");
+        Ok(())
     }
 
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut members: A) -> Result<Plain, A::Error> {
-        let mut map = BTreeMap::new();
-        while let Some((name, Plain(value))) = members.next_entry::<String, Plain>()? {
-            map.insert(name, value);
-        }
-        Ok(Plain(AttributeValue::M(map)))
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, members: A) -> Result<(), A::Error> {
+        write_members(self.0, (r#"{"M":{"#, "}}"), members)
+    }
+}
+
+impl Attribute<'_> {
+    fn number<E>(self, n: impl std::fmt::Display) -> Result<(), E> {
+        use std::io::Write;
+        write!(self.0, r#"{{"N":"{n}"}}"#).expect("writing to a Vec cannot fail");
+        Ok(())
     }
 }
 
@@ -196,9 +324,9 @@ pub struct StreamRecordData {
     pub approximate_creation_date_time: i64,
     pub keys: Image,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub new_image: Option<Image>,
+    pub new_image: Option<ImageText>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub old_image: Option<Image>,
+    pub old_image: Option<ImageText>,
     pub sequence_number: SequenceNumber,
     pub size_bytes: u64,
     pub stream_view_type: String,
@@ -251,7 +379,7 @@ impl StreamRecord {
                 ("OldImage", &self.dynamodb.old_image),
             ] {
                 if let Some(image) = image {
-                    data.insert(name.into(), plain(image));
+                    data.insert(name.into(), plain(&image.image()));
                 }
             }
         }
@@ -283,14 +411,23 @@ mod tests {
     }
 
     #[test]
-    fn an_image_read_from_text_is_the_image_of_the_parsed_text() {
+    fn an_image_read_from_plain_text_is_the_image_of_the_parsed_text() {
         let text = r#"{"orderId": "o-\u00e9\n1", "total": 42.5, "big": 18446744073709551615,
             "neg": -7, "tiny": 1e-7, "huge": 1e20, "paid": true, "note": null, "empty": {},
             "lines": [{"sku": "a", "qty": 2, "tags": [[], [1.0, "x"]]}], "orderId2": ""}"#;
         let parsed: Map<String, Value> = serde_json::from_str(text).unwrap();
-        assert_eq!(image_from_text(text).unwrap(), image_of(&parsed));
-        assert!(image_from_text("[1]").is_err());
-        assert!(image_from_text("{\"a\": 1").is_err());
+        let image = ImageText::from_plain(text).unwrap();
+        assert_eq!(image.image(), image_of(&parsed));
+        // A stored item's text has its members in order: its image text is the same, byte for byte.
+        let stored = serde_json::to_string(&parsed).unwrap();
+        assert_eq!(
+            ImageText::from_plain(&stored).unwrap().as_str(),
+            ImageText::of(&image_of(&parsed)).as_str()
+        );
+        assert!(ImageText::from_plain("[1]").is_err());
+        assert!(ImageText::from_plain("{\"a\": 1").is_err());
+        assert!(ImageText::from_plain("{\"a\": 1} x").is_err());
+        assert_eq!(ImageText::from_plain("{}").unwrap().as_str(), "{}");
     }
 
     #[test]
@@ -339,7 +476,7 @@ mod tests {
             dynamodb: StreamRecordData {
                 approximate_creation_date_time: 1,
                 keys: image_of(json!({"orderId": "o-1"}).as_object().unwrap()),
-                new_image: Some(image_of(item.as_object().unwrap())),
+                new_image: Some(ImageText::of(&image_of(item.as_object().unwrap()))),
                 old_image: None,
                 sequence_number: SequenceNumber::from_u64(1),
                 size_bytes: 10,

@@ -18,7 +18,7 @@ use super::{AwsStore, unavailable};
 use crate::backend::{ChangeStream, Shard, ShardId, StoreError};
 use crate::config::TableId;
 use crate::record::{
-    AttributeValue, EventName, Image, SequenceNumber, StreamRecord, StreamRecordData,
+    AttributeValue, EventName, Image, ImageText, SequenceNumber, StreamRecord, StreamRecordData,
 };
 
 /// How long an empty read waits before asking again, at first and at most: the wait doubles
@@ -248,8 +248,8 @@ fn record(r: aws_sdk_dynamodbstreams::types::Record, arn: &str) -> Option<Stream
                 .approximate_creation_date_time
                 .map_or(0, |t| t.secs()),
             keys: image(data.keys.unwrap_or_default()),
-            new_image: data.new_image.map(image),
-            old_image: data.old_image.map(image),
+            new_image: data.new_image.map(|i| ImageText::of(&image(i))),
+            old_image: data.old_image.map(|i| ImageText::of(&image(i))),
             sequence_number: SequenceNumber(data.sequence_number.unwrap_or_default()),
             size_bytes: data.size_bytes.unwrap_or_default().max(0) as u64,
             stream_view_type: data

@@ -273,7 +273,9 @@ pub async fn records_carry_old_and_new_images(store: &dyn Store, stream: &dyn Ch
         .await
         .unwrap();
     let records = read_all(stream, ORDERS).await;
-    let total = |image: &Option<crate::record::Image>| image.as_ref().map(|i| i["total"].clone());
+    let total = |image: &Option<crate::record::ImageText>| {
+        image.as_ref().map(|i| i.image()["total"].clone())
+    };
     let n = |s: &str| Some(AttributeValue::N(s.to_string()));
     assert_eq!(
         (

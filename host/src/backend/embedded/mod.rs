@@ -19,7 +19,7 @@ use tokio::sync::{oneshot, watch};
 use super::{ChangeStream, Item, Page, Shard, ShardId, Store, StoreError, Write, Written};
 use crate::config::{BusConfig, QueueConfig, StreamViewType, TableConfig, TableId};
 use crate::record::{
-    AttributeValue, EventName, SequenceNumber, StreamRecord, StreamRecordData, image_from_text,
+    AttributeValue, EventName, ImageText, SequenceNumber, StreamRecord, StreamRecordData,
 };
 use queues::QueueInfo;
 pub use writer::CommitStats;
@@ -244,7 +244,7 @@ impl EmbeddedStore {
     fn record(&self, table: &TableInfo, row: RecordRow) -> Result<StreamRecord, StoreError> {
         let image = |text: &Option<String>| -> Result<Option<_>, StoreError> {
             text.as_deref()
-                .map(|t| image_from_text(t).map_err(not_an_object))
+                .map(|t| ImageText::from_plain(t).map_err(not_an_object))
                 .transpose()
         };
         let size_bytes = (row.key.len()
