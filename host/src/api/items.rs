@@ -92,6 +92,7 @@ async fn create(State(t): Table, headers: HeaderMap, body: Body) -> Result<Respo
         key,
         version: 1,
         body: doc,
+        text: None,
     };
     let ours = idempotency.as_ref().map(|i| i.fingerprint.clone());
     match t
@@ -100,7 +101,7 @@ async fn create(State(t): Table, headers: HeaderMap, body: Body) -> Result<Respo
         .await?
     {
         Written::Replayed { fingerprint, item } if Some(&fingerprint) == ours.as_ref() => {
-            let mut response = t.created(&item);
+            let mut response = t.created(item);
             response
                 .headers_mut()
                 .insert("idempotent-replayed", HeaderValue::from_static("true"));
@@ -110,14 +111,14 @@ async fn create(State(t): Table, headers: HeaderMap, body: Body) -> Result<Respo
             code: "idempotency_key_reused",
             message: "this Idempotency-Key was already used with a different request body".into(),
         }),
-        written => Ok(t.created(&written_item(written))),
+        written => Ok(t.created(written_item(written))),
     }
 }
 
 async fn read(State(t): Table, Path(id): Path<String>) -> Result<Response, ApiError> {
     check_key(&t.key, &id)?;
     let item = t.current(&id).await?;
-    Ok(with_etag(StatusCode::OK, &item))
+    Ok(with_etag(StatusCode::OK, item))
 }
 
 async fn replace(
@@ -282,6 +283,7 @@ impl TableApi {
             key: current.key,
             version,
             body: doc,
+            text: None,
         };
         let written = self
             .store
@@ -293,7 +295,7 @@ impl TableApi {
                 },
             )
             .await?;
-        Ok(with_etag(StatusCode::OK, &written_item(written)))
+        Ok(with_etag(StatusCode::OK, written_item(written)))
     }
 
     /// The document back if the table's schema accepts it (it is moved, never copied).
@@ -323,9 +325,10 @@ impl TableApi {
         })
     }
 
-    fn created(&self, item: &Item) -> Response {
+    fn created(&self, item: Item) -> Response {
+        let location = HeaderValue::from_str(&format!("{}/{}", self.path, item.key));
         let mut response = with_etag(StatusCode::CREATED, item);
-        if let Ok(location) = HeaderValue::from_str(&format!("{}/{}", self.path, item.key)) {
+        if let Ok(location) = location {
             response.headers_mut().insert(header::LOCATION, location);
         }
         response
@@ -341,9 +344,23 @@ fn written_item(written: Written) -> Item {
     }
 }
 
-fn with_etag(status: StatusCode, item: &Item) -> Response {
-    let mut response = (status, axum::Json(&item.body)).into_response();
-    if let Ok(etag) = HeaderValue::from_str(&format!("\"{}\"", item.version)) {
+/// The item as the response body, with its version as the ETag. The store's own text of the
+/// body is sent when it came with the item; the body is serialized only when it did not.
+fn with_etag(status: StatusCode, item: Item) -> Response {
+    let etag = HeaderValue::from_str(&format!("\"{}\"", item.version));
+    let mut response = match item.text {
+        Some(text) => (
+            status,
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )],
+            text,
+        )
+            .into_response(),
+        None => (status, axum::Json(&item.body)).into_response(),
+    };
+    if let Ok(etag) = etag {
         response.headers_mut().insert(header::ETAG, etag);
     }
     response

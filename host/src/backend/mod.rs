@@ -22,11 +22,22 @@ pub trait Storage: Store + ChangeStream + Queues + Archives + Checkpoints {}
 impl<T: Store + ChangeStream + Queues + Archives + Checkpoints> Storage for T {}
 
 /// An item as stored: its key, its version, and the whole JSON object (which repeats both).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Item {
     pub key: String,
     pub version: u64,
     pub body: Map<String, Value>,
+    /// `body` as JSON text, when the store has that text at hand (it has just written or read
+    /// it), so that a response sends it without serializing `body` again. `None` is always
+    /// right; whoever changes `body` must drop it.
+    pub text: Option<String>,
+}
+
+/// Items are equal by what they hold; `text` only repeats `body`.
+impl PartialEq for Item {
+    fn eq(&self, other: &Item) -> bool {
+        (&self.key, self.version, &self.body) == (&other.key, other.version, &other.body)
+    }
 }
 
 impl Item {
@@ -41,7 +52,12 @@ impl Item {
             .get("version")
             .and_then(Value::as_u64)
             .unwrap_or_default();
-        Item { key, version, body }
+        Item {
+            key,
+            version,
+            body,
+            text: None,
+        }
     }
 }
 

@@ -13,7 +13,7 @@ mod queues;
 
 pub use queues::*;
 
-const ORDERS: TableId = TableId(0);
+pub const ORDERS: TableId = TableId(0);
 const CUSTOMERS: TableId = TableId(1);
 
 /// The tables every conformance test runs on: `orders` keyed by `orderId`, `customers` by
@@ -36,6 +36,7 @@ pub fn order(key: &str, version: u64, total: u64) -> Item {
         key: key.to_string(),
         version,
         body: body.as_object().cloned().unwrap_or_default(),
+        text: None,
     }
 }
 
@@ -359,6 +360,7 @@ pub async fn idempotent_create_replays_the_first_result(
             .as_object()
             .cloned()
             .unwrap(),
+        text: None,
     };
     let idem = Idempotency {
         key: "k-1".into(),
@@ -479,6 +481,7 @@ pub async fn tables_are_kept_apart(store: &dyn Store, stream: &dyn ChangeStream)
             .as_object()
             .cloned()
             .unwrap(),
+        text: None,
     };
     store
         .write(CUSTOMERS, create(customer.clone()))

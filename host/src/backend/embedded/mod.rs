@@ -295,7 +295,7 @@ impl Store for EmbeddedStore {
                     .optional()
             })
             .await?;
-        row.map(|(key, version, body)| item(key, version, &body))
+        row.map(|(key, version, body)| item(key, version, body))
             .transpose()
     }
 
@@ -324,7 +324,7 @@ impl Store for EmbeddedStore {
         let items = rows
             .into_iter()
             .take(limit)
-            .map(|(key, version, body)| item(key, version, &body))
+            .map(|(key, version, body)| item(key, version, body))
             .collect::<Result<Vec<_>, _>>()?;
         let next_after = if more {
             items.last().map(|i| i.key.clone())
@@ -505,11 +505,12 @@ fn parse_body(text: &str) -> Result<Map<String, Value>, StoreError> {
     serde_json::from_str(text).map_err(not_an_object)
 }
 
-fn item(key: String, version: i64, body: &str) -> Result<Item, StoreError> {
+fn item(key: String, version: i64, text: String) -> Result<Item, StoreError> {
     Ok(Item {
         key,
         version: version as u64,
-        body: parse_body(body)?,
+        body: parse_body(&text)?,
+        text: Some(text),
     })
 }
 

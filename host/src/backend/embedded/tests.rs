@@ -194,3 +194,32 @@ fn a_cached_statement_is_not_prepared_again_when_bound_to_new_values() {
     let stmt = conn.prepare_cached(sql).unwrap();
     assert_eq!(stmt.get_status(rusqlite::StatementStatus::RePrepare), 0);
 }
+
+#[tokio::test]
+async fn a_written_or_read_item_carries_its_stored_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(dir.path(), StreamViewType::NewAndOldImages).await;
+    let order = conformance::order("o-1", 1, 10);
+    let text = serde_json::to_string(&order.body).unwrap();
+    let written = store
+        .write(
+            conformance::ORDERS,
+            Write::Create {
+                item: order,
+                idempotency: None,
+            },
+        )
+        .await
+        .unwrap();
+    let Written::Created(created) = written else {
+        panic!("a create of a new key creates: {written:?}");
+    };
+    assert_eq!(created.text.as_deref(), Some(text.as_str()));
+    let read = store
+        .get(conformance::ORDERS, "o-1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(read.text.as_deref(), Some(text.as_str()));
+    assert_eq!(read, created);
+}

@@ -85,9 +85,12 @@ impl Writer {
             Ok(outcomes) => {
                 for (job, outcome) in group.into_iter().zip(outcomes) {
                     match (job, outcome) {
-                        (Job::Write { write, reply, .. }, Outcome::Write(result)) => {
-                            drop(reply.send(result.map(|done| done.written(write))))
-                        }
+                        (
+                            Job::Write {
+                                write, text, reply, ..
+                            },
+                            Outcome::Write(result),
+                        ) => drop(reply.send(result.map(|done| done.written(write, text)))),
                         (Job::Trim { reply }, Outcome::Trim(n)) => drop(reply.send(Ok(n))),
                         (Job::Apply(_), Outcome::Apply(finish)) => finish(),
                         _ => {
@@ -158,10 +161,15 @@ enum Done {
 }
 
 impl Done {
-    fn written(self, write: Write) -> Written {
+    /// `text` is the JSON text of the written item's body; it goes back with the item.
+    fn written(self, write: Write, text: String) -> Written {
+        let with_text = |item: Item| Item {
+            text: Some(text),
+            ..item
+        };
         match (self, write) {
-            (Done::Created, Write::Create { item, .. }) => Written::Created(item),
-            (Done::Replaced, Write::Replace { item, .. }) => Written::Replaced(item),
+            (Done::Created, Write::Create { item, .. }) => Written::Created(with_text(item)),
+            (Done::Replaced, Write::Replace { item, .. }) => Written::Replaced(with_text(item)),
             (Done::Deleted(old), _) => Written::Deleted(old),
             (Done::Replayed { fingerprint, item }, _) => Written::Replayed { fingerprint, item },
             _ => unreachable!("a write is done as what it asked for"),
