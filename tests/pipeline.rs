@@ -55,6 +55,8 @@ async fn orders_arrive_at_the_consumer_enriched_and_filtered_exactly_as_routed()
     let mut orders = BTreeMap::new();
     for h in &seen {
         assert_eq!(h.plugin, "notify");
+        // The order's own version, not the EventBridge envelope's "version": "0".
+        assert_eq!(h.version, "1", "the version logged for {}", h.order);
         assert!(
             orders.insert(h.order.clone(), h.tier.clone()).is_none(),
             "order {} arrived twice",

@@ -11,15 +11,20 @@ use std::fmt;
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use switchyard::plugin::{config, log};
 
-/// The members notify reads, wherever they are in a message.
-const KEYS: [&str; 6] = [
+/// The members notify reads, wherever they are in a message; and, last, the member that marks
+/// an EventBridge event.
+const KEYS: [&str; 7] = [
     "orderId",
     "fail",
     "customerTier",
     "version",
     "slowMs",
     "retryAfter",
+    "detail-type",
 ];
+
+/// The position of `detail-type` in [`KEYS`].
+const ENVELOPE: usize = 6;
 
 struct Notify;
 
@@ -28,7 +33,7 @@ impl Guest for Notify {
         let honor_fail = config::get("honor_fail").is_none_or(|v| v != "false");
         let mut outcomes = Vec::with_capacity(messages.len());
         for message in messages {
-            let [order_id, fail, tier, version, slow_ms, retry_after] = scan(&message.body);
+            let [order_id, fail, tier, version, slow_ms, retry_after, _] = scan(&message.body);
             let order_id = order_id.unwrap_or_else(|| "unknown".into());
             let fail = fail.filter(|_| honor_fail);
             log::log(
@@ -61,15 +66,95 @@ impl Guest for Notify {
     }
 }
 
-/// The first text value of each of [`KEYS`] anywhere in `body`, in document order; all `None`
-/// when the body is not JSON. One pass over the text that keeps only what it finds, rather than
-/// building the whole document: the consumer runs once per message.
+/// The text value of each of [`KEYS`] in `body`: a member of the message itself first, else
+/// the first one anywhere inside it, in document order. An EventBridge event (it has a
+/// `detail-type`) is read from inside only: its own `version` and `id` are not the order's.
+/// All `None` when the body is not JSON. One pass over the text that keeps only what it finds,
+/// rather than building the whole document: the consumer runs once per message.
 fn scan(body: &str) -> [Option<String>; KEYS.len()] {
-    let mut found = Default::default();
+    let mut found = Found::default();
     let mut json = serde_json::Deserializer::from_str(body);
-    match Scan(&mut found).deserialize(&mut json) {
-        Ok(()) => found,
-        Err(_) => Default::default(),
+    if serde::Deserializer::deserialize_any(&mut json, Top(&mut found)).is_err() {
+        return Default::default();
+    }
+    let Found {
+        own,
+        inside,
+        envelope,
+    } = found;
+    if envelope {
+        return inside;
+    }
+    let mut own = own;
+    for (own, inside) in own.iter_mut().zip(inside) {
+        if own.is_none() {
+            *own = inside;
+        }
+    }
+    own
+}
+
+#[derive(Default)]
+struct Found {
+    /// Members of the message itself.
+    own: [Option<String>; KEYS.len()],
+    /// The first of each anywhere below it.
+    inside: [Option<String>; KEYS.len()],
+    /// Whether the message is an EventBridge event.
+    envelope: bool,
+}
+
+/// Walks the message itself: its own members, and [`Scan`] below them.
+struct Top<'a>(&'a mut Found);
+
+impl<'de> Visitor<'de> for Top<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut members: A) -> Result<(), A::Error> {
+        let found = self.0;
+        while let Some(key) = members.next_key_seed(Key)? {
+            match key {
+                Some(ENVELOPE) => {
+                    found.envelope = true;
+                    members.next_value::<IgnoredAny>()?;
+                }
+                Some(i) if found.own[i].is_none() => found.own[i] = members.next_value::<Text>()?.0,
+                _ => members.next_value_seed(Scan(&mut found.inside))?,
+            }
+        }
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, items: A) -> Result<(), A::Error> {
+        Scan(&mut self.0.inside).visit_seq(items)
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
     }
 }
 
