@@ -137,27 +137,42 @@ fn write_str(out: &mut Vec<u8>, s: &str) {
     serde_json::to_writer(out, s).expect("writing to a Vec cannot fail");
 }
 
-/// Writes a map's members as `"NAME":ATTRIBUTE,...` between `open` and `close`.
-fn write_members<'de, A: serde::de::MapAccess<'de>>(
+/// Writes `open`, then what `next` writes each time, comma-separated, until it writes nothing
+/// (it returns false), then `close`.
+fn write_joined<E>(
     out: &mut Vec<u8>,
     (open, close): (&str, &str),
-    mut members: A,
-) -> Result<(), A::Error> {
+    mut next: impl FnMut(&mut Vec<u8>) -> Result<bool, E>,
+) -> Result<(), E> {
     out.extend_from_slice(open.as_bytes());
     for n in 0.. {
         let mark = out.len();
         if n > 0 {
             out.push(b',');
         }
-        if members.next_key_seed(Name(out))?.is_none() {
+        if !next(out)? {
             out.truncate(mark);
             break;
         }
-        out.push(b':');
-        members.next_value_seed(Attribute(out))?;
     }
     out.extend_from_slice(close.as_bytes());
     Ok(())
+}
+
+/// Writes a map's members as `"NAME":ATTRIBUTE,...` between `open` and `close`.
+fn write_members<'de, A: serde::de::MapAccess<'de>>(
+    out: &mut Vec<u8>,
+    brackets: (&str, &str),
+    mut members: A,
+) -> Result<(), A::Error> {
+    write_joined(out, brackets, |out| {
+        if members.next_key_seed(Name(out))?.is_none() {
+            return Ok(false);
+        }
+        out.push(b':');
+        members.next_value_seed(Attribute(out))?;
+        Ok(true)
+    })
 }
 
 impl<'de> serde::de::Visitor<'de> for Members<'_> {
@@ -246,20 +261,9 @@ impl<'de> serde::de::Visitor<'de> for Attribute<'_> {
     }
 
     fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut items: A) -> Result<(), A::Error> {
-        let out = self.0;
-        out.extend_from_slice(br#"{"L":["#);
-        for n in 0.. {
-            let mark = out.len();
-            if n > 0 {
-                out.push(b',');
-            }
-            if items.next_element_seed(Attribute(out))?.is_none() {
-                out.truncate(mark);
-                break;
-            }
-        }
-        out.extend_from_slice(b"]}");
-        Ok(())
+        write_joined(self.0, (r#"{"L":["#, "]}"), |out| {
+            Ok(items.next_element_seed(Attribute(out))?.is_some())
+        })
     }
 
     fn visit_map<A: serde::de::MapAccess<'de>>(self, members: A) -> Result<(), A::Error> {

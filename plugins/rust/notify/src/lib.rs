@@ -78,18 +78,15 @@ fn scan(body: &str) -> [Option<String>; KEYS.len()] {
         return Default::default();
     }
     let Found {
-        own,
+        mut own,
         inside,
         envelope,
     } = found;
     if envelope {
         return inside;
     }
-    let mut own = own;
     for (own, inside) in own.iter_mut().zip(inside) {
-        if own.is_none() {
-            *own = inside;
-        }
+        *own = own.take().or(inside);
     }
     own
 }
