@@ -1,7 +1,9 @@
 //! Switchyard's benchmark: the whole product, and in the same run this machine's limits (a bare
 //! axum server, raw SQLite commits) and a peer (RabbitMQ), each figure the median of 3 runs and
 //! printed as ratios. `cargo run --release -p bench -- all` takes a few minutes; the report
-//! (Markdown, for BENCHMARKS.md) goes to stdout, progress to stderr.
+//! (Markdown, for BENCHMARKS.md) goes to stdout, progress to stderr. With `all`, the naive
+//! pipeline's and RabbitMQ's runs alternate with the end-to-end runs they are compared with,
+//! because this machine's speed drifts from minute to minute.
 
 mod load;
 mod micro;
@@ -76,15 +78,22 @@ fn main() -> anyhow::Result<()> {
     };
     let mut report = Report::default();
     let mut rabbitmq = None;
+    let mut peer = Peer::default();
     let all = cli.what == What::All;
     if all || cli.what == What::Ingest {
         runtime.block_on(bench.ingest(&mut report))?;
     }
     if all || cli.what == What::EndToEnd {
-        runtime.block_on(bench.end_to_end(&mut report))?;
+        // With `all`, each RabbitMQ run follows the end-to-end run it is compared with.
+        runtime.block_on(bench.end_to_end(&mut report, all.then_some(&mut peer)))?;
+    }
+    if cli.what == What::Peer {
+        for run in 0..bench.runs {
+            runtime.block_on(bench.peer_run(run, &mut peer));
+        }
     }
     if all || cli.what == What::Peer {
-        rabbitmq = runtime.block_on(bench.peer(&mut report));
+        rabbitmq = peer.report(&mut report);
     }
     if all || cli.what == What::Micro {
         eprintln!("plugins and patterns");
@@ -139,6 +148,56 @@ fn ratios(report: &mut Report) {
     report.goal_below("end to end at 5000/s: p99 201 -> consumer", 50.0, "ms");
     report.goal_below("start-up to /readyz, warm plugin cache", 300.0, "ms");
     report.goal_below("RSS with the backlog waiting", 150.0, "MiB");
+}
+
+/// RabbitMQ's figures, gathered a run at a time.
+#[derive(Default)]
+struct Peer {
+    /// The node, started for the first run and stopped with the report.
+    rabbit: Option<procs::Rabbit>,
+    published: Vec<f64>,
+    consumed: Vec<f64>,
+    /// The end-to-end rate measured just before each run, when runs alternate.
+    paired: Vec<f64>,
+    version: Option<String>,
+    /// Why there is no figure, once a start or a run failed.
+    skipped: Option<String>,
+}
+
+impl Peer {
+    /// Adds the figures, or a note saying why there are none; returns RabbitMQ's version.
+    fn report(mut self, report: &mut Report) -> Option<String> {
+        drop(self.rabbit.take());
+        if let Some(why) = self.skipped {
+            report.note(why);
+            return None;
+        }
+        if self.paired.len() == self.consumed.len() && !self.paired.is_empty() {
+            let each: Vec<String> = self
+                .paired
+                .iter()
+                .zip(&self.consumed)
+                .map(|(ours, theirs)| format!("{:.2}", ours / theirs))
+                .collect();
+            report.note(format!(
+                "Each RabbitMQ run followed an end-to-end run; their ratios, run by run: {}.",
+                each.join(", ")
+            ));
+        }
+        report.add(
+            "Peer",
+            "RabbitMQ durable queue, confirms, acks: published/s",
+            "/s",
+            self.published,
+        );
+        report.add(
+            "Peer",
+            "RabbitMQ durable queue, confirms, acks: consumed/s",
+            "/s",
+            self.consumed,
+        );
+        Some(self.version.unwrap_or_else(|| "(version unknown)".into()))
+    }
 }
 
 struct Bench {
@@ -291,13 +350,20 @@ impl Bench {
         Ok(())
     }
 
-    async fn end_to_end(&self, report: &mut Report) -> anyhow::Result<()> {
+    /// The default routes end to end, and the naive SQLite pipeline; with `peer`, a RabbitMQ run
+    /// after each run, so that the machine's drift from minute to minute stays out of the ratios.
+    async fn end_to_end(
+        &self,
+        report: &mut Report,
+        mut peer: Option<&mut Peer>,
+    ) -> anyhow::Result<()> {
         eprintln!("end to end: the default routes, POST to consumer plugin");
         let routes = procs::repo().join("routes.toml");
         let rates = [1000.0, 5000.0, 10000.0];
         let mut delivered: HashMap<String, Vec<f64>> = HashMap::new();
         let mut p50: HashMap<String, Vec<f64>> = HashMap::new();
         let mut p99: HashMap<String, Vec<f64>> = HashMap::new();
+        let mut naive = Vec::new();
         for run in 0..self.runs {
             let dir = self.run_dir(&format!("e2e-{run}"))?;
             let process = self.host(&routes, &dir)?;
@@ -343,6 +409,14 @@ impl Bench {
             }
             process.stop();
             let _ = std::fs::remove_dir_all(&dir);
+            let dir = self.run_dir(&format!("naive-{run}"))?;
+            naive.push(storage::naive_pipeline(&dir, 100_000)?);
+            let _ = std::fs::remove_dir_all(&dir);
+            if let Some(peer) = peer.as_deref_mut() {
+                peer.paired
+                    .extend(delivered.get("saturation").and_then(|d| d.last()));
+                self.peer_run(run, peer).await;
+            }
         }
         for phase in rates
             .iter()
@@ -373,14 +447,6 @@ impl Bench {
                 p99.remove(&phase).unwrap_or_default(),
             );
         }
-        let dir = self.run_dir("naive")?;
-        let naive: Vec<f64> = (0..self.runs)
-            .map(|run| {
-                let dir = dir.join(run.to_string());
-                std::fs::create_dir_all(&dir)?;
-                Ok(storage::naive_pipeline(&dir, 100_000)?)
-            })
-            .collect::<anyhow::Result<_>>()?;
         report.add(
             "End to end",
             "naive SQLite outbox -> queue -> delete: events/s",
@@ -390,44 +456,33 @@ impl Bench {
         Ok(())
     }
 
-    /// RabbitMQ's figure, or a note saying why there is none; returns its version.
-    async fn peer(&self, report: &mut Report) -> Option<String> {
-        eprintln!("peer: RabbitMQ");
-        let rabbit = match procs::Rabbit::start() {
-            Ok(rabbit) => rabbit,
-            Err(err) => {
-                report.note(format!("RabbitMQ skipped: {err:#}"));
-                return None;
-            }
-        };
-        let (mut published, mut consumed) = (Vec::new(), Vec::new());
-        for run in 0..self.runs {
-            match rabbit::run(rabbit.port, 30_000, &format!("bench-{run}")).await {
-                Ok((p, c)) => {
-                    published.push(p);
-                    consumed.push(c);
-                }
-                Err(err) => {
-                    report.note(format!("RabbitMQ run failed: {err:#}"));
-                    return None;
-                }
-            }
+    /// One RabbitMQ run, on the node the first run starts; every run has a queue of its own.
+    /// After a failure, the peer is skipped.
+    async fn peer_run(&self, run: usize, peer: &mut Peer) {
+        if peer.skipped.is_some() {
+            return;
         }
-        report.add(
-            "Peer",
-            "RabbitMQ durable queue, confirms, acks: published/s",
-            "/s",
-            published,
-        );
-        report.add(
-            "Peer",
-            "RabbitMQ durable queue, confirms, acks: consumed/s",
-            "/s",
-            consumed,
-        );
-        rabbit
-            .version()
-            .or_else(|| Some("(version unknown)".into()))
+        eprintln!("peer: RabbitMQ, run {}", run + 1);
+        let rabbit = match &mut peer.rabbit {
+            Some(rabbit) => rabbit,
+            None => match procs::Rabbit::start() {
+                Ok(rabbit) => peer.rabbit.insert(rabbit),
+                Err(err) => {
+                    peer.skipped = Some(format!("RabbitMQ skipped: {err:#}"));
+                    return;
+                }
+            },
+        };
+        match rabbit::run(rabbit.port, 30_000, &format!("bench-{run}")).await {
+            Ok((published, consumed)) => {
+                peer.published.push(published);
+                peer.consumed.push(consumed);
+            }
+            Err(err) => peer.skipped = Some(format!("RabbitMQ run failed: {err:#}")),
+        }
+        if peer.version.is_none() {
+            peer.version = rabbit.version();
+        }
     }
 
     async fn memory(&self, report: &mut Report) -> anyhow::Result<()> {
