@@ -89,7 +89,7 @@ fn main() -> anyhow::Result<()> {
     }
     if cli.what == What::Peer {
         for run in 0..bench.runs {
-            runtime.block_on(bench.peer_run(run, &mut peer));
+            runtime.block_on(peer.run(run));
         }
     }
     if all || cli.what == What::Peer {
@@ -165,6 +165,35 @@ struct Peer {
 }
 
 impl Peer {
+    /// One RabbitMQ run, on the node the first run starts; every run has a queue of its own.
+    /// After a failure, the peer is skipped.
+    async fn run(&mut self, run: usize) {
+        if self.skipped.is_some() {
+            return;
+        }
+        eprintln!("peer: RabbitMQ, run {}", run + 1);
+        let rabbit = match &mut self.rabbit {
+            Some(rabbit) => rabbit,
+            None => match procs::Rabbit::start() {
+                Ok(rabbit) => self.rabbit.insert(rabbit),
+                Err(err) => {
+                    self.skipped = Some(format!("RabbitMQ skipped: {err:#}"));
+                    return;
+                }
+            },
+        };
+        match rabbit::run(rabbit.port, 30_000, &format!("bench-{run}")).await {
+            Ok((published, consumed)) => {
+                self.published.push(published);
+                self.consumed.push(consumed);
+            }
+            Err(err) => self.skipped = Some(format!("RabbitMQ run failed: {err:#}")),
+        }
+        if self.version.is_none() {
+            self.version = rabbit.version();
+        }
+    }
+
     /// Adds the figures, or a note saying why there are none; returns RabbitMQ's version.
     fn report(mut self, report: &mut Report) -> Option<String> {
         drop(self.rabbit.take());
@@ -415,7 +444,7 @@ impl Bench {
             if let Some(peer) = peer.as_deref_mut() {
                 peer.paired
                     .extend(delivered.get("saturation").and_then(|d| d.last()));
-                self.peer_run(run, peer).await;
+                peer.run(run).await;
             }
         }
         for phase in rates
@@ -454,35 +483,6 @@ impl Bench {
             naive,
         );
         Ok(())
-    }
-
-    /// One RabbitMQ run, on the node the first run starts; every run has a queue of its own.
-    /// After a failure, the peer is skipped.
-    async fn peer_run(&self, run: usize, peer: &mut Peer) {
-        if peer.skipped.is_some() {
-            return;
-        }
-        eprintln!("peer: RabbitMQ, run {}", run + 1);
-        let rabbit = match &mut peer.rabbit {
-            Some(rabbit) => rabbit,
-            None => match procs::Rabbit::start() {
-                Ok(rabbit) => peer.rabbit.insert(rabbit),
-                Err(err) => {
-                    peer.skipped = Some(format!("RabbitMQ skipped: {err:#}"));
-                    return;
-                }
-            },
-        };
-        match rabbit::run(rabbit.port, 30_000, &format!("bench-{run}")).await {
-            Ok((published, consumed)) => {
-                peer.published.push(published);
-                peer.consumed.push(consumed);
-            }
-            Err(err) => peer.skipped = Some(format!("RabbitMQ run failed: {err:#}")),
-        }
-        if peer.version.is_none() {
-            peer.version = rabbit.version();
-        }
     }
 
     async fn memory(&self, report: &mut Report) -> anyhow::Result<()> {
