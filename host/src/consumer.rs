@@ -4,6 +4,7 @@
 //! `dead-letter(reason)` moves it to the queue's DLQ now. A trap, a timeout or an error fails
 //! the whole batch: its messages come back after their visibility timeout.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -130,8 +131,20 @@ impl ConsumerRunner {
             }
         };
         let mut done = Vec::new();
+        // FIFO: once a message of a group is retried, the group's later messages in this batch
+        // are retried with it, whatever the plugin answered for them, so that none is done
+        // before it (as Powertools' SqsFifoPartialProcessor does for a Lambda function).
+        let mut held: HashMap<&str, Option<u32>> = HashMap::new();
         for (received, outcome) in batch.iter().zip(outcomes) {
             let receipt = &received.receipt_handle;
+            let group = received.group_id.as_deref();
+            let outcome = match group.and_then(|g| held.get(g)) {
+                Some(delay) => Outcome::Retry(*delay),
+                None => outcome,
+            };
+            if let (Some(group), Outcome::Retry(delay)) = (group, &outcome) {
+                held.entry(group).or_insert(*delay);
+            }
             let applied = match outcome {
                 Outcome::Ok => {
                     done.push(receipt.clone());

@@ -80,7 +80,8 @@ async fn keys_only_stream_records_carry_no_images() {
 // The queue suite on SQS, but for two things moto does its own way: a stale receipt handle
 // still changes visibility and deletes (AWS: "the request succeeds, but the message will not be
 // deleted"), and moto gives a FIFO duplicate a new message id (AWS says only that a
-// duplicate is accepted and not delivered, which the suite checks).
+// duplicate is accepted and not delivered, which the suite checks). Nor does moto's long poll
+// on a FIFO queue return a message whose group the wait's own delete unblocked.
 conformance_tests!(
     a_received_message_is_hidden_until_its_visibility_timeout,
     a_deleted_message_is_gone,

@@ -332,6 +332,39 @@ pub async fn a_fifo_queue_keeps_order_per_group_and_holds_a_group_in_flight(
     );
 }
 
+pub async fn a_long_poll_on_a_fifo_queue_wakes_when_the_message_ahead_is_deleted(
+    queues: &dyn Queues,
+    _: &dyn Checkpoints,
+) {
+    queues
+        .send(ORDERED, vec![grouped("a1", "a"), grouped("a2", "a")])
+        .await
+        .unwrap();
+    let first = queues
+        .receive(ORDERED, 1, Some(Duration::from_secs(60)), Duration::ZERO)
+        .await
+        .unwrap();
+    assert_eq!(bodies(&first), ["a1"]);
+    // a2 waits behind a1, which stays hidden for a minute unless it is deleted. The long poll
+    // ends when a2 can be delivered, not when its 20 s run out.
+    let started = std::time::Instant::now();
+    let (woken, ()) = tokio::join!(
+        queues.receive(ORDERED, 10, None, Duration::from_secs(20)),
+        async {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            queues
+                .delete(ORDERED, &[first[0].receipt_handle.clone()])
+                .await
+                .unwrap();
+        }
+    );
+    assert_eq!(bodies(&woken.unwrap()), ["a2"]);
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "the long poll slept through the delete"
+    );
+}
+
 pub async fn a_fifo_queue_drops_duplicates_within_five_minutes(
     queues: &dyn Queues,
     _: &dyn Checkpoints,

@@ -501,6 +501,11 @@ impl Queues for EmbeddedStore {
         let (queues, receipts) = (self.queues.clone(), receipts.to_vec());
         self.apply(move |tx, _| delete(tx, &queues[queue.index()], &receipts))
             .await?;
+        // In a FIFO queue, a delete lets its group's next message through.
+        let info = &self.queues[queue.index()];
+        if info.fifo {
+            info.bump();
+        }
         Ok(())
     }
 

@@ -48,6 +48,7 @@ conformance_tests!(
     a_delayed_message_stays_hidden_for_the_delay,
     a_long_poll_wakes_when_a_message_is_sent,
     a_fifo_queue_keeps_order_per_group_and_holds_a_group_in_flight,
+    a_long_poll_on_a_fifo_queue_wakes_when_the_message_ahead_is_deleted,
     a_fifo_queue_drops_duplicates_within_five_minutes,
     delivery_and_checkpoint_commit_together,
     a_dead_letter_can_be_inspected_and_moved_back,
