@@ -32,15 +32,14 @@ async fn orders_arrive_at_the_consumer_enriched_and_filtered_exactly_as_routed()
     );
     // Changes to existing orders are MODIFY records: the pattern filter drops them.
     for i in [150, 151] {
-        let patch = client
-            .patch(format!("{}/orders/o-{i:04}", host.url))
-            .header("if-match", "\"1\"")
-            .header("content-type", "application/merge-patch+json")
-            .body(r#"{"note": "changed"}"#)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(patch.status(), StatusCode::OK);
+        patch(
+            &client,
+            &host,
+            &format!("o-{i:04}"),
+            1,
+            r#"{"note": "changed"}"#,
+        )
+        .await;
     }
 
     let expected: BTreeMap<String, &str> = (0..1000)
@@ -286,15 +285,14 @@ concurrency = 4
     }
     for version in 1..=4 {
         for o in 0..5 {
-            let patch = client
-                .patch(format!("{}/orders/o-{o}", host.url))
-                .header("if-match", format!("\"{version}\""))
-                .header("content-type", "application/merge-patch+json")
-                .body(r#"{"fail": null}"#)
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(patch.status(), StatusCode::OK);
+            patch(
+                &client,
+                &host,
+                &format!("o-{o}"),
+                version,
+                r#"{"fail": null}"#,
+            )
+            .await;
         }
     }
     let seen = wait_for(&host, "every change of every order", |seen| {
@@ -393,15 +391,14 @@ handler = "dead-letters"
     )
     .await;
     for version in 1..=2 {
-        let patch = client
-            .patch(format!("{}/orders/o-1", host.url))
-            .header("if-match", format!("\"{version}\""))
-            .header("content-type", "application/merge-patch+json")
-            .body(r#"{"fail": null, "slowMs": null}"#)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(patch.status(), StatusCode::OK);
+        patch(
+            &client,
+            &host,
+            "o-1",
+            version,
+            r#"{"fail": null, "slowMs": null}"#,
+        )
+        .await;
     }
     let seen = wait_for(
         &host,

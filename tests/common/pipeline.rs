@@ -164,6 +164,19 @@ pub async fn post(client: &reqwest::Client, host: &Host, order: serde_json::Valu
     assert_eq!(response.status(), StatusCode::CREATED);
 }
 
+/// Applies a merge patch to order `key` at `version`.
+pub async fn patch(client: &reqwest::Client, host: &Host, key: &str, version: u32, body: &str) {
+    let response = client
+        .patch(format!("{}/orders/{key}", host.url))
+        .header("if-match", format!("\"{version}\""))
+        .header("content-type", "application/merge-patch+json")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
 /// When each "order handled" line of `order` was logged, with its receive count.
 pub fn handled_at(host: &Host, order: &str) -> Vec<(time::OffsetDateTime, u32)> {
     host.logs()
