@@ -5,6 +5,7 @@
 //! pipeline's and RabbitMQ's runs alternate with the end-to-end runs they are compared with,
 //! because this machine's speed drifts from minute to minute.
 
+mod cpu;
 mod load;
 mod micro;
 mod procs;
@@ -20,6 +21,7 @@ use std::time::{Duration, Instant, SystemTime};
 use anyhow::Context;
 use clap::{Parser, ValueEnum};
 
+use cpu::{Cpu, own_cpu_seconds};
 use load::{Load, LoadResult};
 use report::{Report, median, ms, quantile};
 
@@ -136,9 +138,24 @@ fn ratios(report: &mut Report) {
     report.ratio(
         "end to end: Switchyard / naive SQLite pipeline",
         "end to end, saturation: delivered events/s",
-        "naive SQLite outbox -> queue -> delete: events/s",
+        NAIVE_RATE,
         Some(1.0),
     );
+    if let (Some(http), Some(naive_cpu), Some(naive)) = (
+        report.get(HTTP_CPU),
+        report.get(NAIVE_CPU),
+        report.get(NAIVE_RATE),
+    ) {
+        // A pipeline fed over HTTP that stores each order at least as cheaply as the naive one
+        // pays at least the HTTP limit's CPU and the naive pipeline's per order: even with
+        // every core busy and no wait, it could not move more orders than this.
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+        let ceiling = cores * 1e6 / (http + naive_cpu);
+        report.derived(
+            "end to end: CPU ceiling of any HTTP-fed pipeline / naive SQLite pipeline",
+            ceiling / naive,
+        );
+    }
     report.ratio(
         "end to end: Switchyard / RabbitMQ consumed",
         "end to end, saturation: delivered events/s",
@@ -285,6 +302,7 @@ impl Bench {
         );
         let routes = self.routes("ingest.toml", INGEST_ROUTES)?;
         let mut group_sizes = Vec::new();
+        let mut http_cpu = Vec::new();
         for c in [16usize, 64, 256] {
             let (mut host, mut bare) = (Vec::new(), Vec::new());
             for run in 0..self.runs {
@@ -303,14 +321,17 @@ impl Bench {
                 process.stop();
                 host.push(result);
                 let process = procs::bare_axum()?;
-                bare.push(
-                    load::run(
-                        process.addr,
-                        Load::closed(c, self.load_time),
-                        load::orders("bare"),
-                    )
-                    .await,
-                );
+                let cpu = Cpu::start(process.pid());
+                let result = load::run(
+                    process.addr,
+                    Load::closed(c, self.load_time),
+                    load::orders("bare"),
+                )
+                .await;
+                if c == 64 {
+                    http_cpu.push(cpu.micros_per(result.created));
+                }
+                bare.push(result);
                 process.stop();
             }
             let failed: u64 = host
@@ -353,6 +374,7 @@ impl Bench {
                 values,
             );
         }
+        report.add("Ingest", HTTP_CPU, "µs", http_cpu);
         let group = median(group_sizes.clone());
         report.add(
             "Ingest",
@@ -393,6 +415,7 @@ impl Bench {
         let mut p50: HashMap<String, Vec<f64>> = HashMap::new();
         let mut p99: HashMap<String, Vec<f64>> = HashMap::new();
         let mut naive = Vec::new();
+        let (mut e2e_cpu, mut naive_cpu) = (Vec::new(), Vec::new());
         for run in 0..self.runs {
             let dir = self.run_dir(&format!("e2e-{run}"))?;
             let process = self.host(&routes, &dir)?;
@@ -412,8 +435,13 @@ impl Bench {
                 let log = dir.join("host.log");
                 let mark = mark(process.addr, &log).await?;
                 let started = SystemTime::now();
+                let cpu = Cpu::start(process.pid());
                 let result = load::run(process.addr, load, load::orders(&prefix)).await;
+                let client = cpu.client_seconds();
                 let seen = wait_handled(process.addr, &log, &mark, &prefix, result.created).await?;
+                if rate.is_none() {
+                    e2e_cpu.push((client + cpu.server_seconds()) * 1e6 / seen.len() as f64);
+                }
                 let sent: HashMap<u64, SystemTime> = result.answered.iter().copied().collect();
                 let mut latencies: Vec<Duration> = seen
                     .iter()
@@ -439,7 +467,10 @@ impl Bench {
             process.stop();
             let _ = std::fs::remove_dir_all(&dir);
             let dir = self.run_dir(&format!("naive-{run}"))?;
-            naive.push(storage::naive_pipeline(&dir, 100_000)?);
+            // The naive pipeline runs in this process's own threads.
+            let before = own_cpu_seconds();
+            naive.push(storage::naive_pipeline(&dir, NAIVE_EVENTS)?);
+            naive_cpu.push((own_cpu_seconds() - before) * 1e6 / NAIVE_EVENTS as f64);
             let _ = std::fs::remove_dir_all(&dir);
             if let Some(peer) = peer.as_deref_mut() {
                 peer.paired
@@ -476,12 +507,9 @@ impl Bench {
                 p99.remove(&phase).unwrap_or_default(),
             );
         }
-        report.add(
-            "End to end",
-            "naive SQLite outbox -> queue -> delete: events/s",
-            "/s",
-            naive,
-        );
+        report.add("End to end", E2E_CPU, "µs", e2e_cpu);
+        report.add("End to end", NAIVE_RATE, "/s", naive);
+        report.add("End to end", NAIVE_CPU, "µs", naive_cpu);
         Ok(())
     }
 
@@ -553,6 +581,13 @@ impl Bench {
         Ok(())
     }
 }
+
+/// Events the naive pipeline moves per run.
+const NAIVE_EVENTS: u64 = 100_000;
+const NAIVE_RATE: &str = "naive SQLite outbox -> queue -> delete: events/s";
+const NAIVE_CPU: &str = "naive SQLite pipeline: CPU per event";
+const HTTP_CPU: &str = "bare axum at c=64: CPU per request, server and client";
+const E2E_CPU: &str = "end to end, saturation: CPU per order, host and client";
 
 /// Writes per transaction of the embedded store so far, from `/metrics`.
 async fn group_size(addr: SocketAddr) -> anyhow::Result<f64> {

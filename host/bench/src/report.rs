@@ -108,6 +108,16 @@ impl Report {
         });
     }
 
+    /// A ratio computed from several figures, with no goal of its own.
+    pub fn derived(&mut self, name: impl Into<String>, value: f64) {
+        self.ratios.push(Ratio {
+            name: name.into(),
+            value,
+            goal: None,
+            met: None,
+        });
+    }
+
     /// A figure held to an upper bound, e.g. a latency goal.
     pub fn goal_below(&mut self, name: &str, bound: f64, unit: &str) {
         if let Some(value) = self.get(name) {
