@@ -437,6 +437,7 @@ impl Bench {
                 let started = SystemTime::now();
                 let cpu = Cpu::start(process.pid());
                 let result = load::run(process.addr, load, load::orders(&prefix)).await;
+                // The client's share ends with the load: reading the log below is not its work.
                 let client = cpu.client_seconds();
                 let seen = wait_handled(process.addr, &log, &mark, &prefix, result.created).await?;
                 if rate.is_none() {
