@@ -1,7 +1,8 @@
 //! A moto server (PyPI `moto[server]`) for tests of the AWS backend: installed into a
 //! virtualenv under target/ on first use, started per test on a free port of 127.0.0.1, and
-//! killed when the test ends. Shared by the unit tests (`host/src/backend/aws/tests.rs`) and
-//! the end-to-end tests.
+//! killed when the test ends. It runs through `moto_server.py` beside this file, which makes
+//! each DynamoDB request atomic, as DynamoDB's are and moto's are not. Shared by the unit tests
+//! (`host/src/backend/aws/tests.rs`) and the end-to-end tests.
 
 #![allow(dead_code, clippy::unwrap_used)]
 
@@ -10,13 +11,12 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-/// moto_server, installed into a virtualenv under target/ on first use.
-fn moto_server() -> &'static Path {
+/// The Python of a virtualenv under target/ that holds moto[server], installed on first use.
+fn moto_python() -> &'static Path {
     static INSTALLED: OnceLock<PathBuf> = OnceLock::new();
     INSTALLED.get_or_init(|| {
         let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/moto-venv");
-        let server = venv.join("bin/moto_server");
-        if !server.exists() {
+        if !venv.join("bin/moto_server").exists() {
             let install = format!(
                 "python3 -m venv '{0}' && '{0}/bin/pip' install --quiet 'moto[server]==5.2.5'",
                 venv.display()
@@ -27,7 +27,7 @@ fn moto_server() -> &'static Path {
                 .expect("sh runs");
             assert!(status.success(), "installing moto[server] failed");
         }
-        server
+        venv.join("bin/python")
     })
 }
 
@@ -44,7 +44,9 @@ impl Moto {
             .local_addr()
             .unwrap()
             .port();
-        let child = Command::new(moto_server())
+        let server = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/common/moto_server.py");
+        let mut child = Command::new(moto_python())
+            .arg(server)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -52,6 +54,9 @@ impl Moto {
             .expect("moto_server starts");
         let deadline = Instant::now() + Duration::from_secs(30);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Some(status) = child.try_wait().unwrap() {
+                panic!("moto_server.py exited before it listened on {port}: {status}");
+            }
             assert!(
                 Instant::now() < deadline,
                 "moto did not start listening on {port}"
