@@ -1,5 +1,5 @@
 //! Operating the pipeline, through the real binary: DLQ commands, a pipe stuck without a DLQ,
-//! graceful shutdown, archive replay, the admin endpoints and `/metrics`.
+//! graceful shutdown, archive replay, the admin endpoints and `/metrics`, and the host's memory.
 
 #![allow(clippy::unwrap_used)]
 
@@ -329,4 +329,18 @@ targets = [{ queue = "audit" }]
         events[20]["id"], events[0]["id"],
         "a replayed event keeps its id"
     );
+}
+
+/// Transparent huge pages would keep every 2 MiB that mimalloc touches resident: 130 MiB at rest
+/// on the default routes, against 60 MiB with them off.
+#[cfg(target_os = "linux")]
+#[test]
+fn the_host_runs_without_transparent_huge_pages() {
+    let host = Host::start("[tables.orders]\nkey = \"orderId\"\n");
+    let status = std::fs::read_to_string(format!("/proc/{}/status", host.pid())).unwrap();
+    let thp = status
+        .lines()
+        .find_map(|line| line.strip_prefix("THP_enabled:"))
+        .unwrap_or_else(|| panic!("no THP_enabled in /proc/PID/status:\n{status}"));
+    assert_eq!(thp.trim(), "0");
 }

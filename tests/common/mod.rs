@@ -90,6 +90,11 @@ impl Host {
         }
     }
 
+    /// The process id of the running host.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("the host is running").id()
+    }
+
     pub fn routes_path(&self) -> PathBuf {
         self.routes.clone()
     }
