@@ -344,3 +344,101 @@ fn the_host_runs_without_transparent_huge_pages() {
         .unwrap_or_else(|| panic!("no THP_enabled in /proc/PID/status:\n{status}"));
     assert_eq!(thp.trim(), "0");
 }
+
+#[tokio::test]
+async fn a_bus_counts_the_events_each_rule_matched_once_they_are_delivered() {
+    build_test_plugins();
+    let host = Host::start(&routes("high-value", ""));
+    let client = Host::client();
+    for order in ["o-1", "o-2"] {
+        post(
+            &client,
+            &host,
+            json!({"orderId": order, "customerId": "c-1", "total": 500}),
+        )
+        .await;
+    }
+    wait_for(&host, "both orders", |seen| seen.len() >= 2);
+    let buses = host.get_json("/admin/buses").await;
+    let orders = &buses["buses"][0];
+    assert_eq!(
+        (
+            &orders["name"],
+            &orders["rules"][0]["matched"],
+            &orders["unmatched"]
+        ),
+        (&json!("orders"), &json!(2), &json!(0)),
+        "{buses}"
+    );
+    let metrics = host.get_text("/metrics").await;
+    let expected = "switchyard_rule_events_matched_total{bus=\"orders\",rule=\"new-orders\"} 2";
+    assert!(
+        metrics.contains(expected),
+        "`{expected}` is not in:\n{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn a_pipe_dlq_redrives_through_its_pipe_once_the_cause_is_fixed() {
+    build_test_plugins();
+    let mut host = Host::start(&faulty_pipe("retry = { attempts = 0 }", "faulty"));
+    let client = Host::client();
+    post(&client, &host, json!({"orderId": "o-1", "do": "error"})).await;
+    post(&client, &host, json!({"orderId": "o-2"})).await;
+    let dead = wait_for_messages(&host, "pipe-dlq", 1).await;
+    assert_eq!(dead[0]["origin"], "pipe:orders");
+    wait_for_messages(&host, "out", 1).await;
+
+    let routes = host.routes_path();
+    let redrive = |url: &str| {
+        common::run(&[
+            "dlq",
+            "redrive",
+            "pipe-dlq",
+            "--routes",
+            routes.to_str().unwrap(),
+            "--url",
+            url,
+        ])
+    };
+    // Still broken: the record fails again, stays on the DLQ, and the command says so.
+    let refused = redrive(&host.url);
+    assert_eq!(refused.status.code(), Some(1));
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&refused.stdout),
+        String::from_utf8_lossy(&refused.stderr),
+    );
+    assert!(
+        stdout.contains("pipe `orders` failed it again: plugin `faulty` returned an error: the event asked for an error"),
+        "{stdout}"
+    );
+    assert_eq!(
+        stderr.trim(),
+        "switchyard: nothing redriven: every message of `pipe-dlq` was skipped (1)"
+    );
+    assert_eq!(wait_for_messages(&host, "pipe-dlq", 1).await.len(), 1);
+
+    // Fixed: the filter goes. The record goes through the pipe again, to its target.
+    std::fs::write(&routes, faulty_pipe("retry = { attempts = 0 }", "")).unwrap();
+    host.restart();
+    let redriven = redrive(&host.url);
+    assert_eq!(
+        String::from_utf8_lossy(&redriven.stdout).trim(),
+        "moved 1 messages",
+        "{}",
+        String::from_utf8_lossy(&redriven.stderr)
+    );
+    assert!(redriven.status.success());
+    let delivered = wait_for_messages(&host, "out", 2).await;
+    assert!(delivered[1]["body"].as_str().unwrap().contains("\"o-1\""));
+    assert_eq!(
+        host.get_json("/admin/queues/pipe-dlq/messages").await["messages"],
+        json!([])
+    );
+    let again = redrive(&host.url);
+    assert_eq!(again.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&again.stderr).trim(),
+        "switchyard: nothing to redrive: `pipe-dlq` has no messages"
+    );
+}

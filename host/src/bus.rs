@@ -28,8 +28,10 @@ pub struct Buses {
 #[derive(Debug, Default)]
 pub struct Routed {
     pub messages: Vec<(QueueId, NewMessage)>,
-    /// Rules that matched, as `bus/rule`.
-    pub rules: Vec<String>,
+    /// The rules that matched, by bus and index in it.
+    pub matched: Vec<(BusId, usize)>,
+    /// The buses the event crossed where no rule matched it.
+    pub unmatched: Vec<BusId>,
     /// The event, for each bus whose archive keeps it.
     pub archived: Vec<(BusId, String)>,
 }
@@ -69,7 +71,19 @@ impl Buses {
         }
     }
 
-    /// Routes an EventBridge event (JSON text) through `bus`.
+    /// Counts what events did on the buses, once the deliveries `routed` plans have committed
+    /// (a batch that fails and is routed again is counted once).
+    pub fn count(&self, routed: &Routed) {
+        for (bus, rule) in &routed.matched {
+            self.matched[bus.index()][*rule].inc();
+        }
+        for bus in &routed.unmatched {
+            self.unmatched[bus.index()].inc();
+        }
+    }
+
+    /// Routes an EventBridge event (JSON text) through `bus`; nothing is counted until
+    /// [`Buses::count`].
     pub fn route(&self, config: &Config, bus: BusId, event: &str) -> Result<Routed, EventError> {
         let mut routed = Routed::default();
         self.route_into(config, bus, event, 0, &mut routed)?;
@@ -94,16 +108,14 @@ impl Buses {
             routed.archived.push((bus, event.to_string()));
         }
         if matching.is_empty() {
-            self.unmatched[bus.index()].inc();
+            routed.unmatched.push(bus);
             return Ok(());
         }
         // Most targets take the event as it is; parse it only for those that look inside.
         let mut json = None;
         for index in matching {
             let rule = &config[bus].rules[index];
-            routed
-                .rules
-                .push(format!("{}/{}", config[bus].name, rule.name));
+            routed.matched.push((bus, index));
             for target in &rule.targets {
                 let input = match &target.input {
                     TargetInput::Event => event.to_string(),
@@ -205,7 +217,10 @@ fifo = true
         let event =
             r#"{"id": "e-1", "source": "shop", "detail": {"orderId": "o-1", "total": 500}}"#;
         let routed = buses.route(&config, BusId(1), event).unwrap();
-        assert_eq!(routed.rules, ["orders/all", "orders/big", "audit/log"]);
+        assert_eq!(
+            rules(&config, &routed),
+            ["orders/all", "orders/big", "audit/log"]
+        );
         let delivered: Vec<(&str, &str)> = routed
             .messages
             .iter()
@@ -261,6 +276,42 @@ targets = [{ bus = "a", dlq = "looped" }]
         let routed = Buses::new(&config)
             .route(&config, BusId(1), r#"{"source": "other"}"#)
             .unwrap();
-        assert!(routed.messages.is_empty() && routed.rules.is_empty());
+        assert!(routed.messages.is_empty() && routed.matched.is_empty());
+    }
+
+    fn rules(config: &Config, routed: &Routed) -> Vec<String> {
+        routed
+            .matched
+            .iter()
+            .map(|(bus, rule)| format!("{}/{}", config[*bus].name, config[*bus].rules[*rule].name))
+            .collect()
+    }
+
+    #[test]
+    fn rule_counters_count_routed_events_once_they_are_counted() {
+        let config = config(ROUTES);
+        let buses = Buses::new(&config);
+        let event = r#"{"id": "e-1", "source": "shop", "detail": {"orderId": "o-1", "total": 5}}"#;
+        let routed = buses.route(&config, BusId(1), event).unwrap();
+        let missed = buses
+            .route(&config, BusId(1), r#"{"source": "other"}"#)
+            .unwrap();
+        let counts = |buses: &Buses| {
+            let (orders, audit) = (&buses.matched[1], &buses.matched[0]);
+            (
+                orders.iter().map(Counter::get).collect::<Vec<_>>(),
+                audit.iter().map(Counter::get).collect::<Vec<_>>(),
+                buses.unmatched[1].get(),
+            )
+        };
+        assert_eq!(
+            counts(&buses),
+            (vec![0, 0], vec![0], 0),
+            "routing alone counts nothing"
+        );
+        buses.count(&routed);
+        buses.count(&missed);
+        // `all` matched and sent to `audit`'s rule `log`; `big` did not match a total of 5.
+        assert_eq!(counts(&buses), (vec![1, 0], vec![0], 1));
     }
 }

@@ -13,8 +13,8 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::backend::{Queues, Received};
-use crate::config::{Config, ConsumerId};
-use crate::plugin::{Message, Outcome, Plugins};
+use crate::config::{Config, ConsumerId, PluginId};
+use crate::plugin::{Message, Outcome, PluginError, Plugins};
 
 /// How long one receive waits for messages (long polling).
 /// How long one receive waits for a message: SQS's longest long poll. A send wakes it sooner.
@@ -116,7 +116,7 @@ impl ConsumerRunner {
         let messages: Vec<Message> = batch.iter().map(message).collect();
         let (plugins, handler) = (self.plugins.clone(), consumer.handler);
         let outcomes =
-            tokio::task::spawn_blocking(move || plugins.consumer(handler).handle(&messages)).await;
+            tokio::task::spawn_blocking(move || outcomes(&plugins, handler, &messages)).await;
         let outcomes = match outcomes {
             Ok(Ok(outcomes)) => outcomes,
             Ok(Err(err)) => {
@@ -179,6 +179,28 @@ impl ConsumerRunner {
         }
         self.status.succeeded.inc_by(done.len() as u64);
         done
+    }
+}
+
+/// The plugin's outcome for each message, or the error that fails the batch. A batch the
+/// plugin calls invalid is handed over again in halves down to the message it refuses, which
+/// is dead-lettered with the plugin's reason at once: retrying it would fail the same way.
+fn outcomes(
+    plugins: &Plugins,
+    handler: PluginId,
+    messages: &[Message],
+) -> Result<Vec<Outcome>, PluginError> {
+    match plugins.consumer(handler).handle(messages) {
+        Err(err) if !err.retryable() => {
+            if messages.len() == 1 {
+                return Ok(vec![Outcome::DeadLetter(err.to_string())]);
+            }
+            let (left, right) = messages.split_at(messages.len() / 2);
+            let mut all = outcomes(plugins, handler, left)?;
+            all.extend(outcomes(plugins, handler, right)?);
+            Ok(all)
+        }
+        handled => handled,
     }
 }
 

@@ -15,7 +15,7 @@ use crate::backend::{Archives, ChangeStream, Checkpoints, Delivery, Depth, Queue
 use crate::bus::Buses;
 use crate::config::{Config, PipeId};
 use crate::consumer::ConsumerStatus;
-use crate::pipe::PipeStatus;
+use crate::pipe::PipeRunner;
 use crate::plugin::Plugins;
 
 type Labels = Vec<(String, String)>;
@@ -26,7 +26,7 @@ pub struct Runtime {
     pub archives: Arc<dyn Archives>,
     pub checkpoints: Arc<dyn Checkpoints>,
     pub stream: Arc<dyn ChangeStream>,
-    pub pipes: Vec<Arc<PipeStatus>>,
+    pub pipes: Vec<Arc<PipeRunner>>,
     pub consumers: Vec<Arc<ConsumerStatus>>,
     pub buses: Arc<Buses>,
     registry: Registry,
@@ -89,13 +89,14 @@ impl Runtime {
         config: Arc<Config>,
         (queues, archives, checkpoints): (Arc<dyn Queues>, Arc<dyn Archives>, Arc<dyn Checkpoints>),
         stream: Arc<dyn ChangeStream>,
-        pipes: Vec<Arc<PipeStatus>>,
+        pipes: Vec<Arc<PipeRunner>>,
         consumers: Vec<Arc<ConsumerStatus>>,
         buses: Arc<Buses>,
         plugins: Option<&Plugins>,
     ) -> Runtime {
         let mut registry = Registry::with_prefix("switchyard");
-        for (pipe, status) in config.pipes.iter().zip(&pipes) {
+        for (pipe, runner) in config.pipes.iter().zip(&pipes) {
+            let status = &runner.status;
             let sub = registry.sub_registry_with_label(label("pipe", &pipe.name));
             sub.register(
                 "pipe_records_read",
@@ -221,8 +222,8 @@ impl Runtime {
 
     pub async fn pipes(&self) -> Vec<PipeReport> {
         let mut reports = Vec::with_capacity(self.pipes.len());
-        for (i, status) in self.pipes.iter().enumerate() {
-            let pipe = &self.config[PipeId(i)];
+        for (i, runner) in self.pipes.iter().enumerate() {
+            let (pipe, status) = (&self.config[PipeId(i)], &runner.status);
             let checkpoint = status
                 .position
                 .lock()
@@ -339,7 +340,8 @@ pub struct Skipped {
 
 impl Runtime {
     /// Moves every message of `dlq` back to the queue it came from (its origin), or to `to`,
-    /// at most `rate` messages per second: StartMessageMoveTask's behaviour.
+    /// at most `rate` messages per second: StartMessageMoveTask's behaviour. A record from a
+    /// pipe's DLQ goes through its pipe again, from the filters on, to the pipe's target.
     pub async fn redrive(
         &self,
         dlq: crate::config::QueueId,
@@ -382,6 +384,26 @@ impl Runtime {
                 return Ok(report);
             }
             for message in fresh {
+                // A pipe's dead letter goes back through its pipe, unless `to` names a queue.
+                let pipe = message
+                    .origin
+                    .strip_prefix("pipe:")
+                    .and_then(|name| self.config.pipes.iter().position(|p| p.name == name))
+                    .map(PipeId)
+                    .filter(|_| to.is_none());
+                if let Some(pipe) = pipe {
+                    match self.redrive_into_pipe(dlq, pipe, &message).await? {
+                        Ok(()) => report.moved += 1,
+                        Err(reason) => report.skipped.push(Skipped {
+                            message_id: message.message_id,
+                            reason,
+                        }),
+                    }
+                    if let Some(pause) = pause {
+                        tokio::time::sleep(pause).await;
+                    }
+                    continue;
+                }
                 let target = to.or_else(|| {
                     message
                         .origin
@@ -414,6 +436,39 @@ impl Runtime {
     }
 }
 
+impl Runtime {
+    /// Processes a record from a pipe's DLQ again through the pipe, then removes it from the
+    /// DLQ; the inner error says why it stays there.
+    async fn redrive_into_pipe(
+        &self,
+        dlq: crate::config::QueueId,
+        pipe: PipeId,
+        message: &crate::backend::Stored,
+    ) -> Result<Result<(), String>, crate::backend::StoreError> {
+        let name = &self.config[pipe].name;
+        let record: crate::record::StreamRecord = match serde_json::from_str(&message.body) {
+            Ok(record) => record,
+            Err(err) => {
+                return Ok(Err(format!(
+                    "it came from pipe `{name}`, but it is not a stream record ({err}); redrive it with `to` naming a queue"
+                )));
+            }
+        };
+        if let Err(err) = self.pipes[pipe.index()].redrive(&record).await {
+            return Ok(Err(format!("pipe `{name}` failed it again: {err}")));
+        }
+        // Delivered: a crash before this removal redrives it again later, with the same
+        // event id, as at-least-once delivery allows.
+        self.queues.remove(dlq, &message.message_id).await?;
+        tracing::info!(
+            pipe = name,
+            message = message.message_id,
+            "redrove a dead letter through its pipe"
+        );
+        Ok(Ok(()))
+    }
+}
+
 /// What a replay did.
 #[derive(Debug, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
@@ -443,12 +498,17 @@ impl Runtime {
             let Some(last) = batch.last() else { break };
             after = last.position;
             let mut delivery = Delivery::default();
+            let mut counts = crate::bus::Routed::default();
             for archived in batch {
                 let mut event: serde_json::Value =
                     serde_json::from_str(&archived.event).unwrap_or_default();
                 event["replay-name"] = serde_json::Value::String(replay_name.clone());
                 match self.buses.route(&self.config, bus, &event.to_string()) {
-                    Ok(routed) => delivery.messages.extend(routed.messages),
+                    Ok(routed) => {
+                        delivery.messages.extend(routed.messages);
+                        counts.matched.extend(routed.matched);
+                        counts.unmatched.extend(routed.unmatched);
+                    }
                     Err(err) => {
                         tracing::warn!(error = %err, "an archived event could not be replayed")
                     }
@@ -456,6 +516,7 @@ impl Runtime {
                 replayed += 1;
             }
             self.checkpoints.deliver(delivery).await?;
+            self.buses.count(&counts);
         }
         tracing::info!(
             bus = self.config[bus].name,

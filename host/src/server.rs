@@ -90,18 +90,22 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let mut workers = Vec::new();
     let mut pipes = Vec::new();
     for id in config.pipe_ids() {
-        let status = Arc::new(PipeStatus::default());
-        pipes.push(status.clone());
-        let runner = PipeRunner {
+        let runner = Arc::new(PipeRunner {
             id,
             config: config.clone(),
             stream: store.clone(),
             checkpoints: store.clone(),
             plugins: plugins.clone(),
             buses: buses.clone(),
-            status,
-        };
-        workers.push(tokio::spawn(Arc::new(runner).run(stop_rx.clone())));
+            status: Arc::new(PipeStatus::default()),
+        });
+        pipes.push(runner.clone());
+        // Before the API takes a write, so that no write it acknowledges comes before the
+        // position a `latest` pipe starts from.
+        if let Err(err) = runner.record_start().await {
+            tracing::warn!(pipe = config[id].name, error = %err, "cannot record where the pipe starts; it will when it runs");
+        }
+        workers.push(tokio::spawn(runner.run(stop_rx.clone())));
     }
     let mut consumers = Vec::new();
     for id in config.consumer_ids() {

@@ -191,3 +191,64 @@ pub fn handled_at(host: &Host, order: &str) -> Vec<(time::OffsetDateTime, u32)> 
         })
         .collect()
 }
+
+/// The messages on `queue`, oldest first, once there are at least `n` (waits at most 60 s).
+pub async fn wait_for_messages(host: &Host, queue: &str, n: usize) -> Vec<serde_json::Value> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let listed = host
+            .get_json(&format!("/admin/queues/{queue}/messages?limit=100"))
+            .await;
+        let messages = listed["messages"].as_array().cloned().unwrap_or_default();
+        if messages.len() >= n {
+            return messages;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {n} messages on `{queue}`: {listed}; the host's log:\n{}",
+            host.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A pipe's report in `/admin/pipes`.
+pub async fn pipe_report(host: &Host, pipe: &str) -> serde_json::Value {
+    let pipes = host.get_json("/admin/pipes").await;
+    pipes["pipes"]
+        .as_array()
+        .and_then(|all| all.iter().find(|p| p["name"] == pipe))
+        .cloned()
+        .unwrap_or_else(|| panic!("no pipe `{pipe}` in {pipes}"))
+}
+
+/// One table whose pipe filters with the `faulty` test filter (unless `filter_plugin` is
+/// empty) and delivers to the queue `out`, with the DLQ `pipe-dlq`.
+pub fn faulty_pipe(pipe_settings: &str, filter_plugin: &str) -> String {
+    let filter = if filter_plugin.is_empty() {
+        String::new()
+    } else {
+        format!("filter_plugin = \"{filter_plugin}\"")
+    };
+    format!(
+        r#"
+[tables.orders]
+key = "orderId"
+
+[plugins.faulty]
+world = "filter"
+wasm = "{faulty}"
+
+[pipes.orders]
+source = "orders"
+{filter}
+target = {{ queue = "out" }}
+dlq = "pipe-dlq"
+{pipe_settings}
+
+[queues.out]
+[queues.pipe-dlq]
+"#,
+        faulty = wasm("fault_filter.wasm"),
+    )
+}

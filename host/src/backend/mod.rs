@@ -293,6 +293,9 @@ pub trait Queues: Send + Sync + 'static {
         message_id: &str,
         to: QueueId,
     ) -> Result<bool, StoreError>;
+    /// Deletes a message by its id, without a receipt, as an operator does once a redrive has
+    /// handled it elsewhere; false when it is not on `queue`.
+    async fn remove(&self, queue: QueueId, message_id: &str) -> Result<bool, StoreError>;
     /// Starts the service's own redrive of `dlq` (SQS's StartMessageMoveTask) to `to`, or to
     /// each message's source queue; returns the task's handle, or `None` where the backend has
     /// no such task and the caller moves messages one by one.
@@ -319,6 +322,45 @@ pub struct Stored {
     pub origin: String,
     /// Why it was dead-lettered.
     pub error: Option<String>,
+}
+
+/// Where a pipe goes on reading a shard, as its checkpoint records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Position {
+    /// At the shard's oldest retained record (DynamoDB Streams' `TRIM_HORIZON`).
+    Oldest,
+    /// After this record.
+    After(SequenceNumber),
+}
+
+impl Position {
+    /// How a checkpoint stores [`Position::Oldest`]: no sequence number looks like it.
+    pub const OLDEST: &str = "TRIM_HORIZON";
+
+    /// The record to read after; `None` reads from the oldest.
+    pub fn after(&self) -> Option<&SequenceNumber> {
+        match self {
+            Position::Oldest => None,
+            Position::After(sequence) => Some(sequence),
+        }
+    }
+
+    /// The position a stored checkpoint names.
+    pub fn stored(text: String) -> Position {
+        if text == Position::OLDEST {
+            Position::Oldest
+        } else {
+            Position::After(SequenceNumber(text))
+        }
+    }
+
+    /// The text a checkpoint stores for this position.
+    pub fn as_stored(&self) -> &str {
+        match self {
+            Position::Oldest => Position::OLDEST,
+            Position::After(sequence) => sequence.as_str(),
+        }
+    }
 }
 
 /// How far a pipe has delivered one shard of its source stream.
@@ -358,11 +400,19 @@ pub trait Checkpoints: Send + Sync + 'static {
     /// Marks a shard read to its end, so that its children may start.
     async fn finish(&self, pipe: &str, shard: &ShardId) -> Result<(), StoreError>;
     async fn finished(&self, pipe: &str, shard: &ShardId) -> Result<bool, StoreError>;
-    async fn checkpoint(
+    /// Where the pipe goes on reading the shard; `None` before it first started on it.
+    async fn checkpoint(&self, pipe: &str, shard: &ShardId)
+    -> Result<Option<Position>, StoreError>;
+    /// Records where a pipe starts a shard it has never read, before it reads anything, so that
+    /// a restart goes on from there whatever the starting position (a `latest` pipe does not
+    /// jump past records that came after it first started). A checkpoint recorded first, by
+    /// this or another replica, wins; returns the position in force.
+    async fn start(
         &self,
         pipe: &str,
         shard: &ShardId,
-    ) -> Result<Option<SequenceNumber>, StoreError>;
+        at: Position,
+    ) -> Result<Position, StoreError>;
     /// Puts messages on queues, events on buses, archives events and advances the checkpoint.
     /// The embedded backend does all of it in one transaction, so the hand-off from stream to
     /// queues is exactly once; on AWS the checkpoint is written last, and only while this

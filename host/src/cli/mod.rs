@@ -155,17 +155,30 @@ pub fn main() -> ExitCode {
         .init();
     match cli.command {
         Command::Check { routes } => match config::load(&routes) {
-            Ok(config) => match Plugins::load(&config, Some(&crate::server::plugin_cache(&config)))
-            {
-                Ok(_) => {
+            Ok(config) => {
+                // A missing component is a routes.toml problem, shown at its `wasm` key, once.
+                let missing = config.missing_components();
+                missing.iter().for_each(|problem| eprintln!("{problem}"));
+                let cache = crate::server::plugin_cache(&config);
+                let errors = Plugins::load(&config, Some(&cache))
+                    .err()
+                    .unwrap_or_default();
+                let errors = errors.iter().filter(|err| {
+                    let key = format!("plugins.{}.wasm", err.plugin);
+                    !missing.iter().any(|problem| problem.key == key)
+                });
+                let mut failed = !missing.is_empty();
+                for err in errors {
+                    eprintln!("{err}");
+                    failed = true;
+                }
+                if failed {
+                    ExitCode::from(1)
+                } else {
                     println!("ok");
                     ExitCode::SUCCESS
                 }
-                Err(errors) => {
-                    errors.iter().for_each(|err| eprintln!("{err}"));
-                    ExitCode::from(1)
-                }
-            },
+            }
             Err(err) => {
                 eprintln!("{err}");
                 ExitCode::from(1)

@@ -101,13 +101,30 @@ async fn call(base: &str, token: Option<&str>, queue: &str, action: Action) -> R
             body["replayed"], body["replayName"]
         ),
         Action::Redrive { .. } => {
-            println!("moved {} messages", body["moved"]);
-            for skipped in body["skipped"].as_array().into_iter().flatten() {
+            if let Some(task) = body["taskHandle"].as_str() {
+                println!("the queue service is moving the messages: task {task}");
+                return Ok(());
+            }
+            let moved = body["moved"].as_u64().unwrap_or(0);
+            println!("moved {moved} messages");
+            let skipped = body["skipped"].as_array().cloned().unwrap_or_default();
+            for skipped in &skipped {
                 println!(
                     "skipped {}: {}",
                     skipped["messageId"],
                     skipped["reason"].as_str().unwrap_or_default()
                 );
+            }
+            // A redrive that moved nothing did not do what was asked: say so in the exit code.
+            if moved == 0 {
+                return Err(if skipped.is_empty() {
+                    format!("nothing to redrive: `{queue}` has no messages")
+                } else {
+                    format!(
+                        "nothing redriven: every message of `{queue}` was skipped ({})",
+                        skipped.len()
+                    )
+                });
             }
         }
     }

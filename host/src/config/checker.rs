@@ -2,16 +2,16 @@
 //! Each check reports what is wrong with its line and key, and returns a default so that
 //! compilation goes on and finds every other problem too.
 
-use std::collections::HashMap;
 use std::ops::{Range, RangeInclusive};
 use std::path::PathBuf;
 use std::time::Duration;
 
 use toml::Spanned;
 
+use super::compile::Declared;
 use super::raw::Text;
 use super::units::{parse_duration, parse_size, show_duration};
-use super::{PatternText, Problem};
+use super::{PatternText, Position, Problem};
 
 pub(super) struct Checker<'a> {
     pub text: &'a str,
@@ -28,9 +28,7 @@ impl Checker<'_> {
         span: Range<usize>,
         message: impl Into<String>,
     ) {
-        let before = &self.text[..span.start.min(self.text.len())];
-        let line = before.matches('\n').count() + 1;
-        let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        let Position { line, column } = self.position(span);
         self.problems.push(Problem {
             file: self.file.clone(),
             line,
@@ -38,6 +36,14 @@ impl Checker<'_> {
             key: key.into(),
             message: message.into(),
         });
+    }
+
+    /// The line and column where `span` starts.
+    pub fn position(&self, span: Range<usize>) -> Position {
+        let before = &self.text[..span.start.min(self.text.len())];
+        let line = before.matches('\n').count() + 1;
+        let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        Position { line, column }
     }
 
     pub fn report_toml(&mut self, key: &str, fallback: Range<usize>, err: &toml::de::Error) {
@@ -50,13 +56,21 @@ impl Checker<'_> {
         &mut self,
         key: &str,
         what: &str,
-        names: &HashMap<String, usize>,
+        names: &Declared,
         text: &Text,
     ) -> Option<usize> {
-        if let Some(index) = names.get(text.get_ref()) {
+        if let Some(index) = names.index.get(text.get_ref()) {
             return Some(*index);
         }
-        let mut known: Vec<&str> = names.keys().map(String::as_str).collect();
+        if names.unparsed.contains(text.get_ref()) {
+            return None;
+        }
+        let mut known: Vec<&str> = names
+            .index
+            .keys()
+            .chain(&names.unparsed)
+            .map(String::as_str)
+            .collect();
         known.sort_unstable();
         let known = if known.is_empty() {
             format!("no {what} is declared")
@@ -73,13 +87,26 @@ impl Checker<'_> {
 
     /// An event pattern, checked by the pattern compiler itself.
     pub fn pattern(&mut self, key: &str, text: &Text) -> Option<PatternText> {
+        self.compile_pattern(key, text, String::new())
+    }
+
+    /// An event pattern held inside the value of `key`, at `place` (e.g. `Filters[0].Pattern`).
+    pub fn pattern_in(&mut self, key: &str, text: &Text, place: &str) -> Option<PatternText> {
+        self.compile_pattern(key, text, format!(" in `{place}`"))
+    }
+
+    fn compile_pattern(&mut self, key: &str, text: &Text, place: String) -> Option<PatternText> {
         match crate::pattern::Pattern::compile(text.get_ref()) {
             Ok(pattern) => Some(PatternText {
                 text: text.get_ref().clone(),
                 pattern,
             }),
             Err(err) => {
-                self.report(key, text.span(), format!("invalid event pattern: {err}"));
+                self.report(
+                    key,
+                    text.span(),
+                    format!("invalid event pattern{place}: {err}"),
+                );
                 None
             }
         }

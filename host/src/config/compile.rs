@@ -2,7 +2,7 @@
 //! entry does not hide the others, then every value and reference is checked, collecting all
 //! problems before giving up.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 use std::path::Path;
 use std::sync::Arc;
@@ -69,32 +69,46 @@ pub(super) struct Doc {
     buses: Vec<Entry<raw::Bus>>,
     queues: Vec<Entry<raw::Queue>>,
     consumers: Vec<Entry<raw::Consumer>>,
+    /// Per section, the entries whose text did not parse: reported already, and left out above.
+    unparsed: HashMap<String, HashSet<String>>,
 }
 
 /// Name -> position, per section, so references resolve whatever order the file uses.
 pub(super) struct Names {
-    pub tables: HashMap<String, usize>,
-    pub plugins: HashMap<String, usize>,
-    pub buses: HashMap<String, usize>,
-    pub queues: HashMap<String, usize>,
+    pub tables: Declared,
+    pub plugins: Declared,
+    pub buses: Declared,
+    pub queues: Declared,
     pub plugin_worlds: Vec<Option<World>>,
     pub queue_fifo: Vec<bool>,
 }
 
+/// The entries one section declares.
+pub(super) struct Declared {
+    /// Name -> position of each entry that parsed.
+    pub index: HashMap<String, usize>,
+    /// Entries that did not parse. They are declared all the same, so a reference to one is
+    /// not reported as a reference to nothing: its own problem is reported already.
+    pub unparsed: HashSet<String>,
+}
+
 impl Names {
     pub fn of(doc: &Doc) -> Names {
-        fn index<T>(entries: &[Entry<T>]) -> HashMap<String, usize> {
-            entries
-                .iter()
-                .enumerate()
-                .map(|(i, e)| (e.name.clone(), i))
-                .collect()
+        fn declared<T>(doc: &Doc, section: &str, entries: &[Entry<T>]) -> Declared {
+            Declared {
+                index: entries
+                    .iter()
+                    .enumerate()
+                    .map(|(i, e)| (e.name.clone(), i))
+                    .collect(),
+                unparsed: doc.unparsed.get(section).cloned().unwrap_or_default(),
+            }
         }
         Names {
-            tables: index(&doc.tables),
-            plugins: index(&doc.plugins),
-            buses: index(&doc.buses),
-            queues: index(&doc.queues),
+            tables: declared(doc, "tables", &doc.tables),
+            plugins: declared(doc, "plugins", &doc.plugins),
+            buses: declared(doc, "buses", &doc.buses),
+            queues: declared(doc, "queues", &doc.queues),
             plugin_worlds: doc
                 .plugins
                 .iter()
@@ -125,12 +139,12 @@ impl Checker<'_> {
             match name {
                 "host" => doc.host = self.section(name, value).unwrap_or_default(),
                 "aws" => doc.aws = self.section(name, value).unwrap_or_default(),
-                "tables" => doc.tables = self.entries(name, value),
-                "plugins" => doc.plugins = self.entries(name, value),
-                "pipes" => doc.pipes = self.entries(name, value),
-                "buses" => doc.buses = self.entries(name, value),
-                "queues" => doc.queues = self.entries(name, value),
-                "consumers" => doc.consumers = self.entries(name, value),
+                "tables" => doc.tables = self.entries(name, value, &mut doc.unparsed),
+                "plugins" => doc.plugins = self.entries(name, value, &mut doc.unparsed),
+                "pipes" => doc.pipes = self.entries(name, value, &mut doc.unparsed),
+                "buses" => doc.buses = self.entries(name, value, &mut doc.unparsed),
+                "queues" => doc.queues = self.entries(name, value, &mut doc.unparsed),
+                "consumers" => doc.consumers = self.entries(name, value, &mut doc.unparsed),
                 _ => self.report(
                     name,
                     key.span(),
@@ -162,6 +176,7 @@ impl Checker<'_> {
         &mut self,
         section: &str,
         value: &Spanned<DeValue<'_>>,
+        unparsed: &mut HashMap<String, HashSet<String>>,
     ) -> Vec<Entry<T>> {
         let Some(table) = value.get_ref().as_table() else {
             self.report(
@@ -177,12 +192,16 @@ impl Checker<'_> {
             if !valid_name(name.get_ref()) {
                 self.report(&key, name.span(), NAME_RULE);
             }
-            if let Some(raw) = self.section(&key, value) {
-                entries.push(Entry {
+            match self.section(&key, value) {
+                Some(raw) => entries.push(Entry {
                     name: name.get_ref().to_string(),
                     span: name.span(),
                     raw,
-                });
+                }),
+                None => {
+                    let names = unparsed.entry(section.to_string()).or_default();
+                    names.insert(name.get_ref().to_string());
+                }
             }
         }
         entries
@@ -559,6 +578,7 @@ impl Checker<'_> {
             name,
             world,
             wasm: self.base.join(raw.wasm.get_ref()),
+            wasm_position: self.position(raw.wasm.span()),
             build: raw.build.map(Spanned::into_inner),
             workdir: raw
                 .workdir

@@ -5,6 +5,7 @@
 
 mod checker;
 mod compile;
+mod filter;
 mod raw;
 mod routing;
 pub mod units;
@@ -65,6 +66,13 @@ impl fmt::Display for Problem {
             write!(f, "{file}:{line}:{column}: {key}: {message}")
         }
     }
+}
+
+/// Where a value is written in routes.toml.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Position {
+    pub line: usize,
+    pub column: usize,
 }
 
 struct Problems<'a>(&'a [Problem]);
@@ -163,6 +171,33 @@ impl Config {
     /// The ids of all tables, in name order.
     pub fn table_ids(&self) -> impl Iterator<Item = TableId> + '_ {
         (0..self.tables.len()).map(TableId)
+    }
+
+    /// Each plugin whose component file cannot be read, as a problem at its `wasm` key.
+    /// Compilation does not ask, since `up --build` makes the file after it and commands that
+    /// run no plugin (`deploy`, `dlq`, `replay`) do not need it; `check` does.
+    pub fn missing_components(&self) -> Vec<Problem> {
+        self.plugins
+            .iter()
+            .filter_map(|plugin| {
+                let err = std::fs::metadata(&plugin.wasm).err()?;
+                let hint = if plugin.build.is_some() {
+                    "; build it with `switchyard up --build`"
+                } else {
+                    ""
+                };
+                Some(Problem {
+                    file: self.path.display().to_string(),
+                    line: plugin.wasm_position.line,
+                    column: plugin.wasm_position.column,
+                    key: format!("plugins.{}.wasm", plugin.name),
+                    message: format!(
+                        "cannot read the component `{}`: {err}{hint}",
+                        plugin.wasm.display()
+                    ),
+                })
+            })
+            .collect()
     }
 }
 
@@ -280,6 +315,8 @@ pub struct PluginConfig {
     pub name: String,
     pub world: World,
     pub wasm: PathBuf,
+    /// Where routes.toml sets `wasm`, for problems found after compilation.
+    pub wasm_position: Position,
     pub build: Option<String>,
     pub workdir: PathBuf,
     pub memory: u64,

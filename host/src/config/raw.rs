@@ -3,7 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, de::value::MapAccessDeserializer};
 use toml::Spanned;
 
 /// Text whose position in routes.toml is kept for error messages.
@@ -73,8 +74,7 @@ pub struct Pipe {
     pub starting_position: Option<Text>,
     pub batch_size: Option<Spanned<i64>>,
     pub batching_window: Option<Text>,
-    #[serde(default)]
-    pub filter: Vec<Text>,
+    pub filter: Option<Spanned<Filter>>,
     #[serde(default)]
     pub unmarshal: bool,
     pub filter_plugin: Option<Text>,
@@ -98,7 +98,94 @@ pub struct PipeTarget {
 #[serde(deny_unknown_fields)]
 pub struct Retry {
     pub attempts: Option<Spanned<i64>>,
-    pub max_age: Option<Text>,
+    pub max_age: Option<Spanned<MaxAge>>,
+}
+
+/// A retry's `max_age`: text (a duration or `"infinite"`), or a number, as AWS writes `-1`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged, expecting = "a duration like \"1h\", \"infinite\", or -1")]
+pub enum MaxAge {
+    Text(String),
+    Number(i64),
+}
+
+/// A pipe's `filter`: one entry, or a list of entries whose patterns are OR'ed.
+#[derive(Debug)]
+pub enum Filter {
+    One(FilterEntry),
+    List(Vec<Spanned<FilterEntry>>),
+}
+
+/// An event pattern or a `FilterCriteria` as JSON text, or a `FilterCriteria` as a TOML table.
+#[derive(Debug)]
+pub enum FilterEntry {
+    Text(String),
+    Criteria(FilterCriteria),
+}
+
+/// EventBridge Pipes' `FilterCriteria` written as a TOML table. Its parts are optional here so
+/// that a missing one is reported as the JSON text form reports it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FilterCriteria {
+    #[serde(rename = "Filters")]
+    pub filters: Option<Spanned<Vec<Spanned<CriteriaFilter>>>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CriteriaFilter {
+    #[serde(rename = "Pattern")]
+    pub pattern: Option<Text>,
+}
+
+const FILTER_EXPECTED: &str = "an event pattern, a list of them, or a `FilterCriteria` like `{ Filters = [{ Pattern = '...' }] }`";
+
+impl<'de> Deserialize<'de> for Filter {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct FilterVisitor;
+        impl<'de> Visitor<'de> for FilterVisitor {
+            type Value = Filter;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str(FILTER_EXPECTED)
+            }
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<Filter, E> {
+                Ok(Filter::One(FilterEntry::Text(text.to_string())))
+            }
+            fn visit_map<M: MapAccess<'de>>(self, map: M) -> Result<Filter, M::Error> {
+                FilterCriteria::deserialize(MapAccessDeserializer::new(map))
+                    .map(|c| Filter::One(FilterEntry::Criteria(c)))
+            }
+            fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<Filter, S::Error> {
+                let mut entries = Vec::new();
+                while let Some(entry) = seq.next_element()? {
+                    entries.push(entry);
+                }
+                Ok(Filter::List(entries))
+            }
+        }
+        deserializer.deserialize_any(FilterVisitor)
+    }
+}
+
+impl<'de> Deserialize<'de> for FilterEntry {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct EntryVisitor;
+        impl<'de> Visitor<'de> for EntryVisitor {
+            type Value = FilterEntry;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an event pattern or a `FilterCriteria`")
+            }
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<FilterEntry, E> {
+                Ok(FilterEntry::Text(text.to_string()))
+            }
+            fn visit_map<M: MapAccess<'de>>(self, map: M) -> Result<FilterEntry, M::Error> {
+                FilterCriteria::deserialize(MapAccessDeserializer::new(map))
+                    .map(FilterEntry::Criteria)
+            }
+        }
+        deserializer.deserialize_any(EntryVisitor)
+    }
 }
 
 #[derive(Debug, Deserialize)]

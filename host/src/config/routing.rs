@@ -9,7 +9,37 @@ use toml::Spanned;
 use super::checker::{Checker, NAME_RULE, secs, valid_name};
 use super::compile::{Entry, Names};
 use super::raw::{self, Text};
+use super::units::{parse_duration, show_duration};
 use super::*;
+
+/// The defaults and ranges of a retry policy, where it is set.
+struct RetryRules {
+    attempts: i64,
+    attempts_range: RangeInclusive<i64>,
+    max_age: Option<Duration>,
+    age_range: RangeInclusive<Duration>,
+    /// Whether -1 attempts and an infinite `max_age` are allowed, meaning no limit.
+    infinite: bool,
+}
+
+/// A pipe's: AWS's ranges for a Pipes stream source, where -1 is infinite, with Switchyard's
+/// own default of 3 attempts (AWS retries until the record expires).
+const PIPE_RETRY: RetryRules = RetryRules {
+    attempts: 3,
+    attempts_range: -1..=10_000,
+    max_age: None,
+    age_range: Duration::from_secs(60)..=Duration::from_secs(7 * 86400),
+    infinite: true,
+};
+
+/// A rule target's: EventBridge's ranges and defaults, which have no infinite.
+const TARGET_RETRY: RetryRules = RetryRules {
+    attempts: 185,
+    attempts_range: 0..=185,
+    max_age: Some(Duration::from_secs(86400)),
+    age_range: Duration::from_secs(60)..=Duration::from_secs(86400),
+    infinite: false,
+};
 
 impl Checker<'_> {
     pub(super) fn pipe(
@@ -48,11 +78,7 @@ impl Checker<'_> {
             secs(0),
             secs(0)..=secs(300),
         );
-        let filter = raw
-            .filter
-            .iter()
-            .filter_map(|p| self.pattern(&format!("{key}.filter"), p))
-            .collect();
+        let filter = self.filter(&format!("{key}.filter"), raw.filter);
         let filter_plugin = raw.filter_plugin.as_ref().and_then(|p| {
             self.plugin_ref(&format!("{key}.filter_plugin"), names, p, World::Filter)
         });
@@ -70,14 +96,7 @@ impl Checker<'_> {
                 names,
             )
             .unwrap_or(Destination::Queue(QueueId(0)));
-        let retry = self.retry(
-            &format!("{key}.retry"),
-            raw.retry.as_ref(),
-            3,
-            -1..=185,
-            None,
-            secs(60)..=secs(7 * 86400),
-        );
+        let retry = self.retry(&format!("{key}.retry"), raw.retry.as_ref(), &PIPE_RETRY);
         let dlq = raw
             .dlq
             .as_ref()
@@ -197,10 +216,7 @@ impl Checker<'_> {
                 let retry = self.retry(
                     &format!("{target_key}.retry"),
                     t.retry.as_ref(),
-                    185,
-                    0..=185,
-                    Some(secs(86400)),
-                    secs(60)..=secs(86400),
+                    &TARGET_RETRY,
                 );
                 let dlq = t
                     .dlq
@@ -411,33 +427,60 @@ impl Checker<'_> {
         }
     }
 
-    fn retry(
-        &mut self,
-        key: &str,
-        raw: Option<&raw::Retry>,
-        attempts: i64,
-        attempts_range: RangeInclusive<i64>,
-        max_age: Option<Duration>,
-        age_range: RangeInclusive<Duration>,
-    ) -> RetryPolicy {
+    fn retry(&mut self, key: &str, raw: Option<&raw::Retry>, rules: &RetryRules) -> RetryPolicy {
         let attempts = self.integer(
             &format!("{key}.attempts"),
             raw.and_then(|r| r.attempts.as_ref()),
-            attempts,
-            attempts_range,
+            rules.attempts,
+            rules.attempts_range.clone(),
         );
         let max_age = match raw.and_then(|r| r.max_age.as_ref()) {
-            None => max_age,
-            Some(text) => Some(self.duration(
+            None => rules.max_age,
+            Some(age) => self.max_age(
                 &format!("{key}.max_age"),
-                Some(text),
-                *age_range.start(),
-                age_range,
-            )),
+                age,
+                rules.infinite,
+                rules.age_range.clone(),
+            ),
         };
         RetryPolicy {
             attempts: u32::try_from(attempts).ok(),
             max_age,
         }
+    }
+
+    /// A `max_age`: a duration within `range`, or, where `infinite` allows, `"infinite"` or
+    /// `-1` for none (`None`).
+    fn max_age(
+        &mut self,
+        key: &str,
+        age: &Spanned<raw::MaxAge>,
+        infinite: bool,
+        range: RangeInclusive<Duration>,
+    ) -> Option<Duration> {
+        let (low, high) = (show_duration(*range.start()), show_duration(*range.end()));
+        let or_infinite = if infinite { ", or `infinite` (-1)" } else { "" };
+        let problem = match age.get_ref() {
+            raw::MaxAge::Text(text) if infinite && text == "infinite" => return None,
+            raw::MaxAge::Number(-1) if infinite => return None,
+            raw::MaxAge::Text(text) if text == "infinite" => {
+                format!("`infinite` is out of range: it must be from {low} to {high}")
+            }
+            raw::MaxAge::Text(text) => match parse_duration(text) {
+                Ok(age) if range.contains(&age) => return Some(age),
+                Ok(_) => format!(
+                    "`{text}` is out of range: it must be from {low} to {high}{or_infinite}"
+                ),
+                Err(err) => err,
+            },
+            raw::MaxAge::Number(n) if *n > 0 => {
+                format!("{n} is not a duration: write it with its unit, like `\"{n}s\"`")
+            }
+            raw::MaxAge::Number(n) => {
+                format!("{n} is out of range: it must be from {low} to {high}{or_infinite}")
+            }
+        };
+        self.report(key, age.span(), problem);
+        Some(*range.start())
     }
 }

@@ -381,3 +381,235 @@ targets = [{ queue = "jobs.fifo" }]
     // The same names are fine on the embedded backend.
     assert!(compile_text(&text.replace("\"aws\"", "\"embedded\"")).is_ok());
 }
+
+/// A pipe from table `t` to queue `q`, with `extra` added to the pipe's section.
+fn pipe_with(extra: &str) -> String {
+    format!(
+        "[tables.t]\nkey = \"id\"\n[queues.q]\n[pipes.p]\nsource = \"t\"\ntarget = {{ queue = \"q\" }}\n{extra}"
+    )
+}
+
+#[test]
+fn a_pipe_retry_takes_the_ranges_and_infinities_of_aws_pipes() {
+    let retry = |extra: &str| {
+        let config = compile_text(&pipe_with(extra)).unwrap_or_else(|p| panic!("{}", p.join("\n")));
+        config.pipes[0].retry
+    };
+    assert_eq!(
+        retry(""),
+        RetryPolicy {
+            attempts: Some(3),
+            max_age: None
+        },
+        "Switchyard's default: 3 attempts, no age limit"
+    );
+    assert_eq!(
+        retry("retry = { attempts = -1, max_age = \"infinite\" }"),
+        RetryPolicy {
+            attempts: None,
+            max_age: None
+        }
+    );
+    assert_eq!(
+        retry("retry = { attempts = 10000, max_age = -1 }"),
+        RetryPolicy {
+            attempts: Some(10_000),
+            max_age: None
+        }
+    );
+    assert_eq!(
+        retry("retry = { attempts = 0, max_age = \"7d\" }"),
+        RetryPolicy {
+            attempts: Some(0),
+            max_age: Some(Duration::from_secs(7 * 86400))
+        }
+    );
+    assert_eq!(
+        retry("retry = { max_age = \"60s\" }").max_age,
+        Some(Duration::from_secs(60))
+    );
+}
+
+#[test]
+fn a_pipe_setting_out_of_its_aws_range_names_the_range() {
+    let text = pipe_with(
+        "batching_window = \"301s\"\n[pipes.p2]\nsource = \"t\"\ntarget = { queue = \"q\" }\nretry = { attempts = 10001, max_age = \"8d\" }\n[pipes.p3]\nsource = \"t\"\ntarget = { queue = \"q\" }\nretry = { attempts = -2, max_age = \"59s\" }\n[pipes.p4]\nsource = \"t\"\ntarget = { queue = \"q\" }\nretry = { max_age = 3600 }\n[pipes.p5]\nsource = \"t\"\ntarget = { queue = \"q\" }\nretry = { max_age = -5 }\n",
+    );
+    assert_eq!(
+        problems(&text),
+        [
+            "routes.toml:7:19: pipes.p.batching_window: `301s` is out of range: it must be from 0s to 5m",
+            "routes.toml:11:22: pipes.p2.retry.attempts: 10001 is out of range: it must be from -1 to 10000",
+            "routes.toml:11:39: pipes.p2.retry.max_age: `8d` is out of range: it must be from 1m to 7days, or `infinite` (-1)",
+            "routes.toml:15:22: pipes.p3.retry.attempts: -2 is out of range: it must be from -1 to 10000",
+            "routes.toml:15:36: pipes.p3.retry.max_age: `59s` is out of range: it must be from 1m to 7days, or `infinite` (-1)",
+            "routes.toml:19:21: pipes.p4.retry.max_age: 3600 is not a duration: write it with its unit, like `\"3600s\"`",
+            "routes.toml:23:21: pipes.p5.retry.max_age: -5 is out of range: it must be from 1m to 7days, or `infinite` (-1)",
+        ]
+    );
+}
+
+#[test]
+fn a_rule_target_retry_keeps_the_ranges_of_eventbridge_targets() {
+    let text = r#"[queues.q]
+[buses.b.rules.r]
+pattern = '{"source": ["a"]}'
+targets = [
+  { queue = "q", retry = { attempts = -1, max_age = "infinite" } },
+  { queue = "q", retry = { attempts = 186, max_age = -1 } },
+]
+"#;
+    assert_eq!(
+        problems(text),
+        [
+            "routes.toml:5:39: buses.b.rules.r.targets[0].retry.attempts: -1 is out of range: it must be from 0 to 185",
+            "routes.toml:5:53: buses.b.rules.r.targets[0].retry.max_age: `infinite` is out of range: it must be from 1m to 1day",
+            "routes.toml:6:39: buses.b.rules.r.targets[1].retry.attempts: 186 is out of range: it must be from 0 to 185",
+            "routes.toml:6:54: buses.b.rules.r.targets[1].retry.max_age: -1 is out of range: it must be from 1m to 1day",
+        ]
+    );
+}
+
+fn filter_texts(extra: &str) -> Vec<String> {
+    let config = compile_text(&pipe_with(extra)).unwrap_or_else(|p| panic!("{}", p.join("\n")));
+    config.pipes[0]
+        .filter
+        .iter()
+        .map(|p| p.text.clone())
+        .collect()
+}
+
+#[test]
+fn a_filter_criteria_pasted_from_aws_compiles_to_the_same_patterns_as_plain_ones() {
+    let plain =
+        filter_texts(r#"filter = ['{"eventName": ["INSERT"]}', '{"eventName": ["MODIFY"]}']"#);
+    assert_eq!(
+        plain,
+        [
+            r#"{"eventName": ["INSERT"]}"#,
+            r#"{"eventName": ["MODIFY"]}"#
+        ]
+    );
+    let as_json = r#"filter = '{"Filters": [{"Pattern": "{\"eventName\": [\"INSERT\"]}"}, {"Pattern": "{\"eventName\": [\"MODIFY\"]}"}]}'"#;
+    assert_eq!(filter_texts(as_json), plain, "one string");
+    let in_list = r#"filter = ['{"Filters": [{"Pattern": "{\"eventName\": [\"INSERT\"]}"}]}', '{"eventName": ["MODIFY"]}']"#;
+    assert_eq!(filter_texts(in_list), plain, "an element of the list");
+    let as_table = r#"filter = { Filters = [{ Pattern = '{"eventName": ["INSERT"]}' }, { Pattern = '{"eventName": ["MODIFY"]}' }] }"#;
+    assert_eq!(filter_texts(as_table), plain, "a TOML table");
+    let table_in_list = r#"filter = [{ Filters = [{ Pattern = '{"eventName": ["INSERT"]}' }] }, '{"eventName": ["MODIFY"]}']"#;
+    assert_eq!(
+        filter_texts(table_in_list),
+        plain,
+        "a TOML table in the list"
+    );
+    assert_eq!(
+        filter_texts(r#"filter = '{"eventName": ["INSERT"]}'"#),
+        [r#"{"eventName": ["INSERT"]}"#],
+        "one plain pattern"
+    );
+    assert!(filter_texts(r#"filter = '{"Filters": []}'"#).is_empty());
+}
+
+#[test]
+fn a_malformed_filter_criteria_is_reported_with_its_place_inside() {
+    let text = pipe_with(
+        r#"filter = [
+  '{"Filters": [{"Patern": "{}"}, 7, {"Pattern": {"eventName": ["INSERT"]}}], "Other": 1}',
+  '{"Filters": [{"Pattern": "{\"eventName\": [{\"prefix\": 5}]}"}]}',
+  '{"Filters": {"Pattern": "{}"}}',
+  { Filters = [{}, { Pattern = '{"eventName": [' }] },
+  {},
+]
+"#,
+    );
+    assert_eq!(
+        problems(&text),
+        [
+            "routes.toml:8:3: pipes.p.filter: invalid `FilterCriteria`: unknown field `Other`, expected `Filters`",
+            "routes.toml:8:3: pipes.p.filter: invalid `FilterCriteria`: unknown field `Patern` in `Filters[0]`, expected `Pattern`",
+            "routes.toml:8:3: pipes.p.filter: invalid `FilterCriteria`: `Filters[0]` has no `Pattern`",
+            "routes.toml:8:3: pipes.p.filter: invalid `FilterCriteria`: `Filters[1]` must be an object with `Pattern`",
+            "routes.toml:8:3: pipes.p.filter: invalid `FilterCriteria`: `Filters[2].Pattern` must be a string holding the pattern's JSON text",
+            "routes.toml:9:3: pipes.p.filter: invalid event pattern in `Filters[0].Pattern`: at `eventName[0].prefix`: `prefix` takes a string or `{\"equals-ignore-case\": ...}`, not a number",
+            "routes.toml:10:3: pipes.p.filter: invalid `FilterCriteria`: `Filters` must be a list like `[{\"Pattern\": \"...\"}]`",
+            "routes.toml:11:16: pipes.p.filter: invalid `FilterCriteria`: `Filters[0]` has no `Pattern`",
+            "routes.toml:11:32: pipes.p.filter: invalid event pattern in `Filters[1].Pattern`: invalid JSON at line 1, column 16: unexpected end of text",
+            "routes.toml:12:3: pipes.p.filter: invalid `FilterCriteria`: it has no `Filters`",
+        ]
+    );
+}
+
+#[test]
+fn a_filter_of_another_shape_is_refused_where_it_is_written() {
+    assert_eq!(
+        problems(&pipe_with("filter = 5\n")),
+        [
+            "routes.toml:7:10: pipes.p: invalid type: integer `5`, expected an event pattern, a list of them, or a `FilterCriteria` like `{ Filters = [{ Pattern = '...' }] }`"
+        ]
+    );
+    assert_eq!(
+        problems(&pipe_with("filter = { Filters = [{ Patern = '{}' }] }\n")),
+        ["routes.toml:7:25: pipes.p: unknown field `Patern`, expected `Pattern`"]
+    );
+}
+
+#[test]
+fn a_section_with_a_problem_still_counts_as_declared() {
+    let text = r#"[tables.orders]
+key = "orderId"
+colour = "blue"
+
+[plugins.f]
+world = "filter"
+wasm = "f.wasm"
+memroy = "1MiB"
+
+[buses.b]
+rules = 5
+
+[queues.q]
+dlq_ = "x"
+
+[pipes.p]
+source = "orders"
+filter_plugin = "f"
+target = { bus = "b" }
+dlq = "q"
+
+[consumers.c]
+queue = "q"
+handler = "nobody"
+"#;
+    assert_eq!(
+        problems(text),
+        [
+            "routes.toml:3:1: tables.orders: unknown field `colour`, expected one of `key`, `path`, `stream_view_type`, `stream_retention`, `schema`",
+            "routes.toml:8:1: plugins.f: unknown field `memroy`, expected one of `world`, `wasm`, `build`, `workdir`, `memory`, `timeout`, `fuel`, `fresh_instance`, `max_invocations`, `config`, `allowed_outbound_hosts`",
+            "routes.toml:11:9: buses.b: invalid type: integer `5`, expected a map",
+            "routes.toml:14:1: queues.q: unknown field `dlq_`, expected one of `visibility_timeout`, `retention`, `delay`, `max_receive_count`, `dlq`, `fifo`, `content_based_deduplication`",
+            "routes.toml:24:11: consumers.c.handler: no plugin named `nobody` (declared: `f`)",
+        ]
+    );
+}
+
+#[test]
+fn a_missing_component_is_reported_at_its_wasm_key() {
+    let present = Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml");
+    let text = format!(
+        "[plugins.x]\nworld = \"filter\"\nwasm = \"missing.wasm\"\n\n[plugins.y]\nworld = \"filter\"\nwasm = \"later.wasm\"\nbuild = \"make\"\n\n[plugins.z]\nworld = \"filter\"\nwasm = \"{}\"\n",
+        present.display()
+    );
+    let config = compile_text(&text).unwrap_or_else(|p| panic!("{}", p.join("\n")));
+    let shown: Vec<String> = config
+        .missing_components()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            "routes.toml:3:8: plugins.x.wasm: cannot read the component `missing.wasm`: No such file or directory (os error 2)",
+            "routes.toml:7:8: plugins.y.wasm: cannot read the component `later.wasm`: No such file or directory (os error 2); build it with `switchyard up --build`",
+        ]
+    );
+}

@@ -15,9 +15,10 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::backend::{
-    ChangeStream, Checkpoint, Checkpoints, Delivery, NewMessage, Shard, ShardId, StoreError,
+    ChangeStream, Checkpoint, Checkpoints, Delivery, NewMessage, Position, Shard, ShardId,
+    StoreError,
 };
-use crate::bus::Buses;
+use crate::bus::{Buses, Routed};
 use crate::config::{Backend, Config, Destination, PipeId, StartingPosition};
 use crate::plugin::{Event, PluginError, Plugins};
 use crate::record::{SequenceNumber, StreamRecord};
@@ -52,7 +53,7 @@ pub struct PipeStatus {
 
 /// Why a batch could not be delivered.
 #[derive(Debug, thiserror::Error)]
-enum PipeError {
+pub enum PipeError {
     #[error(transparent)]
     Plugin(#[from] PluginError),
     #[error("delivery failed: {0}")]
@@ -64,6 +65,14 @@ enum PipeError {
 impl PipeError {
     fn lease_lost(&self) -> bool {
         matches!(self, PipeError::Store(StoreError::LeaseLost(_)))
+    }
+
+    /// False when a plugin called a record invalid: retrying would fail the same way.
+    fn retryable(&self) -> bool {
+        match self {
+            PipeError::Plugin(err) => err.retryable(),
+            _ => true,
+        }
     }
 }
 
@@ -137,7 +146,11 @@ impl PipeRunner {
                 match self.checkpoints.lease(&pipe, &shard, LEASE_TIME).await {
                     Ok(true) => {
                         let (stop, stopped) = watch::channel(false);
-                        let task = tokio::spawn(self.clone().run_shard(shard.clone(), stopped));
+                        let task = tokio::spawn(self.clone().run_shard(
+                            shard.clone(),
+                            continues_parent(&shards, &shard),
+                            stopped,
+                        ));
                         running.insert(shard, (task, stop));
                     }
                     Ok(false) => {}
@@ -168,23 +181,67 @@ impl PipeRunner {
         }
     }
 
+    /// Records where the pipe starts each shard it may read now and has never read, before the
+    /// API takes a write: a record committed after the host started is then delivered or
+    /// dead-lettered whatever the starting position, even if the host stops first.
+    pub async fn record_start(&self) -> Result<(), StoreError> {
+        let pipe = &self.config[self.id];
+        let shards = self.stream.shards(pipe.source).await?;
+        let mut finished = HashSet::new();
+        for shard in &shards {
+            if self.checkpoints.finished(&pipe.name, &shard.id).await? {
+                finished.insert(shard.id.clone());
+            }
+        }
+        for shard in startable(&shards, &finished) {
+            self.start_position(&shard, continues_parent(&shards, &shard))
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Where the pipe reads a shard from: its checkpoint, or for a shard the pipe has never
+    /// read, a start recorded before anything is read. A `latest` pipe starts a shard it finds
+    /// after the shard's newest record; the child of a shard it read to the end starts at its
+    /// oldest, as DynamoDB Streams' readers (Pipes, the Kinesis Client Library) do.
+    async fn start_position(
+        &self,
+        shard: &ShardId,
+        continues_parent: bool,
+    ) -> Result<Option<SequenceNumber>, StoreError> {
+        let pipe = &self.config[self.id];
+        if let Some(position) = self.checkpoints.checkpoint(&pipe.name, shard).await? {
+            return Ok(position.after().cloned());
+        }
+        let at = match pipe.starting_position {
+            StartingPosition::Latest if !continues_parent => {
+                match self.stream.latest(pipe.source, shard).await? {
+                    Some(sequence) => Position::After(sequence),
+                    None => Position::Oldest,
+                }
+            }
+            _ => Position::Oldest,
+        };
+        let started = self.checkpoints.start(&pipe.name, shard, at).await?;
+        Ok(started.after().cloned())
+    }
+
     /// Reads and delivers one shard until it ends or `shutdown` turns true.
-    async fn run_shard(self: Arc<Self>, shard: ShardId, mut shutdown: watch::Receiver<bool>) {
+    async fn run_shard(
+        self: Arc<Self>,
+        shard: ShardId,
+        continues_parent: bool,
+        mut shutdown: watch::Receiver<bool>,
+    ) {
         let pipe = &self.config[self.id];
         let mut position = loop {
-            let start = match self.checkpoints.checkpoint(&pipe.name, &shard).await {
-                Ok(Some(sequence)) => Ok(Some(sequence)),
-                Ok(None) if pipe.starting_position == StartingPosition::Latest => {
-                    self.stream.latest(pipe.source, &shard).await
-                }
-                Ok(None) => Ok(None),
-                Err(err) => Err(err),
-            };
-            match start {
+            match self.start_position(&shard, continues_parent).await {
                 Ok(position) => break position,
                 Err(err) => {
                     tracing::warn!(pipe = pipe.name, error = %err, "cannot read the checkpoint; retrying");
-                    tokio::time::sleep(POLL).await;
+                    if sleep_or_shutdown(POLL, &mut shutdown).await {
+                        return;
+                    }
                 }
             }
         };
@@ -305,7 +362,7 @@ impl PipeRunner {
             self.status.failed_attempts.inc_by(1);
             let too_old = retry.max_age.is_some_and(|max| oldest_age(records) > max);
             let spent = retry.attempts.is_some_and(|max| attempt >= max);
-            if !(too_old || spent) {
+            if !(too_old || spent || !err.retryable()) {
                 tracing::warn!(pipe = self.name(), attempt, records = records.len(), error = %err, "batch failed; retrying");
                 if sleep_or_shutdown(backoff(attempt), shutdown).await {
                     return true;
@@ -313,7 +370,11 @@ impl PipeRunner {
                 attempt += 1;
                 continue;
             }
-            tracing::warn!(pipe = self.name(), records = records.len(), error = %err, "batch failed after its retries; bisecting");
+            if err.retryable() {
+                tracing::warn!(pipe = self.name(), records = records.len(), error = %err, "batch failed after its retries; bisecting");
+            } else {
+                tracing::warn!(pipe = self.name(), records = records.len(), error = %err, "a plugin called the input invalid; bisecting without retries");
+            }
             return self.bisect(shard, records, err, shutdown).await;
         }
     }
@@ -438,10 +499,36 @@ impl PipeRunner {
 
     /// One attempt at a batch: filter, enrich, route, and commit with the checkpoint.
     async fn deliver(&self, shard: &ShardId, records: &[StreamRecord]) -> Result<(), PipeError> {
-        let pipe = &self.config[self.id];
         let Some(last) = records.last() else {
             return Ok(());
         };
+        let mut planned = self.plan(records).await?;
+        planned.delivery.checkpoint = Some(Checkpoint {
+            pipe: self.name().to_string(),
+            shard: shard.clone(),
+            sequence: last.dynamodb.sequence_number.clone(),
+        });
+        self.commit(planned).await
+    }
+
+    /// Processes a record of the pipe's DLQ again, from the filters on, and delivers what it
+    /// becomes to the pipe's target; the pipe's checkpoint stays where it is.
+    pub async fn redrive(&self, record: &StreamRecord) -> Result<(), PipeError> {
+        let planned = self.plan(std::slice::from_ref(record)).await?;
+        self.commit(planned).await
+    }
+
+    async fn commit(&self, planned: Planned) -> Result<(), PipeError> {
+        self.checkpoints.deliver(planned.delivery).await?;
+        self.buses.count(&planned.counts);
+        self.status.filtered.inc_by(planned.filtered as u64);
+        self.status.delivered.inc_by(planned.delivered as u64);
+        Ok(())
+    }
+
+    /// What records become: filtered, enriched, and routed to the target.
+    async fn plan(&self, records: &[StreamRecord]) -> Result<Planned, PipeError> {
+        let pipe = &self.config[self.id];
         let mut events = Vec::with_capacity(records.len());
         for record in records {
             let payload =
@@ -495,6 +582,8 @@ impl PipeRunner {
         let mut messages = Vec::new();
         let mut bus_events = Vec::new();
         let mut archived = Vec::new();
+        // What the bus's rules did, counted once the delivery has committed.
+        let mut counts = Routed::default();
         let mut seen = std::collections::HashMap::new();
         for Event {
             id: record_id,
@@ -539,11 +628,13 @@ impl PipeRunner {
                         .buses
                         .route(&self.config, bus, &envelope)
                         .map_err(|err| PipeError::Event(err.to_string()))?;
-                    if routed.rules.is_empty() {
+                    if routed.matched.is_empty() {
                         tracing::debug!(pipe = pipe.name, event = id, "no rule of the bus matched");
                     }
                     messages.extend(routed.messages);
                     archived.extend(routed.archived);
+                    counts.matched.extend(routed.matched);
+                    counts.unmatched.extend(routed.unmatched);
                 }
                 Destination::Queue(queue) => {
                     let mut message =
@@ -560,23 +651,26 @@ impl PipeRunner {
                 }
             }
         }
-        let checkpoint = Checkpoint {
-            pipe: pipe.name.clone(),
-            shard: shard.clone(),
-            sequence: last.dynamodb.sequence_number.clone(),
-        };
-        self.checkpoints
-            .deliver(Delivery {
+        Ok(Planned {
+            delivery: Delivery {
                 messages,
                 events: bus_events,
                 archived,
-                checkpoint: Some(checkpoint),
-            })
-            .await?;
-        self.status.filtered.inc_by(filtered as u64);
-        self.status.delivered.inc_by(delivered as u64);
-        Ok(())
+                checkpoint: None,
+            },
+            counts,
+            filtered,
+            delivered,
+        })
     }
+}
+
+/// What a batch becomes, and what to count once it is delivered.
+struct Planned {
+    delivery: Delivery,
+    counts: Routed,
+    filtered: usize,
+    delivered: usize,
 }
 
 /// The shards a pipe may read now: those not finished whose parent is finished or gone (past
@@ -593,6 +687,16 @@ pub fn startable(shards: &[Shard], finished: &HashSet<ShardId>) -> Vec<ShardId> 
         })
         .map(|s| s.id.clone())
         .collect()
+}
+
+/// Whether a shard continues a parent the pipe read to its end (a parent still listed: a
+/// shard starts only once its listed parent is finished, see [`startable`]).
+fn continues_parent(shards: &[Shard], shard: &ShardId) -> bool {
+    let parent = shards
+        .iter()
+        .find(|s| &s.id == shard)
+        .and_then(|s| s.parent.as_ref());
+    parent.is_some_and(|parent| shards.iter().any(|s| &s.id == parent))
 }
 
 /// Sleeps; true when the host began shutting down meanwhile.

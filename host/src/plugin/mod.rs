@@ -61,6 +61,20 @@ pub enum PluginError {
     Start { plugin: String, cause: String },
 }
 
+impl PluginError {
+    /// False when the plugin said the input is invalid: the same input will fail again, so
+    /// retrying it only delays its dead-lettering.
+    pub fn retryable(&self) -> bool {
+        !matches!(
+            self,
+            PluginError::Returned {
+                retryable: false,
+                ..
+            }
+        )
+    }
+}
+
 /// Why a plugin could not be loaded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("plugin `{plugin}` ({}): {message}", path.display())]

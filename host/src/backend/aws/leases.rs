@@ -14,9 +14,8 @@ use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use serde_json::Value;
 
 use super::{AwsStore, unavailable};
-use crate::backend::{Checkpoints, Delivery, NewMessage, ShardId, StoreError};
+use crate::backend::{Checkpoints, Delivery, NewMessage, Position, ShardId, StoreError};
 use crate::config::{BusId, QueueId};
-use crate::record::SequenceNumber;
 
 /// The table's key attribute.
 pub(super) const KEY: &str = "lease";
@@ -252,12 +251,42 @@ impl Checkpoints for AwsStore {
         &self,
         pipe: &str,
         shard: &ShardId,
-    ) -> Result<Option<SequenceNumber>, StoreError> {
+    ) -> Result<Option<Position>, StoreError> {
         let item = self.lease_item(pipe, shard).await?;
         Ok(item
             .get("sequence")
             .and_then(|v| v.as_s().ok())
-            .map(|s| SequenceNumber(s.clone())))
+            .map(|s| Position::stored(s.clone())))
+    }
+
+    /// Written only where no checkpoint is, whoever holds the lease: the first start wins.
+    async fn start(
+        &self,
+        pipe: &str,
+        shard: &ShardId,
+        at: Position,
+    ) -> Result<Position, StoreError> {
+        let written = self
+            .client
+            .update_item()
+            .table_name(&self.leases)
+            .key(KEY, lease_key(pipe, shard))
+            .update_expression("SET #s = :s")
+            .condition_expression("attribute_not_exists(#s)")
+            .expression_attribute_names("#s", "sequence")
+            .expression_attribute_values(":s", AttributeValue::S(at.as_stored().to_string()))
+            .send()
+            .await;
+        match written {
+            Ok(_) => Ok(at),
+            Err(err) if conditional(&err) => self.checkpoint(pipe, shard).await?.ok_or_else(|| {
+                StoreError::Unavailable(format!(
+                    "pipe `{pipe}`: shard `{}` has a checkpoint that cannot be read back",
+                    shard.0
+                ))
+            }),
+            Err(err) => Err(unavailable(err)),
+        }
     }
 
     /// Messages, then events, then the checkpoint, conditioned on this replica's lease (or on

@@ -481,6 +481,21 @@ impl Queues for AwsStore {
     }
 
     /// Receives until it holds the message, sends it to `to`, then deletes it from `from`.
+    async fn remove(&self, queue: QueueId, message_id: &str) -> Result<bool, StoreError> {
+        let mut seen = self
+            .look(queue, LOOK_AT_MOST, |m| m.message_id == message_id)
+            .await?;
+        let found = seen.iter().position(|m| m.message_id == message_id);
+        let removing = found.map(|i| seen.swap_remove(i));
+        self.release(queue, &seen).await?;
+        let Some(removing) = removing else {
+            return Ok(false);
+        };
+        self.delete(queue, std::slice::from_ref(&removing.receipt_handle))
+            .await?;
+        Ok(true)
+    }
+
     async fn move_message(
         &self,
         from: QueueId,

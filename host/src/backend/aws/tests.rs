@@ -93,7 +93,9 @@ conformance_tests!(
     a_fifo_queue_keeps_order_per_group_and_holds_a_group_in_flight,
     a_fifo_queue_drops_duplicates_within_five_minutes,
     delivery_and_checkpoint_commit_together,
+    a_pipes_start_position_is_recorded_once_and_deliveries_move_it_on,
     a_dead_letter_can_be_inspected_and_moved_back,
+    a_message_can_be_removed_by_its_id,
 );
 
 /// A store for a whole routes.toml, as `switchyard up` opens it.
@@ -305,7 +307,7 @@ async fn a_shard_lease_is_held_by_one_replica_until_it_expires_or_is_released() 
     );
     assert_eq!(
         two.checkpoint("p", &shard).await.unwrap(),
-        Some(SequenceNumber::from_u64(1))
+        Some(crate::backend::Position::After(SequenceNumber::from_u64(1)))
     );
     assert!(
         matches!(

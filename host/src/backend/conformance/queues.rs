@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use crate::backend::{Checkpoint, Checkpoints, Depth, NewMessage, Queues, ShardId, Stored};
+use crate::backend::{
+    Checkpoint, Checkpoints, Depth, NewMessage, Position, Queues, ShardId, Stored,
+};
 use crate::config::{QueueConfig, QueueId, Redrive};
 use crate::record::SequenceNumber;
 
@@ -421,7 +423,7 @@ pub async fn delivery_and_checkpoint_commit_together(
     checkpoints.deliver(delivery).await.unwrap();
     assert_eq!(
         checkpoints.checkpoint("p", &shard).await.unwrap(),
-        Some(SequenceNumber::from_u64(7))
+        Some(Position::After(SequenceNumber::from_u64(7)))
     );
     assert_eq!(
         bodies(
@@ -445,6 +447,85 @@ pub async fn delivery_and_checkpoint_commit_together(
         checkpoints.checkpoint("other", &shard).await.unwrap(),
         None,
         "checkpoints are per pipe"
+    );
+}
+
+pub async fn a_pipes_start_position_is_recorded_once_and_deliveries_move_it_on(
+    _: &dyn Queues,
+    checkpoints: &dyn Checkpoints,
+) {
+    let shard = ShardId("s-start".into());
+    let latest = Position::After(SequenceNumber::from_u64(41));
+    assert_eq!(
+        checkpoints
+            .start("p", &shard, latest.clone())
+            .await
+            .unwrap(),
+        latest
+    );
+    assert_eq!(
+        checkpoints.checkpoint("p", &shard).await.unwrap(),
+        Some(latest.clone())
+    );
+    // A second start (a restart, or another replica) keeps the first.
+    assert_eq!(
+        checkpoints
+            .start("p", &shard, Position::Oldest)
+            .await
+            .unwrap(),
+        latest,
+        "the first start wins"
+    );
+    assert_eq!(
+        checkpoints
+            .start("q", &shard, Position::Oldest)
+            .await
+            .unwrap(),
+        Position::Oldest,
+        "each pipe has its own"
+    );
+    assert_eq!(
+        checkpoints.checkpoint("q", &shard).await.unwrap(),
+        Some(Position::Oldest)
+    );
+    let delivered = crate::backend::Delivery {
+        checkpoint: Some(Checkpoint {
+            pipe: "q".into(),
+            shard: shard.clone(),
+            sequence: SequenceNumber::from_u64(3),
+        }),
+        ..Default::default()
+    };
+    checkpoints.deliver(delivered).await.unwrap();
+    assert_eq!(
+        checkpoints.checkpoint("q", &shard).await.unwrap(),
+        Some(Position::After(SequenceNumber::from_u64(3)))
+    );
+}
+
+pub async fn a_message_can_be_removed_by_its_id(queues: &dyn Queues, _: &dyn Checkpoints) {
+    let ids = queues
+        .send(PLAIN, vec![message("handled"), message("kept")])
+        .await
+        .unwrap();
+    assert!(queues.remove(PLAIN, &ids[0]).await.unwrap());
+    assert!(
+        !queues.remove(PLAIN, &ids[0]).await.unwrap(),
+        "it is no longer there"
+    );
+    assert!(
+        !queues.remove(JOBS, &ids[1]).await.unwrap(),
+        "only from its own queue"
+    );
+    assert_eq!(
+        bodies(
+            &queues
+                .receive(PLAIN, 10, None, Duration::ZERO)
+                .await
+                .unwrap()
+        ),
+        ["kept"],
+        "the others stay visible"
     );
 }
 

@@ -11,11 +11,10 @@ use async_trait::async_trait;
 
 use super::{EmbeddedStore, now_ms};
 use crate::backend::{
-    Checkpoint, Checkpoints, Delivery, Depth, NewMessage, Queues, Received, ShardId, StoreError,
-    Stored,
+    Checkpoint, Checkpoints, Delivery, Depth, NewMessage, Position, Queues, Received, ShardId,
+    StoreError, Stored,
 };
 use crate::config::QueueId;
-use crate::record::SequenceNumber;
 
 /// How long a FIFO deduplication id is remembered, as in SQS.
 const DEDUPLICATION_WINDOW_MS: i64 = 5 * 60 * 1000;
@@ -593,6 +592,20 @@ impl Queues for EmbeddedStore {
         self.queues[to.index()].bump();
         Ok(moved)
     }
+
+    async fn remove(&self, queue: QueueId, message_id: &str) -> Result<bool, StoreError> {
+        let name = self.queues[queue.index()].name.clone();
+        let id = message_id.to_string();
+        let removed = self
+            .apply(move |tx, _| {
+                tx.prepare_cached("DELETE FROM messages WHERE queue = ?1 AND message_id = ?2")?
+                    .execute(params![name, id])
+            })
+            .await?;
+        // A FIFO group waiting behind the message may go on.
+        self.queues[queue.index()].bump();
+        Ok(removed > 0)
+    }
 }
 
 /// One host owns an embedded data dir, so it holds every lease; its one shard per table never
@@ -622,12 +635,33 @@ impl Checkpoints for EmbeddedStore {
         &self,
         pipe: &str,
         shard: &ShardId,
-    ) -> Result<Option<SequenceNumber>, StoreError> {
+    ) -> Result<Option<Position>, StoreError> {
         let (pipe, shard) = (pipe.to_string(), shard.0.clone());
         Ok(self
             .query(move |conn| read_checkpoint(conn, &pipe, &shard))
             .await?
-            .map(SequenceNumber))
+            .map(Position::stored))
+    }
+
+    async fn start(
+        &self,
+        pipe: &str,
+        shard: &ShardId,
+        at: Position,
+    ) -> Result<Position, StoreError> {
+        let (pipe, shard) = (pipe.to_string(), shard.0.clone());
+        let stored = self
+            .apply(move |tx, _| {
+                tx.prepare_cached(
+                    "INSERT OR IGNORE INTO checkpoints (pipe, shard, sequence) VALUES (?1, ?2, ?3)",
+                )?
+                .execute(params![pipe, shard, at.as_stored()])?;
+                read_checkpoint(tx, &pipe, &shard)
+            })
+            .await?;
+        stored.map(Position::stored).ok_or_else(|| {
+            StoreError::Unavailable("the checkpoint just recorded cannot be read back".into())
+        })
     }
 
     async fn deliver(&self, delivery: Delivery) -> Result<(), StoreError> {

@@ -51,7 +51,9 @@ conformance_tests!(
     a_long_poll_on_a_fifo_queue_wakes_when_the_message_ahead_is_deleted,
     a_fifo_queue_drops_duplicates_within_five_minutes,
     delivery_and_checkpoint_commit_together,
+    a_pipes_start_position_is_recorded_once_and_deliveries_move_it_on,
     a_dead_letter_can_be_inspected_and_moved_back,
+    a_message_can_be_removed_by_its_id,
     a_stale_receipt_changes_nothing,
     a_fifo_duplicate_gets_the_first_message_id,
 );

@@ -1,5 +1,5 @@
 //! A filter that misbehaves as each event asks, to prove the host survives it. The payload's
-//! `do` (or a stream record's `NewImage.do`) says what to do: `loop`, `hog` (allocate without end), `panic`, `error`, `count`
+//! `do` (or a stream record's `NewImage.do`) says what to do: `loop`, `hog` (allocate without end), `panic`, `error`, `invalid`, `count`
 //! (keep only on an instance's first call), `print`, or anything else to keep the event.
 
 wit_bindgen::generate!({ path: "../../../wit", world: "filter" });
@@ -34,6 +34,7 @@ impl Guest for Faults {
             }
             "panic" => panic!("the event asked for a panic"),
             "error" => Err(Error::Failed("the event asked for an error".into())),
+            "invalid" => Err(Error::Invalid("the event asked to be called invalid".into())),
             "count" => Ok(calls == 1),
             "print" => {
                 println!("hello from the guest's stdout");
