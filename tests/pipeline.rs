@@ -546,3 +546,39 @@ async fn a_record_a_filter_calls_invalid_goes_to_the_pipe_dlq_at_once_despite_en
     );
     assert!(!logs.contains("batch failed; retrying"), "{logs}");
 }
+
+#[tokio::test]
+async fn a_message_the_consumer_calls_invalid_goes_to_the_queue_dlq_at_once_and_its_batch_flows_on()
+{
+    build_test_plugins();
+    let host = Host::start(&routes("high-value", ""));
+    let client = Host::client();
+    for (order, fail) in [("o-1", ""), ("o-2", "invalid"), ("o-3", "")] {
+        post(
+            &client,
+            &host,
+            json!({"orderId": order, "customerId": "c-1", "total": 500, "fail": fail}),
+        )
+        .await;
+    }
+    let seen = wait_for(&host, "o-2 dead-lettered, the others handled", |seen| {
+        seen.iter()
+            .any(|h| h.plugin == "dead-letters" && h.order == "o-2")
+            && ["o-1", "o-3"]
+                .iter()
+                .all(|o| seen.iter().any(|h| h.plugin == "notify" && h.order == *o))
+    });
+    // Bisection may hand o-2 to the plugin more than once, but it is never received again.
+    let o2: Vec<u32> = seen
+        .iter()
+        .filter(|h| h.plugin == "notify" && h.order == "o-2")
+        .map(|h| h.receive_count)
+        .collect();
+    assert!(!o2.is_empty() && o2.iter().all(|&n| n == 1), "{o2:?}");
+    let dead: Vec<&Handled> = seen.iter().filter(|h| h.plugin == "dead-letters").collect();
+    assert_eq!(dead.len(), 1, "{dead:?}");
+    assert!(
+        host.logs().lines().all(|l| !l.contains("batch failed")),
+        "no batch failed as a whole"
+    );
+}

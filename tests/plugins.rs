@@ -1,13 +1,122 @@
-//! Plugin templates, end to end: `switchyard plugin new` in each language writes a project that
-//! `switchyard up --build` builds and loads.
+//! Plugins end to end: `switchyard plugin new` in each language writes a project that
+//! `switchyard up --build` builds, loads and runs; and the example consumers name each item by
+//! its table's own key, not by a hard-coded `orderId`.
 
 #![allow(clippy::unwrap_used)]
 
 mod common;
 
-use common::{Host, run};
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
-fn template_builds_and_loads(language: &str) {
+use common::pipeline::{field, wasm};
+use common::{Host, build_rust_plugins, repo, run};
+use reqwest::StatusCode;
+use serde_json::json;
+
+/// A table keyed `id`, and a pipe from it to a queue that nothing consumes, with `filter` as
+/// the pipe's filter plugin.
+fn id_keyed_table_filtered_by(filter: &str) -> String {
+    format!(
+        r#"
+[tables.things]
+key = "id"
+
+[pipes.things]
+source = "things"
+filter_plugin = "{filter}"
+target = {{ queue = "kept" }}
+
+[queues.kept]
+"#
+    )
+}
+
+/// A table keyed `id`, whose changes reach the consumer plugin `wasm` twice: as EventBridge
+/// events through a bus (plugin `{consumer}`), and as the stream records themselves from a pipe
+/// that targets a queue (plugin `{consumer}-records`).
+fn id_keyed_table_consumed_by(consumer: &str, wasm: &str, memory: &str) -> String {
+    format!(
+        r#"
+[tables.things]
+key = "id"
+
+[plugins.{consumer}]
+world = "consumer"
+wasm = "{wasm}"
+memory = "{memory}"
+
+[plugins.{consumer}-records]
+world = "consumer"
+wasm = "{wasm}"
+memory = "{memory}"
+
+[pipes.events]
+source = "things"
+target = {{ bus = "things", detail_type = "ThingCreated", source = "switchyard.things" }}
+
+[buses.things.rules.all]
+pattern = '{{"source": ["switchyard.things"]}}'
+targets = [{{ queue = "events" }}]
+
+[queues.events]
+
+[pipes.records]
+source = "things"
+target = {{ queue = "records" }}
+
+[queues.records]
+
+[consumers.events]
+queue = "events"
+handler = "{consumer}"
+
+[consumers.records]
+queue = "records"
+handler = "{consumer}-records"
+"#
+    )
+}
+
+/// Creates item `x-1` in the table keyed `id`.
+async fn post_thing(host: &Host) {
+    let response = Host::client()
+        .post(format!("{}/things", host.url))
+        .json(&json!({"id": "x-1", "customerId": "c-1", "total": 5}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+}
+
+/// Waits (at most 60 s) until each of `plugins` has logged a line containing `message`; the
+/// first such line of each, in the order of `plugins`.
+fn wait_for_lines(host: &Host, message: &str, plugins: &[&str]) -> Vec<String> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let logs = host.logs();
+        let lines: Vec<String> = plugins
+            .iter()
+            .filter_map(|plugin| {
+                logs.lines()
+                    .find(|line| line.contains(message) && field(line, "plugin") == *plugin)
+                    .map(str::to_string)
+            })
+            .collect();
+        if lines.len() == plugins.len() {
+            return lines;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for `{message}` from each of {plugins:?}; the log:\n{logs}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn template_builds_loads_and_reads_the_key(language: &str) {
     let dir = tempfile::tempdir().unwrap();
     let name = format!("my-{language}-filter");
     let output = run(&[
@@ -31,9 +140,39 @@ fn template_builds_and_loads(language: &str) {
         "the WIT contract comes along"
     );
 
-    // The printed entry is all routes.toml needs: the host builds the plugin and loads it.
-    let host = Host::start_with(&entry, &["--build"]);
+    // The printed entry is all routes.toml needs: the host builds the plugin and loads it. The
+    // template logs each record's key at debug level.
+    let routes = format!("{entry}{}", id_keyed_table_filtered_by(&name));
+    let host = Host::start_env(
+        &routes,
+        &["--build"],
+        &[("RUST_LOG", "info,switchyard::plugin=debug")],
+    );
     assert!(host.url.starts_with("http://127.0.0.1:"));
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(post_thing(&host));
+    let lines = wait_for_lines(&host, "checking", &[&name]);
+    assert!(
+        lines[0].contains(r#" id="x-1""#),
+        "the template logs the table's key attribute: {}",
+        lines[0]
+    );
+    assert!(!lines[0].contains("orderId"), "{}", lines[0]);
+    let kept = runtime.block_on(async {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let queues = host.get_json("/admin/queues").await;
+            if queues["queues"][0]["visible"] == 1 {
+                return true;
+            }
+            if Instant::now() > deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    });
+    assert!(kept, "the template keeps the event: {}", host.logs());
+
     let again = run(&[
         "plugin",
         "new",
@@ -51,18 +190,18 @@ fn template_builds_and_loads(language: &str) {
 }
 
 #[test]
-fn the_rust_template_builds_and_loads() {
-    template_builds_and_loads("rust");
+fn the_rust_template_builds_loads_and_logs_the_records_key() {
+    template_builds_loads_and_reads_the_key("rust");
 }
 
 #[test]
-fn the_javascript_template_builds_and_loads() {
-    template_builds_and_loads("js");
+fn the_javascript_template_builds_loads_and_logs_the_records_key() {
+    template_builds_loads_and_reads_the_key("js");
 }
 
 #[test]
-fn the_python_template_builds_and_loads() {
-    template_builds_and_loads("python");
+fn the_python_template_builds_loads_and_logs_the_records_key() {
+    template_builds_loads_and_reads_the_key("python");
 }
 
 #[test]
@@ -72,4 +211,52 @@ fn plugin_names_are_checked() {
     ]);
     assert_eq!(output.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&output.stderr).contains("is not a plugin name"));
+}
+
+#[tokio::test]
+async fn the_rust_notify_consumer_logs_the_key_of_a_table_keyed_id_from_an_event_or_a_record() {
+    build_rust_plugins();
+    let host = Host::start(&id_keyed_table_consumed_by(
+        "notify",
+        &wasm("notify.wasm"),
+        "32MiB",
+    ));
+    post_thing(&host).await;
+    let lines = wait_for_lines(&host, "order handled", &["notify", "notify-records"]);
+    for line in &lines {
+        assert!(line.contains(r#" id="x-1""#), "{line}");
+        assert!(!line.contains("orderId"), "{line}");
+    }
+}
+
+/// Builds the JavaScript example plugins once per test run (installing componentize-js on
+/// first use); the folder of their components.
+fn js_plugins() -> PathBuf {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let status = Command::new("sh")
+            .arg("plugins/js/build.sh")
+            .current_dir(repo())
+            .status()
+            .expect("sh runs");
+        assert!(status.success(), "the JavaScript plugins build");
+    });
+    repo().join("target/plugins")
+}
+
+#[tokio::test]
+async fn the_javascript_audit_consumer_logs_the_key_of_a_table_keyed_id_from_an_event_or_a_record()
+{
+    let audit = js_plugins().join("js_audit.wasm");
+    let host = Host::start(&id_keyed_table_consumed_by(
+        "audit",
+        audit.to_str().unwrap(),
+        "256MiB",
+    ));
+    post_thing(&host).await;
+    let lines = wait_for_lines(&host, "order audited", &["audit", "audit-records"]);
+    for line in &lines {
+        assert!(line.contains(r#" id="x-1""#), "{line}");
+        assert!(!line.contains("orderId"), "{line}");
+    }
 }

@@ -125,9 +125,10 @@ fn a_consumer_answers_for_each_message() {
     let consumer = plugins.consumer(PluginId(1));
     let outcomes = consumer
         .handle(&[
-            message("1", serde_json::json!({"detail": {"orderId": "o-1"}})),
-            message("2", serde_json::json!({"detail": {"orderId": "o-2", "fail": "retry", "retryAfter": 30}})),
-            message("3", serde_json::json!({"detail": {"orderId": "o-3", "fail": "dead-letter"}})),
+            // An EventBridge event around a change record: its `Keys` name the order.
+            message("1", serde_json::json!({"detail": {"dynamodb": {"Keys": {"orderId": {"S": "o-1"}}}}})),
+            message("2", serde_json::json!({"detail": {"dynamodb": {"Keys": {"orderId": {"S": "o-2"}}}, "fail": "retry", "retryAfter": 30}})),
+            message("3", serde_json::json!({"detail": {"dynamodb": {"Keys": {"orderId": {"S": "o-3"}}}, "fail": "dead-letter"}})),
         ])
         .unwrap();
     assert_eq!(
@@ -140,7 +141,7 @@ fn a_consumer_answers_for_each_message() {
     );
     let failed = consumer.handle(&[message(
         "4",
-        serde_json::json!({"orderId": "o-4", "fail": "batch"}),
+        serde_json::json!({"dynamodb": {"Keys": {"orderId": {"S": "o-4"}}}, "fail": "batch"}),
     )]);
     assert_eq!(
         failed,

@@ -1,6 +1,10 @@
-//! `notify`: a consumer that logs the `orderId` of every order it handles. An order can ask to
-//! fail, to exercise per-message results: `"fail": "retry"` (after `retryAfter` seconds, if
-//! given), `"fail": "dead-letter"`, or `"fail": "batch"` to fail the whole batch. With config
+//! `notify`: a consumer that logs every order it handles, naming it by its table's own key: each
+//! attribute of the change record's `Keys` under its own name (`orderId="o-1"` for a table keyed
+//! `orderId`, `id="x-1"` for one keyed `id`). The record is the message itself (a pipe that
+//! targets a queue) or its `detail` (an EventBridge event). An order can ask to fail, to exercise
+//! per-message results: `"fail": "retry"` (after `retryAfter` seconds, if given),
+//! `"fail": "dead-letter"`, `"fail": "batch"` to fail the whole batch, or `"fail": "invalid"` to
+//! refuse the batch as invalid (the host then hands it over in halves). With config
 //! `honor_fail = false` (say, for a consumer of a dead-letter queue) it handles every message.
 //! `"slowMs": N` makes the first receive of a message take N milliseconds.
 
@@ -11,20 +15,11 @@ use std::fmt;
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use switchyard::plugin::{config, log};
 
-/// The members notify reads, wherever they are in a message; and, last, the member that marks
-/// an EventBridge event.
-const KEYS: [&str; 7] = [
-    "orderId",
-    "fail",
-    "customerTier",
-    "version",
-    "slowMs",
-    "retryAfter",
-    "detail-type",
-];
+/// The members notify reads, wherever they are in a message.
+const MEMBERS: [&str; 5] = ["fail", "customerTier", "version", "slowMs", "retryAfter"];
 
-/// The position of `detail-type` in [`KEYS`].
-const ENVELOPE: usize = 6;
+/// A record's key attributes, as (name, text) pairs.
+type Keys = Vec<(String, String)>;
 
 struct Notify;
 
@@ -33,31 +28,39 @@ impl Guest for Notify {
         let honor_fail = config::get("honor_fail").is_none_or(|v| v != "false");
         let mut outcomes = Vec::with_capacity(messages.len());
         for message in messages {
-            let [order_id, fail, tier, version, slow_ms, retry_after, _] = scan(&message.body);
-            let order_id = order_id.unwrap_or_else(|| "unknown".into());
+            let (keys, [fail, tier, version, slow_ms, retry_after]) = scan(&message.body);
             let fail = fail.filter(|_| honor_fail);
-            log::log(
-                log::Level::Info,
-                "order handled",
-                &[
-                    ("orderId".into(), order_id.clone()),
-                    ("customerTier".into(), tier.unwrap_or_else(|| "none".into())),
-                    ("version".into(), version.unwrap_or_default()),
-                    ("receiveCount".into(), message.receive_count.to_string()),
-                ],
-            );
+            // The key attributes lead the line's fields; the rest follow them in place.
+            let mut fields = keys;
+            let key_count = fields.len();
+            fields.extend([
+                ("customerTier".into(), tier.unwrap_or_else(|| "none".into())),
+                ("version".into(), version.unwrap_or_default()),
+                ("receiveCount".into(), message.receive_count.to_string()),
+            ]);
+            log::log(log::Level::Info, "order handled", &fields);
             if message.receive_count == 1
                 && let Some(ms) = slow_ms.and_then(|s| s.parse::<u64>().ok())
             {
                 std::thread::sleep(std::time::Duration::from_millis(ms));
             }
+            let order = || match &fields[..key_count] {
+                [] => format!("message {}", message.id),
+                keys => {
+                    let values: Vec<&str> = keys.iter().map(|(_, value)| value.as_str()).collect();
+                    format!("order {}", values.join("/"))
+                }
+            };
             outcomes.push(match fail.as_deref() {
                 Some("retry") => Outcome::Retry(retry_after.and_then(|s| s.parse().ok())),
                 Some("dead-letter") => {
-                    Outcome::DeadLetter(format!("order {order_id} asked to be dead-lettered"))
+                    Outcome::DeadLetter(format!("{} asked to be dead-lettered", order()))
                 }
                 Some("batch") => {
-                    return Err(Error::Failed(format!("order {order_id} failed the batch")));
+                    return Err(Error::Failed(format!("{} failed the batch", order())));
+                }
+                Some("invalid") => {
+                    return Err(Error::Invalid(format!("{} is invalid", order())));
                 }
                 _ => Outcome::Ok,
             });
@@ -66,12 +69,14 @@ impl Guest for Notify {
     }
 }
 
-/// The text value of each of [`KEYS`] in `body`: a member of the message itself first, else
-/// the first one anywhere inside it, in document order. An EventBridge event (it has a
-/// `detail-type`) is read from inside only: its own `version` and `id` are not the order's.
-/// All `None` when the body is not JSON. One pass over the text that keeps only what it finds,
-/// rather than building the whole document: the consumer runs once per message.
-fn scan(body: &str) -> [Option<String>; KEYS.len()] {
+/// The record's key attributes in `body`, and the text value of each of [`MEMBERS`]: a member of
+/// the message itself first, else the first one anywhere inside it, in document order. An
+/// EventBridge event (it has a `detail-type`) is read from inside only: its own `version` and `id`
+/// are not the order's. The keys are the first `dynamodb.Keys` of a record, which is the message
+/// itself or its `detail`. Nothing is found when the body is not JSON. One pass over the text that
+/// keeps only what it finds, rather than building the whole document: the consumer runs once per
+/// message.
+fn scan(body: &str) -> (Keys, [Option<String>; MEMBERS.len()]) {
     let mut found = Found::default();
     let mut json = serde_json::Deserializer::from_str(body);
     if serde::Deserializer::deserialize_any(&mut json, Top(&mut found)).is_err() {
@@ -81,24 +86,28 @@ fn scan(body: &str) -> [Option<String>; KEYS.len()] {
         mut own,
         inside,
         envelope,
+        keys,
     } = found;
+    let keys = keys.unwrap_or_default();
     if envelope {
-        return inside;
+        return (keys, inside);
     }
     for (own, inside) in own.iter_mut().zip(inside) {
         *own = own.take().or(inside);
     }
-    own
+    (keys, own)
 }
 
 #[derive(Default)]
 struct Found {
     /// Members of the message itself.
-    own: [Option<String>; KEYS.len()],
+    own: [Option<String>; MEMBERS.len()],
     /// The first of each anywhere below it.
-    inside: [Option<String>; KEYS.len()],
+    inside: [Option<String>; MEMBERS.len()],
     /// Whether the message is an EventBridge event.
     envelope: bool,
+    /// The key attributes of the record, once found.
+    keys: Option<Keys>,
 }
 
 /// Walks the message itself: its own members, and [`Scan`] below them. A message that is
@@ -113,27 +122,72 @@ impl<'de> Visitor<'de> for Top<'_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut members: A) -> Result<(), A::Error> {
-        let found = self.0;
-        while let Some(key) = members.next_key_seed(Key)? {
-            match key {
-                Some(ENVELOPE) => {
-                    found.envelope = true;
+        let Found {
+            own,
+            inside,
+            envelope,
+            keys,
+        } = self.0;
+        let mut scan = Scan {
+            values: inside,
+            keys,
+            at: Place::Record,
+        };
+        while let Some(name) = members.next_key_seed(NameSeed)? {
+            match name {
+                Name::Envelope => {
+                    *envelope = true;
                     members.next_value::<IgnoredAny>()?;
                 }
-                Some(i) if found.own[i].is_none() => found.own[i] = members.next_value::<Text>()?.0,
-                _ => members.next_value_seed(Scan(&mut found.inside))?,
+                Name::Member(i) if own[i].is_none() => own[i] = members.next_value::<Text>()?.0,
+                // The message is a record, and this its change; or an event, and this its record.
+                Name::Dynamodb => members.next_value_seed(scan.below(Place::Change))?,
+                Name::Detail => members.next_value_seed(scan.below(Place::Record))?,
+                _ => members.next_value_seed(scan.below(Place::Elsewhere))?,
             }
         }
         Ok(())
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, items: A) -> Result<(), A::Error> {
-        Scan(&mut self.0.inside).visit_seq(items)
+        let Found { inside, keys, .. } = self.0;
+        Scan {
+            values: inside,
+            keys,
+            at: Place::Elsewhere,
+        }
+        .visit_seq(items)
     }
 }
 
-/// Walks a JSON value, filling in the first text value of each key it meets.
-struct Scan<'a>(&'a mut [Option<String>; KEYS.len()]);
+/// Where a [`Scan`] is, on the way to a record's `Keys`.
+#[derive(Clone, Copy)]
+enum Place {
+    /// In a record: its `dynamodb` member is the change.
+    Record,
+    /// In a record's `dynamodb`: its `Keys` member is the key.
+    Change,
+    /// Anywhere else.
+    Elsewhere,
+}
+
+/// Walks a JSON value, filling in the first text value of each of [`MEMBERS`] it meets, and the
+/// record's keys if it meets them first.
+struct Scan<'a> {
+    values: &'a mut [Option<String>; MEMBERS.len()],
+    keys: &'a mut Option<Keys>,
+    at: Place,
+}
+
+impl Scan<'_> {
+    fn below(&mut self, at: Place) -> Scan<'_> {
+        Scan {
+            values: self.values,
+            keys: self.keys,
+            at,
+        }
+    }
+}
 
 impl<'de> DeserializeSeed<'de> for Scan<'_> {
     type Value = ();
@@ -150,18 +204,29 @@ impl<'de> Visitor<'de> for Scan<'_> {
         f.write_str("any JSON value")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut members: A) -> Result<(), A::Error> {
-        while let Some(key) = members.next_key_seed(Key)? {
-            match key {
-                Some(i) if self.0[i].is_none() => self.0[i] = members.next_value::<Text>()?.0,
-                _ => members.next_value_seed(Scan(self.0))?,
+    fn visit_map<A: MapAccess<'de>>(mut self, mut members: A) -> Result<(), A::Error> {
+        while let Some(name) = members.next_key_seed(NameSeed)? {
+            match (name, self.at) {
+                (Name::Member(i), _) if self.values[i].is_none() => {
+                    self.values[i] = members.next_value::<Text>()?.0
+                }
+                (Name::Dynamodb, Place::Record) => {
+                    members.next_value_seed(self.below(Place::Change))?
+                }
+                (Name::Keys, Place::Change) if self.keys.is_none() => {
+                    *self.keys = Some(members.next_value::<KeyAttributes>()?.0)
+                }
+                _ => members.next_value_seed(self.below(Place::Elsewhere))?,
             }
         }
         Ok(())
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut items: A) -> Result<(), A::Error> {
-        while items.next_element_seed(Scan(self.0))?.is_some() {}
+    fn visit_seq<A: SeqAccess<'de>>(mut self, mut items: A) -> Result<(), A::Error> {
+        while items
+            .next_element_seed(self.below(Place::Elsewhere))?
+            .is_some()
+        {}
         Ok(())
     }
 
@@ -190,26 +255,110 @@ impl<'de> Visitor<'de> for Scan<'_> {
     }
 }
 
-/// A member name, as its position in [`KEYS`] (compared in place, not copied).
-struct Key;
+/// What a member's name means to a [`Scan`] (compared in place, not copied).
+enum Name {
+    /// One of [`MEMBERS`], by its position.
+    Member(usize),
+    /// `detail-type`: the message is an EventBridge event.
+    Envelope,
+    /// `detail`: an EventBridge event's record.
+    Detail,
+    /// `dynamodb`: a record's change.
+    Dynamodb,
+    /// `Keys`: a change's key attributes.
+    Keys,
+    Other,
+}
 
-impl<'de> DeserializeSeed<'de> for Key {
-    type Value = Option<usize>;
+struct NameSeed;
 
-    fn deserialize<D: Deserializer<'de>>(self, name: D) -> Result<Option<usize>, D::Error> {
+impl<'de> DeserializeSeed<'de> for NameSeed {
+    type Value = Name;
+
+    fn deserialize<D: Deserializer<'de>>(self, name: D) -> Result<Name, D::Error> {
         name.deserialize_str(self)
     }
 }
 
-impl<'de> Visitor<'de> for Key {
-    type Value = Option<usize>;
+impl<'de> Visitor<'de> for NameSeed {
+    type Value = Name;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a member name")
     }
 
-    fn visit_str<E>(self, name: &str) -> Result<Option<usize>, E> {
-        Ok(KEYS.iter().position(|key| *key == name))
+    fn visit_str<E>(self, name: &str) -> Result<Name, E> {
+        Ok(match name {
+            "detail-type" => Name::Envelope,
+            "detail" => Name::Detail,
+            "dynamodb" => Name::Dynamodb,
+            "Keys" => Name::Keys,
+            _ => MEMBERS
+                .iter()
+                .position(|member| *member == name)
+                .map_or(Name::Other, Name::Member),
+        })
+    }
+}
+
+/// A record's `Keys`: each attribute's name and text, in order. An attribute whose value is not
+/// a string or a number (`{"S": ...}`, `{"N": ...}`) is left out, and so is all of a `Keys` that
+/// is not an object.
+struct KeyAttributes(Keys);
+
+impl<'de> serde::Deserialize<'de> for KeyAttributes {
+    fn deserialize<D: Deserializer<'de>>(value: D) -> Result<KeyAttributes, D::Error> {
+        value.deserialize_any(KeyAttributesVisitor)
+    }
+}
+
+struct KeyAttributesVisitor;
+
+impl<'de> Visitor<'de> for KeyAttributesVisitor {
+    type Value = KeyAttributes;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut attributes: A) -> Result<KeyAttributes, A::Error> {
+        // Room for the three fields that follow the keys in notify's line.
+        let mut keys = Vec::with_capacity(5);
+        while let Some(name) = attributes.next_key::<String>()? {
+            if let Some(text) = attributes.next_value::<Text>()?.0 {
+                keys.push((name, text));
+            }
+        }
+        Ok(KeyAttributes(keys))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut items: A) -> Result<KeyAttributes, A::Error> {
+        while items.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(KeyAttributes(Keys::new()))
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<KeyAttributes, E> {
+        Ok(KeyAttributes(Keys::new()))
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<KeyAttributes, E> {
+        Ok(KeyAttributes(Keys::new()))
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<KeyAttributes, E> {
+        Ok(KeyAttributes(Keys::new()))
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<KeyAttributes, E> {
+        Ok(KeyAttributes(Keys::new()))
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<KeyAttributes, E> {
+        Ok(KeyAttributes(Keys::new()))
+    }
+
+    fn visit_unit<E>(self) -> Result<KeyAttributes, E> {
+        Ok(KeyAttributes(Keys::new()))
     }
 }
 
@@ -263,13 +412,37 @@ impl<'de> Visitor<'de> for TextVisitor {
 
     fn visit_map<A: MapAccess<'de>>(self, mut members: A) -> Result<Text, A::Error> {
         let mut text = None;
-        while let Some(name) = members.next_key::<String>()? {
-            match name.as_str() {
-                "S" | "N" if text.is_none() => text = members.next_value::<Text>()?.0,
-                _ => drop(members.next_value::<IgnoredAny>()?),
+        while let Some(wrapper) = members.next_key_seed(Wrapper)? {
+            if wrapper && text.is_none() {
+                text = members.next_value::<Text>()?.0;
+            } else {
+                members.next_value::<IgnoredAny>()?;
             }
         }
         Ok(Text(text))
+    }
+}
+
+/// Whether a member name is DynamoDB's `S` or `N` (compared in place, not copied).
+struct Wrapper;
+
+impl<'de> DeserializeSeed<'de> for Wrapper {
+    type Value = bool;
+
+    fn deserialize<D: Deserializer<'de>>(self, name: D) -> Result<bool, D::Error> {
+        name.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Wrapper {
+    type Value = bool;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a member name")
+    }
+
+    fn visit_str<E>(self, name: &str) -> Result<bool, E> {
+        Ok(name == "S" || name == "N")
     }
 }
 
