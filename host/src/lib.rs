@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod backend;
+pub mod batching;
 pub mod bus;
 pub mod cli;
 pub mod config;
@@ -16,4 +17,5 @@ pub mod plugin;
 pub mod record;
 pub mod runtime;
 pub mod server;
+pub mod stages;
 pub mod transform;

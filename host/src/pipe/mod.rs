@@ -4,11 +4,12 @@
 //! the checkpoint together. A failing batch is retried with backoff, then bisected down to the
 //! failing record, which goes to the pipe's DLQ; without a DLQ the pipe stops there and says so.
 
+mod retry;
 mod target;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use prometheus_client::metrics::counter::Counter;
 use tokio::sync::watch;
@@ -18,17 +19,18 @@ use crate::backend::{
     ChangeStream, Checkpoint, Checkpoints, Delivery, NewMessage, Position, Shard, ShardId,
     StoreError,
 };
+use crate::batching;
 use crate::bus::{Buses, Routed};
 use crate::config::{Backend, Config, Destination, PipeId, StartingPosition};
-use crate::plugin::{Event, PluginError, Plugins};
+use crate::plugin::{Event, PluginError};
 use crate::record::{SequenceNumber, StreamRecord};
+use crate::stages::Stages;
 
+use retry::{MAX_BACKOFF, Next};
 use target::{Envelope, now_rfc3339, queue_body, target_input};
 
 /// How long one read of the change stream waits for new records.
 const POLL: Duration = Duration::from_secs(1);
-const FIRST_BACKOFF: Duration = Duration::from_millis(100);
-const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// How long a shard's lease lasts unless renewed: a replica that dies loses its shards to
 /// another within this time.
 pub const LEASE_TIME: Duration = Duration::from_secs(10);
@@ -82,7 +84,7 @@ pub struct PipeRunner {
     pub config: Arc<Config>,
     pub stream: Arc<dyn ChangeStream>,
     pub checkpoints: Arc<dyn Checkpoints>,
-    pub plugins: Arc<Plugins>,
+    pub plugins: Arc<dyn Stages>,
     pub buses: Arc<Buses>,
     pub status: Arc<PipeStatus>,
 }
@@ -262,7 +264,7 @@ impl PipeRunner {
                     _ = shutdown.changed() => break,
                 },
             };
-            let mut records = match read {
+            let records = match read {
                 Ok(records) if records.is_empty() => continue,
                 Ok(records) => records,
                 Err(StoreError::ShardEnded(_)) => {
@@ -275,26 +277,21 @@ impl PipeRunner {
                     continue;
                 }
             };
-            // The batching window: gather up to a full batch for at most this long.
-            let until = tokio::time::Instant::now() + pipe.batching_window;
-            while records.len() < batch_size && tokio::time::Instant::now() < until {
-                let after = records.last().map(|r| r.dynamodb.sequence_number.clone());
-                let wait = until.saturating_duration_since(tokio::time::Instant::now());
-                match self
-                    .stream
-                    .read(
-                        pipe.source,
-                        &shard,
-                        after.as_ref(),
-                        batch_size - records.len(),
-                        wait,
-                    )
-                    .await
-                {
-                    Ok(more) if !more.is_empty() => records.extend(more),
-                    _ => break,
-                }
-            }
+            let records = batching::fill(
+                records,
+                batch_size,
+                pipe.batching_window,
+                |so_far: &[StreamRecord], room, wait| {
+                    let after = so_far.last().map(|r| r.dynamodb.sequence_number.clone());
+                    let (stream, shard) = (&self.stream, &shard);
+                    async move {
+                        stream
+                            .read(pipe.source, shard, after.as_ref(), room, wait)
+                            .await
+                    }
+                },
+            )
+            .await;
             self.status.read.inc_by(records.len() as u64);
             let last = records.last().map(|r| r.dynamodb.sequence_number.clone());
             let (handled, next) = tokio::join!(
@@ -351,7 +348,6 @@ impl PipeRunner {
         records: &[StreamRecord],
         shutdown: &mut watch::Receiver<bool>,
     ) -> bool {
-        let retry = self.config[self.id].retry;
         let mut attempt = 0u32;
         loop {
             let err = match self.deliver(shard, records).await {
@@ -360,11 +356,15 @@ impl PipeRunner {
                 Err(err) => err,
             };
             self.status.failed_attempts.inc_by(1);
-            let too_old = retry.max_age.is_some_and(|max| oldest_age(records) > max);
-            let spent = retry.attempts.is_some_and(|max| attempt >= max);
-            if !(too_old || spent || !err.retryable()) {
+            let next = retry::after_failure(
+                self.config[self.id].retry,
+                attempt,
+                retry::oldest_age(records),
+                err.retryable(),
+            );
+            if let Next::Retry(wait) = next {
                 tracing::warn!(pipe = self.name(), attempt, records = records.len(), error = %err, "batch failed; retrying");
-                if sleep_or_shutdown(backoff(attempt), shutdown).await {
+                if sleep_or_shutdown(wait, shutdown).await {
                     return true;
                 }
                 attempt += 1;
@@ -560,7 +560,7 @@ impl PipeRunner {
                     match filter {
                         None => kept.push(event),
                         Some(f) => {
-                            if plugins.filter(f).keep(&event)? {
+                            if plugins.keep(f, &event)? {
                                 kept.push(event);
                             }
                         }
@@ -569,9 +569,7 @@ impl PipeRunner {
                 // Counted before enrichment, which may add or drop events of its own.
                 let filtered = records_in - kept.len();
                 match enrichment {
-                    Some(e) if !kept.is_empty() => {
-                        Ok((plugins.enricher(e).enrich(&kept)?, filtered))
-                    }
+                    Some(e) if !kept.is_empty() => Ok((plugins.enrich(e, &kept)?, filtered)),
                     _ => Ok((kept, filtered)),
                 }
             })
@@ -707,56 +705,5 @@ async fn sleep_or_shutdown(duration: Duration, shutdown: &mut watch::Receiver<bo
     }
 }
 
-fn backoff(attempt: u32) -> Duration {
-    FIRST_BACKOFF
-        .saturating_mul(2u32.saturating_pow(attempt.min(16)))
-        .min(MAX_BACKOFF)
-}
-
-fn oldest_age(records: &[StreamRecord]) -> Duration {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64);
-    let oldest = records
-        .iter()
-        .map(|r| r.dynamodb.approximate_creation_date_time)
-        .min()
-        .unwrap_or(now);
-    Duration::from_secs((now - oldest).max(0) as u64)
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn shard(id: &str, parent: Option<&str>) -> Shard {
-        Shard {
-            id: ShardId(id.into()),
-            parent: parent.map(|p| ShardId(p.into())),
-        }
-    }
-
-    fn ids(ids: &[&str]) -> HashSet<ShardId> {
-        ids.iter().map(|id| ShardId((*id).into())).collect()
-    }
-
-    #[test]
-    fn a_child_shard_starts_only_after_its_parent_has_ended() {
-        // A split: `a` closed into `b` and `c`; `d` is a root whose parent aged out.
-        let shards = [
-            shard("a", None),
-            shard("b", Some("a")),
-            shard("c", Some("a")),
-            shard("d", Some("gone")),
-        ];
-        let start = |finished: &[&str]| -> Vec<String> {
-            startable(&shards, &ids(finished))
-                .into_iter()
-                .map(|s| s.0)
-                .collect()
-        };
-        assert_eq!(start(&[]), ["a", "d"]);
-        assert_eq!(start(&["a"]), ["b", "c", "d"]);
-        assert_eq!(start(&["a", "b", "c", "d"]), Vec::<String>::new());
-    }
-}
+mod tests;

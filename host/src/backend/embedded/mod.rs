@@ -63,7 +63,8 @@ CREATE INDEX IF NOT EXISTS idempotency_by_age ON idempotency (created_ms);
 const READERS: usize = 4;
 
 /// The embedded stream has one shard per table.
-const SHARD: &str = "shardId-00000000000000000000-embedded";
+/// The one shard of each table's embedded stream.
+pub const SHARD: &str = "shardId-00000000000000000000-embedded";
 
 /// What the store keeps of each table declared in routes.toml.
 struct TableInfo {

@@ -13,8 +13,10 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::backend::{Queues, Received};
+use crate::batching;
 use crate::config::{Config, ConsumerId, PluginId};
-use crate::plugin::{Message, Outcome, PluginError, Plugins};
+use crate::plugin::{Message, Outcome, PluginError};
+use crate::stages::Stages;
 
 /// How long one receive waits for messages (long polling).
 /// How long one receive waits for a message: SQS's longest long poll. A send wakes it sooner.
@@ -36,7 +38,7 @@ pub struct ConsumerRunner {
     pub id: ConsumerId,
     pub config: Arc<Config>,
     pub queues: Arc<dyn Queues>,
-    pub plugins: Arc<Plugins>,
+    pub plugins: Arc<dyn Stages>,
     pub status: Arc<ConsumerStatus>,
 }
 
@@ -59,7 +61,7 @@ impl ConsumerRunner {
                 received = self.queues.receive(consumer.queue, batch_size, None, POLL) => received,
                 _ = shutdown.changed() => break,
             };
-            let mut batch = match received {
+            let batch = match received {
                 Ok(batch) if batch.is_empty() => continue,
                 Ok(batch) => batch,
                 Err(err) => {
@@ -68,18 +70,13 @@ impl ConsumerRunner {
                     continue;
                 }
             };
-            let until = tokio::time::Instant::now() + consumer.batching_window;
-            while batch.len() < batch_size && tokio::time::Instant::now() < until {
-                let wait = until.saturating_duration_since(tokio::time::Instant::now());
-                match self
-                    .queues
-                    .receive(consumer.queue, batch_size - batch.len(), None, wait)
-                    .await
-                {
-                    Ok(more) if !more.is_empty() => batch.extend(more),
-                    _ => break,
-                }
-            }
+            let batch = batching::fill(
+                batch,
+                batch_size,
+                consumer.batching_window,
+                |_: &[Received], room, wait| self.queues.receive(consumer.queue, room, None, wait),
+            )
+            .await;
             let done = self.handle(batch).await;
             if let Some(previous) = deleting.take() {
                 let _ = previous.await;
@@ -116,7 +113,7 @@ impl ConsumerRunner {
         let messages: Vec<Message> = batch.iter().map(message).collect();
         let (plugins, handler) = (self.plugins.clone(), consumer.handler);
         let outcomes =
-            tokio::task::spawn_blocking(move || outcomes(&plugins, handler, &messages)).await;
+            tokio::task::spawn_blocking(move || outcomes(&*plugins, handler, &messages)).await;
         let outcomes = match outcomes {
             Ok(Ok(outcomes)) => outcomes,
             Ok(Err(err)) => {
@@ -131,20 +128,8 @@ impl ConsumerRunner {
             }
         };
         let mut done = Vec::new();
-        // FIFO: once a message of a group is retried, the group's later messages in this batch
-        // are retried with it, whatever the plugin answered for them, so that none is done
-        // before it (as Powertools' SqsFifoPartialProcessor does for a Lambda function).
-        let mut held: HashMap<&str, Option<u32>> = HashMap::new();
-        for (received, outcome) in batch.iter().zip(outcomes) {
+        for (received, outcome) in batch.iter().zip(fifo_hold(&batch, outcomes)) {
             let receipt = &received.receipt_handle;
-            let group = received.group_id.as_deref();
-            let outcome = match group.and_then(|g| held.get(g)) {
-                Some(delay) => Outcome::Retry(*delay),
-                None => outcome,
-            };
-            if let (Some(group), Outcome::Retry(delay)) = (group, &outcome) {
-                held.entry(group).or_insert(*delay);
-            }
             let applied = match outcome {
                 Outcome::Ok => {
                     done.push(receipt.clone());
@@ -182,15 +167,38 @@ impl ConsumerRunner {
     }
 }
 
+/// The outcomes to apply, in order. FIFO: once a message of a group is retried, the group's
+/// later messages in the batch are retried with it, with its delay, whatever the plugin
+/// answered for them, so that none is done before it (as Powertools'
+/// `SqsFifoPartialProcessor` does for a Lambda function).
+fn fifo_hold(batch: &[Received], outcomes: Vec<Outcome>) -> Vec<Outcome> {
+    let mut held: HashMap<&str, Option<u32>> = HashMap::new();
+    batch
+        .iter()
+        .zip(outcomes)
+        .map(|(received, outcome)| {
+            let group = received.group_id.as_deref();
+            let outcome = match group.and_then(|g| held.get(g)) {
+                Some(delay) => Outcome::Retry(*delay),
+                None => outcome,
+            };
+            if let (Some(group), Outcome::Retry(delay)) = (group, &outcome) {
+                held.entry(group).or_insert(*delay);
+            }
+            outcome
+        })
+        .collect()
+}
+
 /// The plugin's outcome for each message, or the error that fails the batch. A batch the
 /// plugin calls invalid is handed over again in halves down to the message it refuses, which
 /// is dead-lettered with the plugin's reason at once: retrying it would fail the same way.
 fn outcomes(
-    plugins: &Plugins,
+    plugins: &dyn Stages,
     handler: PluginId,
     messages: &[Message],
 ) -> Result<Vec<Outcome>, PluginError> {
-    match plugins.consumer(handler).handle(messages) {
+    match plugins.handle(handler, messages) {
         Err(err) if !err.retryable() => {
             if messages.len() == 1 {
                 return Ok(vec![Outcome::DeadLetter(err.to_string())]);
@@ -227,3 +235,6 @@ fn message(received: &Received) -> Message {
         attributes,
     }
 }
+
+#[cfg(test)]
+mod tests;
