@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use crate::backend::NewMessage;
 use crate::config::{BusId, Config, Destination, QueueId, TargetInput};
+use crate::origin::Origin;
 use crate::pattern::{EventError, Pattern, RuleSet};
 use crate::transform;
 
@@ -127,10 +128,8 @@ impl Buses {
                 };
                 match target.destination {
                     Destination::Queue(queue) => {
-                        let mut message = NewMessage::new(
-                            input,
-                            format!("rule:{}/{}", config[bus].name, rule.name),
-                        );
+                        let origin = Origin::Rule(bus, index).text(config);
+                        let mut message = NewMessage::new(input, origin);
                         if config[queue].fifo {
                             // One group per rule keeps the bus's order; the event id de-duplicates.
                             message.group_id = Some(format!("{}/{}", config[bus].name, rule.name));
@@ -149,7 +148,7 @@ impl Buses {
                         );
                         match target.dlq {
                             Some(dlq) => {
-                                let origin = format!("rule:{}/{}", config[bus].name, rule.name);
+                                let origin = Origin::Rule(bus, index).text(config);
                                 routed.messages.push((
                                     dlq,
                                     NewMessage {

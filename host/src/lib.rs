@@ -11,6 +11,7 @@ pub mod bus;
 pub mod cli;
 pub mod config;
 pub mod consumer;
+pub mod origin;
 pub mod pattern;
 pub mod pipe;
 pub mod plugin;

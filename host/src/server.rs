@@ -130,7 +130,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         Some(&plugins),
     );
     if let Some(commits) = &commits {
-        runtime.register_commits(commits);
+        runtime.metrics.register_commits(commits);
     }
     let runtime = Arc::new(runtime);
     let app = App {

@@ -22,6 +22,7 @@ use crate::backend::{
 use crate::batching;
 use crate::bus::{Buses, Routed};
 use crate::config::{Backend, Config, Destination, PipeId, StartingPosition};
+use crate::origin::Origin;
 use crate::plugin::{Event, PluginError};
 use crate::record::{SequenceNumber, StreamRecord};
 use crate::stages::Stages;
@@ -450,7 +451,7 @@ impl PipeRunner {
         let body = serde_json::to_string(record).unwrap_or_default();
         let message = NewMessage {
             error: Some(error.to_string()),
-            ..NewMessage::new(body, format!("pipe:{}", pipe.name))
+            ..NewMessage::new(body, Origin::Pipe(self.id).text(&self.config))
         };
         let checkpoint = Checkpoint {
             pipe: pipe.name.clone(),
@@ -635,8 +636,10 @@ impl PipeRunner {
                     counts.unmatched.extend(routed.unmatched);
                 }
                 Destination::Queue(queue) => {
-                    let mut message =
-                        NewMessage::new(queue_body(&input), format!("pipe:{}", pipe.name));
+                    let mut message = NewMessage::new(
+                        queue_body(&input),
+                        Origin::Pipe(self.id).text(&self.config),
+                    );
                     if self.config[queue].fifo {
                         // FIFO targets keep order per item key, as DynamoDB Streams does.
                         let record = records.iter().find(|r| r.event_id == record_id);

@@ -152,7 +152,7 @@ impl AwsStore {
                 .redrive
                 .map(|(_, max)| max)
                 .unwrap_or_default();
-            origin = format!("queue:{}", self.queues[source].config_name);
+            origin = crate::origin::queue_text(&self.queues[source].config_name);
             error = Some(format!(
                 "received {max} times without being deleted (max_receive_count = {max})"
             ));
@@ -382,7 +382,7 @@ impl Queues for AwsStore {
             )));
         };
         let dead = NewMessage {
-            origin: format!("queue:{}", q.config_name),
+            origin: crate::origin::queue_text(&q.config_name),
             error: Some(reason.to_string()),
             ..new_message(message)
         };

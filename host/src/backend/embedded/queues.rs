@@ -171,7 +171,7 @@ pub(super) fn receive(
                     tx,
                     row,
                     &queues[dlq].name,
-                    &format!("queue:{}", queue.name),
+                    &crate::origin::queue_text(&queue.name),
                     Some(&reason),
                     now,
                 )?;
@@ -319,7 +319,7 @@ pub(super) fn dead_letter(
         tx,
         row,
         &queues[dlq].name,
-        &format!("queue:{}", queue.name),
+        &crate::origin::queue_text(&queue.name),
         Some(reason),
         now,
     )?;

@@ -1,0 +1,61 @@
+//! The running pipeline as operators see it and act on it: the handles the `/admin`
+//! endpoints and `/metrics` need. Each concern has its own file: `reports` (what
+//! `/admin/pipes` and `/admin/queues` show), `metrics` (every Prometheus metric, registered in
+//! one place), `redrive` (DLQs back to their queues and pipes) and `replay` (archived events
+//! through their bus again).
+
+mod metrics;
+mod redrive;
+mod replay;
+mod reports;
+
+use std::sync::Arc;
+
+use crate::backend::{Archives, ChangeStream, Checkpoints, Queues};
+use crate::bus::Buses;
+use crate::config::Config;
+use crate::consumer::ConsumerStatus;
+use crate::pipe::PipeRunner;
+use crate::plugin::Plugins;
+
+pub use metrics::Metrics;
+pub use redrive::{Redriven, Skipped};
+pub use replay::Replayed;
+pub use reports::{PipeReport, QueueReport};
+
+pub struct Runtime {
+    pub config: Arc<Config>,
+    pub queues: Arc<dyn Queues>,
+    pub archives: Arc<dyn Archives>,
+    pub checkpoints: Arc<dyn Checkpoints>,
+    pub stream: Arc<dyn ChangeStream>,
+    pub pipes: Vec<Arc<PipeRunner>>,
+    pub consumers: Vec<Arc<ConsumerStatus>>,
+    pub buses: Arc<Buses>,
+    pub metrics: Metrics,
+}
+
+impl Runtime {
+    pub fn new(
+        config: Arc<Config>,
+        (queues, archives, checkpoints): (Arc<dyn Queues>, Arc<dyn Archives>, Arc<dyn Checkpoints>),
+        stream: Arc<dyn ChangeStream>,
+        pipes: Vec<Arc<PipeRunner>>,
+        consumers: Vec<Arc<ConsumerStatus>>,
+        buses: Arc<Buses>,
+        plugins: Option<&Plugins>,
+    ) -> Runtime {
+        let metrics = Metrics::new(&config, &pipes, &consumers, &buses, plugins);
+        Runtime {
+            config,
+            queues,
+            archives,
+            checkpoints,
+            stream,
+            pipes,
+            consumers,
+            buses,
+            metrics,
+        }
+    }
+}
