@@ -94,7 +94,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             id,
             config: config.clone(),
             stream: store.clone(),
-            checkpoints: store.clone(),
+            leases: store.clone(),
+            handoff: store.clone(),
+            capabilities: store.capabilities(),
             plugins: plugins.clone(),
             buses: buses.clone(),
             status: Arc::new(PipeStatus::default()),
@@ -122,7 +124,6 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     }
     let mut runtime = Runtime::new(
         config.clone(),
-        (store.clone(), store.clone(), store.clone()),
         store.clone(),
         pipes,
         consumers,

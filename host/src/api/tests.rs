@@ -67,7 +67,6 @@ fn api_with(routes: &str, token: Option<&str>) -> Api {
     let buses = Arc::new(crate::bus::Buses::new(&config));
     let runtime = Arc::new(crate::runtime::Runtime::new(
         config.clone(),
-        (store.clone(), store.clone(), store.clone()),
         store.clone(),
         vec![],
         vec![],

@@ -1,6 +1,9 @@
-//! Storage behind small traits: the item [`Store`] and its [`ChangeStream`]. Each box of the data
-//! path talks to storage only through these; `embedded` (SQLite) implements them today, and every
-//! implementation must pass the `conformance` suite.
+//! Storage behind small traits, each owning one job: the item [`Store`] and its
+//! [`ChangeStream`], [`Queues`], shard [`Leases`], the [`Handoff`] of a pipe's batch with its
+//! checkpoint, and bus [`Archives`]. Each box of the data path talks to storage only through
+//! these; `embedded` (SQLite) and `aws` implement them, every implementation passes the
+//! `conformance` suites, and what a backend does its own way is a declared [`Capabilities`]
+//! flag that the routing code and the suites read, never a test of the backend's kind.
 
 pub mod aws;
 pub mod embedded;
@@ -17,9 +20,33 @@ use crate::config::{BusId, QueueId, TableId};
 use crate::record::{SequenceNumber, StreamRecord};
 
 /// Everything a backend provides, so that the host holds one backend of either kind.
-pub trait Storage: Store + ChangeStream + Queues + Archives + Checkpoints {}
+pub trait Storage: Store + ChangeStream + Queues + Archives + Leases + Handoff {
+    /// What this backend does its own way.
+    fn capabilities(&self) -> Capabilities;
+}
 
-impl<T: Store + ChangeStream + Queues + Archives + Checkpoints> Storage for T {}
+/// What a backend does itself or cannot do, declared once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Capabilities {
+    /// The backend's buses match rules and deliver events themselves (EventBridge): a pipe
+    /// hands [`Delivery::events`] over whole. Otherwise the host routes each event through its
+    /// bus's rules into queue messages.
+    pub routes_events: bool,
+    /// [`Handoff::deliver`] commits messages and checkpoint in one transaction, so the hand-off
+    /// from stream to queues is exactly once; otherwise the checkpoint follows the messages, at
+    /// least once.
+    pub atomic_handoff: bool,
+    /// The host keeps bus archives ([`Delivery::archived`], [`Archives`]); otherwise the bus
+    /// service archives its events itself, and replays them.
+    pub keeps_archives: bool,
+    /// The change stream can count the records after a checkpoint (a pipe's lag) cheaply.
+    pub counts_lag: bool,
+    /// Several host replicas may share the streams, through [`Leases`]; otherwise one host owns
+    /// the store and holds every lease.
+    pub shared_leases: bool,
+    /// [`Store::list`] pages in key order (a DynamoDB Scan does not).
+    pub lists_in_key_order: bool,
+}
 
 /// An item as stored: its key, its version, and the whole JSON object (which repeats both).
 #[derive(Debug, Clone)]
@@ -375,18 +402,19 @@ pub struct Checkpoint {
 #[derive(Debug, Clone, Default)]
 pub struct Delivery {
     pub messages: Vec<(QueueId, NewMessage)>,
-    /// EventBridge envelopes for a bus the backend routes itself (AWS). The embedded backend's
-    /// buses route in the host, which turns events into `messages`.
+    /// EventBridge envelopes, for a backend whose buses route events themselves
+    /// ([`Capabilities::routes_events`]); the host routes them into `messages` otherwise.
     pub events: Vec<(BusId, Value)>,
-    /// Events to keep in their bus's archive.
+    /// Events to keep in their bus's archive, where the host keeps archives
+    /// ([`Capabilities::keeps_archives`]).
     pub archived: Vec<(BusId, String)>,
     pub checkpoint: Option<Checkpoint>,
 }
 
-/// Pipe checkpoints and the deliveries they guard, and the leases that let one host replica at
-/// a time work on a shard of a pipe's source (as the Kinesis Client Library's leases do).
+/// The leases that let one host replica at a time work on a shard of a pipe's source, as the
+/// Kinesis Client Library's leases do.
 #[async_trait]
-pub trait Checkpoints: Send + Sync + 'static {
+pub trait Leases: Send + Sync + 'static {
     /// Takes the lease on a pipe's shard for this replica, or renews it, until `duration` from
     /// now; false when another replica holds it and its lease has not expired.
     async fn lease(
@@ -397,6 +425,13 @@ pub trait Checkpoints: Send + Sync + 'static {
     ) -> Result<bool, StoreError>;
     /// Gives a lease up, so that another replica may take the shard at once.
     async fn release(&self, pipe: &str, shard: &ShardId) -> Result<(), StoreError>;
+}
+
+/// The hand-off of a pipe's batch to its targets with the checkpoint that follows it, and the
+/// checkpoints themselves: where a pipe starts a shard, how far it has delivered it, and
+/// whether it has read it to its end.
+#[async_trait]
+pub trait Handoff: Send + Sync + 'static {
     /// Marks a shard read to its end, so that its children may start.
     async fn finish(&self, pipe: &str, shard: &ShardId) -> Result<(), StoreError>;
     async fn finished(&self, pipe: &str, shard: &ShardId) -> Result<bool, StoreError>;

@@ -16,12 +16,12 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::backend::{
-    ChangeStream, Checkpoint, Checkpoints, Delivery, NewMessage, Position, Shard, ShardId,
-    StoreError,
+    Capabilities, ChangeStream, Checkpoint, Delivery, Handoff, Leases, NewMessage, Position, Shard,
+    ShardId, StoreError,
 };
 use crate::batching;
 use crate::bus::{Buses, Routed};
-use crate::config::{Backend, Config, Destination, PipeId, StartingPosition};
+use crate::config::{Config, Destination, PipeId, StartingPosition};
 use crate::origin::Origin;
 use crate::plugin::{Event, PluginError};
 use crate::record::{SequenceNumber, StreamRecord};
@@ -84,7 +84,10 @@ pub struct PipeRunner {
     pub id: PipeId,
     pub config: Arc<Config>,
     pub stream: Arc<dyn ChangeStream>,
-    pub checkpoints: Arc<dyn Checkpoints>,
+    pub leases: Arc<dyn Leases>,
+    pub handoff: Arc<dyn Handoff>,
+    /// What the backend does its own way (whether its buses route events, for one).
+    pub capabilities: Capabilities,
     pub plugins: Arc<dyn Stages>,
     pub buses: Arc<Buses>,
     pub status: Arc<PipeStatus>,
@@ -116,7 +119,7 @@ impl PipeRunner {
                 }
             };
             for (shard, (_, stop)) in &running {
-                match self.checkpoints.lease(&pipe, shard, LEASE_TIME).await {
+                match self.leases.lease(&pipe, shard, LEASE_TIME).await {
                     Ok(true) => {}
                     Ok(false) => {
                         tracing::warn!(
@@ -134,7 +137,7 @@ impl PipeRunner {
             let mut finished = HashSet::new();
             for shard in &shards {
                 if self
-                    .checkpoints
+                    .handoff
                     .finished(&pipe, &shard.id)
                     .await
                     .unwrap_or(false)
@@ -146,7 +149,7 @@ impl PipeRunner {
                 if running.contains_key(&shard) {
                     continue;
                 }
-                match self.checkpoints.lease(&pipe, &shard, LEASE_TIME).await {
+                match self.leases.lease(&pipe, &shard, LEASE_TIME).await {
                     Ok(true) => {
                         let (stop, stopped) = watch::channel(false);
                         let task = tokio::spawn(self.clone().run_shard(
@@ -178,7 +181,7 @@ impl PipeRunner {
             let _ = stop.send(true);
             let _ = task.await;
             // Let another replica go on at once rather than after the lease expires.
-            if let Err(err) = self.checkpoints.release(&pipe, &shard).await {
+            if let Err(err) = self.leases.release(&pipe, &shard).await {
                 tracing::warn!(pipe, shard = shard.0, error = %err, "cannot release the shard's lease");
             }
         }
@@ -192,7 +195,7 @@ impl PipeRunner {
         let shards = self.stream.shards(pipe.source).await?;
         let mut finished = HashSet::new();
         for shard in &shards {
-            if self.checkpoints.finished(&pipe.name, &shard.id).await? {
+            if self.handoff.finished(&pipe.name, &shard.id).await? {
                 finished.insert(shard.id.clone());
             }
         }
@@ -213,7 +216,7 @@ impl PipeRunner {
         continues_parent: bool,
     ) -> Result<Option<SequenceNumber>, StoreError> {
         let pipe = &self.config[self.id];
-        if let Some(position) = self.checkpoints.checkpoint(&pipe.name, shard).await? {
+        if let Some(position) = self.handoff.checkpoint(&pipe.name, shard).await? {
             return Ok(position.after().cloned());
         }
         let at = match pipe.starting_position {
@@ -225,7 +228,7 @@ impl PipeRunner {
             }
             _ => Position::Oldest,
         };
-        let started = self.checkpoints.start(&pipe.name, shard, at).await?;
+        let started = self.handoff.start(&pipe.name, shard, at).await?;
         Ok(started.after().cloned())
     }
 
@@ -325,7 +328,7 @@ impl PipeRunner {
     async fn end_shard(&self, shard: &ShardId, shutdown: &mut watch::Receiver<bool>) {
         let pipe = self.name();
         loop {
-            match self.checkpoints.finish(pipe, shard).await {
+            match self.handoff.finish(pipe, shard).await {
                 Ok(()) => {
                     tracing::info!(pipe, shard = shard.0, "shard ended; its children go on");
                     return;
@@ -460,7 +463,7 @@ impl PipeRunner {
         };
         loop {
             match self
-                .checkpoints
+                .handoff
                 .deliver(Delivery {
                     messages: vec![(dlq, message.clone())],
                     checkpoint: Some(checkpoint.clone()),
@@ -520,7 +523,7 @@ impl PipeRunner {
     }
 
     async fn commit(&self, planned: Planned) -> Result<(), PipeError> {
-        self.checkpoints.deliver(planned.delivery).await?;
+        self.handoff.deliver(planned.delivery).await?;
         self.buses.count(&planned.counts);
         self.status.filtered.inc_by(planned.filtered as u64);
         self.status.delivered.inc_by(planned.delivered as u64);
@@ -614,7 +617,7 @@ impl PipeRunner {
                         )],
                         detail: &input,
                     };
-                    if self.config.host.backend == Backend::Aws {
+                    if self.capabilities.routes_events {
                         // EventBridge routes it, by the rules `switchyard deploy` put there.
                         let envelope = serde_json::to_value(&envelope)
                             .map_err(|err| PipeError::Event(err.to_string()))?;

@@ -113,7 +113,9 @@ target = {{ queue = "out" }}
         buses: Arc::new(Buses::new(&config)),
         config,
         stream: store.clone(),
-        checkpoints: store.clone(),
+        leases: store.clone(),
+        handoff: store.clone(),
+        capabilities: crate::backend::Storage::capabilities(&*store),
         plugins: fake.clone(),
         status: Arc::new(PipeStatus::default()),
     });

@@ -11,7 +11,7 @@ mod reports;
 
 use std::sync::Arc;
 
-use crate::backend::{Archives, ChangeStream, Checkpoints, Queues};
+use crate::backend::{Archives, Capabilities, ChangeStream, Handoff, Queues, Storage};
 use crate::bus::Buses;
 use crate::config::Config;
 use crate::consumer::ConsumerStatus;
@@ -27,7 +27,8 @@ pub struct Runtime {
     pub config: Arc<Config>,
     pub queues: Arc<dyn Queues>,
     pub archives: Arc<dyn Archives>,
-    pub checkpoints: Arc<dyn Checkpoints>,
+    pub handoff: Arc<dyn Handoff>,
+    pub capabilities: Capabilities,
     pub stream: Arc<dyn ChangeStream>,
     pub pipes: Vec<Arc<PipeRunner>>,
     pub consumers: Vec<Arc<ConsumerStatus>>,
@@ -38,8 +39,7 @@ pub struct Runtime {
 impl Runtime {
     pub fn new(
         config: Arc<Config>,
-        (queues, archives, checkpoints): (Arc<dyn Queues>, Arc<dyn Archives>, Arc<dyn Checkpoints>),
-        stream: Arc<dyn ChangeStream>,
+        store: Arc<dyn Storage>,
         pipes: Vec<Arc<PipeRunner>>,
         consumers: Vec<Arc<ConsumerStatus>>,
         buses: Arc<Buses>,
@@ -48,10 +48,11 @@ impl Runtime {
         let metrics = Metrics::new(&config, &pipes, &consumers, &buses, plugins);
         Runtime {
             config,
-            queues,
-            archives,
-            checkpoints,
-            stream,
+            capabilities: store.capabilities(),
+            queues: store.clone(),
+            archives: store.clone(),
+            handoff: store.clone(),
+            stream: store,
             pipes,
             consumers,
             buses,

@@ -51,7 +51,7 @@ impl Runtime {
                 }
                 replayed += 1;
             }
-            self.checkpoints.deliver(delivery).await?;
+            self.handoff.deliver(delivery).await?;
             self.buses.count(&counts);
         }
         tracing::info!(

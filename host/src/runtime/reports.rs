@@ -55,7 +55,7 @@ impl Runtime {
                 .unwrap_or_else(PoisonError::into_inner)
                 .clone();
             let mut latest = None;
-            let counted = self.config.host.backend == crate::config::Backend::Embedded;
+            let counted = self.capabilities.counts_lag;
             if counted && let Ok(shards) = self.stream.shards(pipe.source).await {
                 for shard in shards {
                     let last = self.stream.latest(pipe.source, &shard.id).await;

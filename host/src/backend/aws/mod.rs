@@ -6,6 +6,8 @@
 
 mod convert;
 mod deploy;
+mod events;
+mod handoff;
 mod leases;
 mod queues;
 mod stream;
@@ -335,6 +337,21 @@ fn now_secs() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// EventBridge routes and archives the events; replicas share streams through leases;
+/// DynamoDB Streams cannot count a shard's records without reading them, nor Scan in key order.
+impl crate::backend::Storage for AwsStore {
+    fn capabilities(&self) -> crate::backend::Capabilities {
+        crate::backend::Capabilities {
+            routes_events: true,
+            atomic_handoff: false,
+            keeps_archives: false,
+            counts_lag: false,
+            shared_leases: true,
+            lists_in_key_order: false,
+        }
+    }
 }
 
 #[async_trait]

@@ -8,7 +8,9 @@ use aws_sdk_dynamodb::config::{Credentials, SharedCredentialsProvider};
 
 use super::AwsStore;
 use super::deploy::Plan;
-use crate::backend::{Checkpoint, Checkpoints, Delivery, Queues, ShardId, StoreError, conformance};
+use crate::backend::{
+    Checkpoint, Delivery, Handoff, Leases, Queues, ShardId, StoreError, conformance,
+};
 use crate::config::{Config, QueueId, StreamViewType};
 use crate::record::SequenceNumber;
 

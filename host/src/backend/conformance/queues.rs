@@ -2,9 +2,7 @@
 
 use std::time::Duration;
 
-use crate::backend::{
-    Checkpoint, Checkpoints, Depth, NewMessage, Position, Queues, ShardId, Stored,
-};
+use crate::backend::{Checkpoint, Depth, Handoff, NewMessage, Position, Queues, ShardId, Stored};
 use crate::config::{QueueConfig, QueueId, Redrive};
 use crate::record::SequenceNumber;
 
@@ -67,7 +65,7 @@ fn bodies(received: &[crate::backend::Received]) -> Vec<&str> {
 
 pub async fn a_received_message_is_hidden_until_its_visibility_timeout(
     queues: &dyn Queues,
-    _: &dyn Checkpoints,
+    _: &dyn Handoff,
 ) {
     queues.send(JOBS, vec![message("a")]).await.unwrap();
     let received_at = std::time::Instant::now();
@@ -111,7 +109,7 @@ pub async fn a_received_message_is_hidden_until_its_visibility_timeout(
     assert_eq!(again[0].message_id, first[0].message_id);
 }
 
-pub async fn a_deleted_message_is_gone(queues: &dyn Queues, _: &dyn Checkpoints) {
+pub async fn a_deleted_message_is_gone(queues: &dyn Queues, _: &dyn Handoff) {
     queues
         .send(PLAIN, vec![message("a"), message("b")])
         .await
@@ -139,7 +137,7 @@ pub async fn a_deleted_message_is_gone(queues: &dyn Queues, _: &dyn Checkpoints)
 
 pub async fn after_max_receive_count_a_message_moves_to_the_dlq(
     queues: &dyn Queues,
-    _: &dyn Checkpoints,
+    _: &dyn Handoff,
 ) {
     queues.send(JOBS, vec![message("poison")]).await.unwrap();
     for count in 1..=2 {
@@ -174,7 +172,7 @@ pub async fn after_max_receive_count_a_message_moves_to_the_dlq(
 
 pub async fn change_visibility_brings_a_message_back_when_asked(
     queues: &dyn Queues,
-    _: &dyn Checkpoints,
+    _: &dyn Handoff,
 ) {
     queues.send(PLAIN, vec![message("a")]).await.unwrap();
     let received = queues
@@ -197,7 +195,7 @@ pub async fn change_visibility_brings_a_message_back_when_asked(
 }
 
 /// A receipt handle from an earlier receive neither changes visibility nor deletes.
-pub async fn a_stale_receipt_changes_nothing(queues: &dyn Queues, _: &dyn Checkpoints) {
+pub async fn a_stale_receipt_changes_nothing(queues: &dyn Queues, _: &dyn Handoff) {
     queues.send(PLAIN, vec![message("a")]).await.unwrap();
     let first = queues
         .receive(PLAIN, 1, Some(Duration::ZERO), Duration::ZERO)
@@ -223,10 +221,7 @@ pub async fn a_stale_receipt_changes_nothing(queues: &dyn Queues, _: &dyn Checkp
     );
 }
 
-pub async fn dead_letter_moves_a_message_now_with_its_reason(
-    queues: &dyn Queues,
-    _: &dyn Checkpoints,
-) {
+pub async fn dead_letter_moves_a_message_now_with_its_reason(queues: &dyn Queues, _: &dyn Handoff) {
     queues.send(JOBS, vec![message("bad")]).await.unwrap();
     let received = queues.receive(JOBS, 1, None, Duration::ZERO).await.unwrap();
     queues
@@ -250,10 +245,7 @@ pub async fn dead_letter_moves_a_message_now_with_its_reason(
     );
 }
 
-pub async fn a_delayed_message_stays_hidden_for_the_delay(
-    queues: &dyn Queues,
-    _: &dyn Checkpoints,
-) {
+pub async fn a_delayed_message_stays_hidden_for_the_delay(queues: &dyn Queues, _: &dyn Handoff) {
     let started = std::time::Instant::now();
     queues.send(DELAYED, vec![message("later")]).await.unwrap();
     assert!(
@@ -276,7 +268,7 @@ pub async fn a_delayed_message_stays_hidden_for_the_delay(
     );
 }
 
-pub async fn a_long_poll_wakes_when_a_message_is_sent(queues: &dyn Queues, _: &dyn Checkpoints) {
+pub async fn a_long_poll_wakes_when_a_message_is_sent(queues: &dyn Queues, _: &dyn Handoff) {
     let started = std::time::Instant::now();
     let (received, ()) = tokio::join!(
         queues.receive(PLAIN, 10, None, Duration::from_secs(20)),
@@ -295,7 +287,7 @@ pub async fn a_long_poll_wakes_when_a_message_is_sent(queues: &dyn Queues, _: &d
 
 pub async fn a_fifo_queue_keeps_order_per_group_and_holds_a_group_in_flight(
     queues: &dyn Queues,
-    _: &dyn Checkpoints,
+    _: &dyn Handoff,
 ) {
     queues
         .send(
@@ -337,7 +329,7 @@ pub async fn a_fifo_queue_keeps_order_per_group_and_holds_a_group_in_flight(
 
 pub async fn a_long_poll_on_a_fifo_queue_wakes_when_the_message_ahead_is_deleted(
     queues: &dyn Queues,
-    _: &dyn Checkpoints,
+    _: &dyn Handoff,
 ) {
     queues
         .send(ORDERED, vec![grouped("a1", "a"), grouped("a2", "a")])
@@ -370,7 +362,7 @@ pub async fn a_long_poll_on_a_fifo_queue_wakes_when_the_message_ahead_is_deleted
 
 pub async fn a_fifo_queue_drops_duplicates_within_five_minutes(
     queues: &dyn Queues,
-    _: &dyn Checkpoints,
+    _: &dyn Handoff,
 ) {
     // A duplicate is accepted but not delivered (the embedded backend also answers with the
     // first message's id; SQS does not say which id it gives).
@@ -392,7 +384,7 @@ pub async fn a_fifo_queue_drops_duplicates_within_five_minutes(
     assert_eq!(queues.depth(ORDERED).await.unwrap().visible, 2);
 }
 
-pub async fn a_fifo_duplicate_gets_the_first_message_id(queues: &dyn Queues, _: &dyn Checkpoints) {
+pub async fn a_fifo_duplicate_gets_the_first_message_id(queues: &dyn Queues, _: &dyn Handoff) {
     let first = queues
         .send(ORDERED, vec![grouped("same", "g")])
         .await
@@ -406,7 +398,7 @@ pub async fn a_fifo_duplicate_gets_the_first_message_id(queues: &dyn Queues, _: 
 
 pub async fn delivery_and_checkpoint_commit_together(
     queues: &dyn Queues,
-    checkpoints: &dyn Checkpoints,
+    checkpoints: &dyn Handoff,
 ) {
     let shard = ShardId("s-1".into());
     assert_eq!(checkpoints.checkpoint("p", &shard).await.unwrap(), None);
@@ -452,7 +444,7 @@ pub async fn delivery_and_checkpoint_commit_together(
 
 pub async fn a_pipes_start_position_is_recorded_once_and_deliveries_move_it_on(
     _: &dyn Queues,
-    checkpoints: &dyn Checkpoints,
+    checkpoints: &dyn Handoff,
 ) {
     let shard = ShardId("s-start".into());
     let latest = Position::After(SequenceNumber::from_u64(41));
@@ -503,7 +495,7 @@ pub async fn a_pipes_start_position_is_recorded_once_and_deliveries_move_it_on(
     );
 }
 
-pub async fn a_message_can_be_removed_by_its_id(queues: &dyn Queues, _: &dyn Checkpoints) {
+pub async fn a_message_can_be_removed_by_its_id(queues: &dyn Queues, _: &dyn Handoff) {
     let ids = queues
         .send(PLAIN, vec![message("handled"), message("kept")])
         .await
@@ -529,10 +521,7 @@ pub async fn a_message_can_be_removed_by_its_id(queues: &dyn Queues, _: &dyn Che
     );
 }
 
-pub async fn a_dead_letter_can_be_inspected_and_moved_back(
-    queues: &dyn Queues,
-    _: &dyn Checkpoints,
-) {
+pub async fn a_dead_letter_can_be_inspected_and_moved_back(queues: &dyn Queues, _: &dyn Handoff) {
     queues.send(JOBS, vec![message("bad")]).await.unwrap();
     let received = queues.receive(JOBS, 1, None, Duration::ZERO).await.unwrap();
     queues

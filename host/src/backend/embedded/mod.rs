@@ -3,6 +3,7 @@
 //! own connections; a watch channel per table wakes stream readers on commit.
 
 mod archive;
+mod handoff;
 mod queues;
 mod writer;
 
@@ -281,6 +282,21 @@ struct RecordRow {
     old: Option<String>,
     new: Option<String>,
     created_ms: i64,
+}
+
+/// One host owns the data dir; its buses route in the host, into one SQLite transaction per
+/// batch that also keeps their archives; its one shard per table counts by sequence number.
+impl crate::backend::Storage for EmbeddedStore {
+    fn capabilities(&self) -> crate::backend::Capabilities {
+        crate::backend::Capabilities {
+            routes_events: false,
+            atomic_handoff: true,
+            keeps_archives: true,
+            counts_lag: true,
+            shared_leases: false,
+            lists_in_key_order: true,
+        }
+    }
 }
 
 #[async_trait]

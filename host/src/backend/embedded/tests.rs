@@ -38,7 +38,7 @@ conformance_tests!(
     tables_are_kept_apart,
 );
 
-// The queue suite takes (Queues, Checkpoints); the store is both.
+// The queue suite takes (Queues, Handoff); the store is both.
 conformance_tests!(
     a_received_message_is_hidden_until_its_visibility_timeout,
     a_deleted_message_is_gone,
