@@ -8,11 +8,8 @@ use aws_sdk_dynamodb::config::{Credentials, SharedCredentialsProvider};
 
 use super::AwsStore;
 use super::deploy::Plan;
-use crate::backend::{
-    Checkpoint, Delivery, Handoff, Leases, Queues, ShardId, StoreError, conformance,
-};
+use crate::backend::{Delivery, Handoff, Queues, conformance};
 use crate::config::{Config, QueueId, StreamViewType};
-use crate::record::SequenceNumber;
 
 #[path = "../../../../tests/common/moto.rs"]
 mod moto;
@@ -59,7 +56,7 @@ macro_rules! conformance_tests {
     )*};
 }
 
-// Every store and stream test but paging in key order: a DynamoDB Scan is not in key order.
+// The store and stream suite.
 conformance_tests!(
     create_then_get_returns_the_item,
     create_of_an_existing_key_fails_and_writes_no_record,
@@ -268,69 +265,19 @@ async fn events_put_on_a_bus_reach_the_queues_its_rules_target() {
 }
 
 #[tokio::test]
-async fn a_shard_lease_is_held_by_one_replica_until_it_expires_or_is_released() {
+async fn a_shard_lease_is_held_by_one_holder_until_it_expires_or_is_released() {
     let moto = Moto::start();
     let one = moto.store(StreamViewType::NewAndOldImages).await;
     let two = moto.store(StreamViewType::NewAndOldImages).await;
-    let shard = ShardId("shard-1".into());
-    // Long enough that a loaded machine's slow moto calls finish while the lease still holds.
-    let short = Duration::from_secs(2);
-    assert!(one.lease("p", &shard, short).await.unwrap());
-    assert!(!two.lease("p", &shard, short).await.unwrap(), "held by one");
-    assert!(
-        one.lease("p", &shard, short).await.unwrap(),
-        "renewed by its holder"
-    );
-    assert!(
-        one.lease("other", &shard, short).await.unwrap(),
-        "leases are per pipe"
-    );
+    conformance::a_shard_lease_is_held_by_one_holder_until_it_expires_or_is_released(&one, &two)
+        .await;
+}
 
-    let checkpoint = |sequence: u64| Delivery {
-        checkpoint: Some(Checkpoint {
-            pipe: "p".into(),
-            shard: shard.clone(),
-            sequence: SequenceNumber::from_u64(sequence),
-        }),
-        ..Delivery::default()
-    };
-    one.deliver(checkpoint(1)).await.unwrap();
-    assert!(matches!(
-        two.deliver(checkpoint(2)).await,
-        Err(StoreError::LeaseLost(_))
-    ));
-
-    // The holder dies: after its lease runs out, the other takes the shard and resumes from
-    // the checkpoint.
-    tokio::time::sleep(short + Duration::from_millis(300)).await;
-    assert!(
-        two.lease("p", &shard, short).await.unwrap(),
-        "taken after expiry"
-    );
-    assert_eq!(
-        two.checkpoint("p", &shard).await.unwrap(),
-        Some(crate::backend::Position::After(SequenceNumber::from_u64(1)))
-    );
-    assert!(
-        matches!(
-            one.deliver(checkpoint(3)).await,
-            Err(StoreError::LeaseLost(_))
-        ),
-        "the old holder can no longer checkpoint"
-    );
-    two.deliver(checkpoint(4)).await.unwrap();
-
-    // Released: the other may take it at once.
-    two.release("p", &shard).await.unwrap();
-    assert!(
-        one.lease("p", &shard, Duration::from_secs(60))
-            .await
-            .unwrap()
-    );
-
-    assert!(!one.finished("p", &shard).await.unwrap());
-    one.finish("p", &shard).await.unwrap();
-    assert!(two.finished("p", &shard).await.unwrap());
+#[tokio::test]
+async fn list_pages_through_items_in_key_order() {
+    let moto = Moto::start();
+    let store = moto.store(StreamViewType::NewAndOldImages).await;
+    conformance::list_pages_through_items_in_key_order(&store).await;
 }
 
 #[tokio::test]
