@@ -592,13 +592,8 @@ impl PipeRunner {
             payload,
         } in events
         {
-            // Ids derive from the pipe and the record, so a redelivered event keeps its id.
             let n = seen.entry(record_id.clone()).or_insert(0u32);
-            let id = uuid::Uuid::new_v5(
-                &uuid::Uuid::NAMESPACE_OID,
-                format!("{}/{}/{}", pipe.name, record_id, n).as_bytes(),
-            )
-            .to_string();
+            let id = event_id(&pipe.name, &record_id, *n);
             *n += 1;
             let input = target_input(payload, pipe.target.input_template.as_deref())?;
             match pipe.target.destination {
@@ -667,6 +662,17 @@ impl PipeRunner {
             delivered,
         })
     }
+}
+
+/// The id of the `n`th event (counting from 0) an enricher made of a record: derived from the
+/// pipe and the record, so that an event delivered again carries the same id and consumers
+/// can de-duplicate on it.
+pub fn event_id(pipe: &str, record_id: &str, n: u32) -> String {
+    uuid::Uuid::new_v5(
+        &uuid::Uuid::NAMESPACE_OID,
+        format!("{pipe}/{record_id}/{n}").as_bytes(),
+    )
+    .to_string()
 }
 
 /// What a batch becomes, and what to count once it is delivered.

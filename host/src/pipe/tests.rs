@@ -260,6 +260,20 @@ async fn without_a_dlq_a_pipe_stays_at_the_record_it_cannot_deliver_and_says_why
     );
 }
 
+#[test]
+fn an_event_id_is_the_same_for_the_same_pipe_record_and_place() {
+    let id = event_id("orders", "rec-1", 0);
+    assert_eq!(id, event_id("orders", "rec-1", 0));
+    assert_eq!(id.len(), 36, "a UUID: {id}");
+    for other in [
+        event_id("audit", "rec-1", 0),
+        event_id("orders", "rec-2", 0),
+        event_id("orders", "rec-1", 1),
+    ] {
+        assert_ne!(id, other);
+    }
+}
+
 #[tokio::test]
 async fn a_pipe_reads_batches_of_its_batch_size_in_order() {
     let pipe = harness("enrichment = \"e\"\nbatch_size = 2");

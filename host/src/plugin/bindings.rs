@@ -47,7 +47,7 @@ use filter::switchyard::plugin::{config, log, types};
 pub struct State {
     pub wasi: WasiCtx,
     pub table: ResourceTable,
-    pub limits: StoreLimits,
+    pub limits: Limits,
     pub plugin: Arc<str>,
     pub config: Arc<BTreeMap<String, String>>,
     /// The ids of the events or messages being handled, for log lines.
@@ -57,6 +57,50 @@ pub struct State {
     /// wasi:http, linked for enrichers only.
     pub http: WasiHttpCtx,
     pub outbound: Outbound,
+}
+
+/// The Store's memory and table limits, noting when one refused to grow, so that a fault is
+/// told apart as a memory limit by what happened, not by its message.
+pub struct Limits {
+    pub limits: StoreLimits,
+    /// A memory or table asked for more than the limit allows.
+    pub refused: bool,
+}
+
+impl wasmtime::ResourceLimiter for Limits {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        let grows = self.limits.memory_growing(current, desired, maximum);
+        self.refused |= !matches!(grows, Ok(true));
+        grows
+    }
+
+    fn table_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        let grows = self.limits.table_growing(current, desired, maximum);
+        self.refused |= !matches!(grows, Ok(true));
+        grows
+    }
+
+    fn instances(&self) -> usize {
+        self.limits.instances()
+    }
+
+    fn tables(&self) -> usize {
+        self.limits.tables()
+    }
+
+    fn memories(&self) -> usize {
+        self.limits.memories()
+    }
 }
 
 impl WasiView for State {

@@ -385,10 +385,13 @@ impl<W: PluginWorld> Runner<W> {
             .stdout(stdout.clone())
             .stderr(stderr.clone())
             .build();
-        let limits = StoreLimitsBuilder::new()
-            .memory_size(self.memory as usize)
-            .trap_on_grow_failure(true)
-            .build();
+        let limits = bindings::Limits {
+            limits: StoreLimitsBuilder::new()
+                .memory_size(self.memory as usize)
+                .trap_on_grow_failure(true)
+                .build(),
+            refused: false,
+        };
         let state = State {
             wasi,
             table: Default::default(),
@@ -526,12 +529,10 @@ impl<W: PluginWorld> Runner<W> {
                 timeout: self.timeout,
             },
             Some(Trap::OutOfFuel) => PluginError::OutOfFuel { plugin },
-            _ if format!("{err:?}").contains("forcing trap when growing memory") => {
-                PluginError::MemoryLimit {
-                    plugin,
-                    limit: self.memory,
-                }
-            }
+            _ if store.data().limits.refused => PluginError::MemoryLimit {
+                plugin,
+                limit: self.memory,
+            },
             Some(trap) => PluginError::Trap {
                 plugin,
                 cause: with_stderr(trap.to_string(), last_stderr),
