@@ -11,6 +11,7 @@ use std::time::Duration;
 use prometheus_client::metrics::counter::Counter;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use tracing::Instrument;
 
 use crate::backend::{Queues, Received};
 use crate::batching;
@@ -45,9 +46,15 @@ pub struct ConsumerRunner {
 impl ConsumerRunner {
     /// Runs its workers until `shutdown` turns true; a batch in hand is finished first.
     pub async fn run(self: Arc<Self>, shutdown: watch::Receiver<bool>) {
-        let workers =
-            (0..self.config[self.id].concurrency).map(|_| self.clone().worker(shutdown.clone()));
-        futures::future::join_all(workers).await;
+        let consumer = &self.config[self.id];
+        let span = tracing::info_span!(
+            "consumer",
+            consumer = consumer.name,
+            queue = self.config[consumer.queue].name,
+            plugin = self.config[consumer.handler].name,
+        );
+        let workers = (0..consumer.concurrency).map(|_| self.clone().worker(shutdown.clone()));
+        futures::future::join_all(workers).instrument(span).await;
     }
 
     /// Receives and handles batches. A batch's deletes go on while the next batch is received,
@@ -65,7 +72,7 @@ impl ConsumerRunner {
                 Ok(batch) if batch.is_empty() => continue,
                 Ok(batch) => batch,
                 Err(err) => {
-                    tracing::warn!(consumer = consumer.name, error = %err, "cannot receive; retrying");
+                    tracing::warn!(error = %err, "cannot receive; retrying");
                     tokio::time::sleep(RETRY).await;
                     continue;
                 }
@@ -93,37 +100,46 @@ impl ConsumerRunner {
         if done.is_empty() {
             return None;
         }
-        let (queues, queue, name) = (
-            self.queues.clone(),
-            self.config[self.id].queue,
-            self.config[self.id].name.clone(),
-        );
-        Some(tokio::spawn(async move {
-            if let Err(err) = queues.delete(queue, &done).await {
-                tracing::warn!(consumer = name, error = %err, "cannot delete handled messages; they will be handled again");
+        let (queues, queue) = (self.queues.clone(), self.config[self.id].queue);
+        Some(tokio::spawn(
+            async move {
+                if let Err(err) = queues.delete(queue, &done).await {
+                    tracing::warn!(error = %err, "cannot delete handled messages; they will be handled again");
+                }
             }
-        }))
+            .in_current_span(),
+        ))
     }
 
     /// Hands a batch to the plugin and applies its outcomes; returns the receipts of the
     /// messages it handled (`ok`), to delete.
     async fn handle(&self, batch: Vec<Received>) -> Vec<String> {
+        let first = batch.first().map_or("", |m| m.message_id.as_str());
+        let span = tracing::info_span!("batch", message_id = first, messages = batch.len());
+        self.apply(batch).instrument(span).await
+    }
+
+    async fn apply(&self, batch: Vec<Received>) -> Vec<String> {
         let consumer = &self.config[self.id];
         self.status.received.inc_by(batch.len() as u64);
         let messages: Vec<Message> = batch.iter().map(message).collect();
         let (plugins, handler) = (self.plugins.clone(), consumer.handler);
-        let outcomes =
-            tokio::task::spawn_blocking(move || outcomes(&*plugins, handler, &messages)).await;
+        let span = tracing::Span::current();
+        let outcomes = tokio::task::spawn_blocking(move || {
+            let _in_batch = span.enter();
+            outcomes(&*plugins, handler, &messages)
+        })
+        .await;
         let outcomes = match outcomes {
             Ok(Ok(outcomes)) => outcomes,
             Ok(Err(err)) => {
                 self.status.failed_batches.inc_by(1);
-                tracing::warn!(consumer = consumer.name, messages = batch.len(), error = %err, "batch failed; its messages come back after their visibility timeout");
+                tracing::warn!(error = %err, "batch failed; its messages come back after their visibility timeout");
                 return Vec::new();
             }
             Err(err) => {
                 self.status.failed_batches.inc_by(1);
-                tracing::error!(consumer = consumer.name, error = %err, "the plugin task failed");
+                tracing::error!(error = %err, "the plugin task failed");
                 return Vec::new();
             }
         };
@@ -159,7 +175,7 @@ impl ConsumerRunner {
                 }
             };
             if let Err(err) = applied {
-                tracing::warn!(consumer = consumer.name, message = received.message_id, error = %err, "cannot apply the plugin's outcome; the message comes back after its visibility timeout");
+                tracing::warn!(message_id = received.message_id, error = %err, "cannot apply the plugin's outcome; the message comes back after its visibility timeout");
             }
         }
         self.status.succeeded.inc_by(done.len() as u64);

@@ -14,6 +14,7 @@ use std::time::Duration;
 use prometheus_client::metrics::counter::Counter;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use tracing::Instrument;
 
 use crate::backend::{
     Capabilities, ChangeStream, Checkpoint, Delivery, Handoff, Leases, NewMessage, Position, Shard,
@@ -101,7 +102,12 @@ impl PipeRunner {
     /// Runs until `shutdown` turns true, finishing the batch in hand first. Every
     /// [`LEASE_RENEW`] it lists the source's shards, renews the leases it holds, and takes the
     /// leases of shards it may start (see [`startable`]) that no other replica holds.
-    pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
+    pub async fn run(self: Arc<Self>, shutdown: watch::Receiver<bool>) {
+        let span = tracing::info_span!("pipe", pipe = self.name());
+        self.run_leases(shutdown).instrument(span).await
+    }
+
+    async fn run_leases(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
         let (pipe, table) = (self.name().to_string(), self.config[self.id].source);
         let mut running: HashMap<ShardId, (JoinHandle<()>, watch::Sender<bool>)> = HashMap::new();
         let mut tick = tokio::time::interval(LEASE_RENEW);
@@ -114,7 +120,7 @@ impl PipeRunner {
             let shards = match self.stream.shards(table).await {
                 Ok(shards) => shards,
                 Err(err) => {
-                    tracing::warn!(pipe, error = %err, "cannot list the stream's shards; retrying");
+                    tracing::warn!(error = %err, "cannot list the stream's shards; retrying");
                     continue;
                 }
             };
@@ -123,14 +129,13 @@ impl PipeRunner {
                     Ok(true) => {}
                     Ok(false) => {
                         tracing::warn!(
-                            pipe,
                             shard = shard.0,
                             "another replica took the shard's lease; stopping it here"
                         );
                         let _ = stop.send(true);
                     }
                     Err(err) => {
-                        tracing::warn!(pipe, shard = shard.0, error = %err, "cannot renew the shard's lease")
+                        tracing::warn!(shard = shard.0, error = %err, "cannot renew the shard's lease")
                     }
                 }
             }
@@ -152,16 +157,21 @@ impl PipeRunner {
                 match self.leases.lease(&pipe, &shard, LEASE_TIME).await {
                     Ok(true) => {
                         let (stop, stopped) = watch::channel(false);
-                        let task = tokio::spawn(self.clone().run_shard(
-                            shard.clone(),
-                            continues_parent(&shards, &shard),
-                            stopped,
-                        ));
+                        let span = tracing::info_span!("shard", shard = shard.0);
+                        let task = tokio::spawn(
+                            self.clone()
+                                .run_shard(
+                                    shard.clone(),
+                                    continues_parent(&shards, &shard),
+                                    stopped,
+                                )
+                                .instrument(span),
+                        );
                         running.insert(shard, (task, stop));
                     }
                     Ok(false) => {}
                     Err(err) => {
-                        tracing::warn!(pipe, shard = shard.0, error = %err, "cannot take the shard's lease")
+                        tracing::warn!(shard = shard.0, error = %err, "cannot take the shard's lease")
                     }
                 }
             }
@@ -182,7 +192,7 @@ impl PipeRunner {
             let _ = task.await;
             // Let another replica go on at once rather than after the lease expires.
             if let Err(err) = self.leases.release(&pipe, &shard).await {
-                tracing::warn!(pipe, shard = shard.0, error = %err, "cannot release the shard's lease");
+                tracing::warn!(shard = shard.0, error = %err, "cannot release the shard's lease");
             }
         }
     }
@@ -244,7 +254,7 @@ impl PipeRunner {
             match self.start_position(&shard, continues_parent).await {
                 Ok(position) => break position,
                 Err(err) => {
-                    tracing::warn!(pipe = pipe.name, error = %err, "cannot read the checkpoint; retrying");
+                    tracing::warn!(error = %err, "cannot read the checkpoint; retrying");
                     if sleep_or_shutdown(POLL, &mut shutdown).await {
                         return;
                     }
@@ -256,7 +266,7 @@ impl PipeRunner {
             .position
             .lock()
             .unwrap_or_else(PoisonError::into_inner) = position.clone();
-        tracing::info!(pipe = pipe.name, shard = shard.0, from = ?position, "pipe started");
+        tracing::info!(from = ?position, "pipe started");
         let batch_size = pipe.batch_size as usize;
         // The next batch, read while the one before it was delivered.
         let mut ahead: Option<Vec<StreamRecord>> = None;
@@ -276,7 +286,7 @@ impl PipeRunner {
                     return;
                 }
                 Err(err) => {
-                    tracing::warn!(pipe = pipe.name, error = %err, "cannot read the change stream; retrying");
+                    tracing::warn!(error = %err, "cannot read the change stream; retrying");
                     tokio::time::sleep(POLL).await;
                     continue;
                 }
@@ -311,17 +321,13 @@ impl PipeRunner {
             // A failed read ahead is read again, and reported, at the top of the loop.
             ahead = next.ok();
             if !handled {
-                tracing::warn!(
-                    pipe = pipe.name,
-                    shard = shard.0,
-                    "another replica holds the shard now; stopping here"
-                );
+                tracing::warn!("another replica holds the shard now; stopping here");
                 return;
             }
             self.delivered_to(&records);
             position = last;
         }
-        tracing::info!(pipe = pipe.name, shard = shard.0, "pipe stopped");
+        tracing::info!("pipe stopped");
     }
 
     /// Marks a shard read to its end, so that its children start.
@@ -330,11 +336,11 @@ impl PipeRunner {
         loop {
             match self.handoff.finish(pipe, shard).await {
                 Ok(()) => {
-                    tracing::info!(pipe, shard = shard.0, "shard ended; its children go on");
+                    tracing::info!("shard ended; its children go on");
                     return;
                 }
                 Err(err) => {
-                    tracing::warn!(pipe, shard = shard.0, error = %err, "cannot mark the shard ended; retrying");
+                    tracing::warn!(error = %err, "cannot mark the shard ended; retrying");
                     if sleep_or_shutdown(POLL, shutdown).await {
                         return;
                     }
@@ -347,6 +353,17 @@ impl PipeRunner {
     /// delivered or dead-lettered (or the host is shutting down). False when another replica
     /// took the shard: the batch is theirs to deliver.
     async fn process(
+        &self,
+        shard: &ShardId,
+        records: &[StreamRecord],
+        shutdown: &mut watch::Receiver<bool>,
+    ) -> bool {
+        let first = records.first().map_or("", |r| r.event_id.as_str());
+        let span = tracing::info_span!("batch", event_id = first, records = records.len());
+        self.retry(shard, records, shutdown).instrument(span).await
+    }
+
+    async fn retry(
         &self,
         shard: &ShardId,
         records: &[StreamRecord],
@@ -367,7 +384,7 @@ impl PipeRunner {
                 err.retryable(),
             );
             if let Next::Retry(wait) = next {
-                tracing::warn!(pipe = self.name(), attempt, records = records.len(), error = %err, "batch failed; retrying");
+                tracing::warn!(attempt, error = %err, "batch failed; retrying");
                 if sleep_or_shutdown(wait, shutdown).await {
                     return true;
                 }
@@ -375,9 +392,9 @@ impl PipeRunner {
                 continue;
             }
             if err.retryable() {
-                tracing::warn!(pipe = self.name(), records = records.len(), error = %err, "batch failed after its retries; bisecting");
+                tracing::warn!(error = %err, "batch failed after its retries; bisecting");
             } else {
-                tracing::warn!(pipe = self.name(), records = records.len(), error = %err, "a plugin called the input invalid; bisecting without retries");
+                tracing::warn!(error = %err, "a plugin called the input invalid; bisecting without retries");
             }
             return self.bisect(shard, records, err, shutdown).await;
         }
@@ -392,7 +409,11 @@ impl PipeRunner {
         shutdown: &mut watch::Receiver<bool>,
     ) -> bool {
         if let [record] = records {
-            return self.give_up(shard, record, error, shutdown).await;
+            let span = tracing::info_span!("record", event_id = record.event_id);
+            return self
+                .give_up(shard, record, error, shutdown)
+                .instrument(span)
+                .await;
         }
         let (left, right) = records.split_at(records.len() / 2);
         for half in [left, right] {
@@ -424,7 +445,7 @@ impl PipeRunner {
                 "stopped at record {}: {error}",
                 record.dynamodb.sequence_number
             );
-            tracing::error!(pipe = pipe.name, error = %error, sequence = %record.dynamodb.sequence_number, "pipe stopped at a record it cannot deliver and has no dlq");
+            tracing::error!(error = %error, sequence = %record.dynamodb.sequence_number, "pipe stopped at a record it cannot deliver and has no dlq");
             *self
                 .status
                 .stuck
@@ -446,7 +467,7 @@ impl PipeRunner {
                     }
                     Err(err) if err.lease_lost() => return false,
                     Err(err) => {
-                        tracing::error!(pipe = pipe.name, error = %err, "pipe still stopped at a record")
+                        tracing::error!(error = %err, "pipe still stopped at a record")
                     }
                 }
             }
@@ -474,12 +495,12 @@ impl PipeRunner {
                 Ok(()) => {
                     self.delivered_to(std::slice::from_ref(record));
                     self.status.dead_lettered.inc_by(1);
-                    tracing::warn!(pipe = pipe.name, sequence = %record.dynamodb.sequence_number, error = %error, "record sent to the pipe's dlq");
+                    tracing::warn!(sequence = %record.dynamodb.sequence_number, error = %error, "record sent to the pipe's dlq");
                     return true;
                 }
                 Err(StoreError::LeaseLost(_)) => return false,
                 Err(err) => {
-                    tracing::error!(pipe = pipe.name, error = %err, "cannot write to the pipe's dlq; retrying");
+                    tracing::error!(error = %err, "cannot write to the pipe's dlq; retrying");
                     if sleep_or_shutdown(MAX_BACKOFF, shutdown).await {
                         return true;
                     }
@@ -556,8 +577,10 @@ impl PipeRunner {
         let records_in = records.len();
         let (plugins, filter, enrichment) =
             (self.plugins.clone(), pipe.filter_plugin, pipe.enrichment);
+        let span = tracing::Span::current();
         let (events, filtered) =
             tokio::task::spawn_blocking(move || -> Result<(Vec<Event>, usize), PluginError> {
+                let _in_batch = span.enter();
                 let mut kept = Vec::with_capacity(events.len());
                 for event in events {
                     // A filter's error fails the batch; a plain "no" drops the event.
@@ -626,7 +649,7 @@ impl PipeRunner {
                         .route(&self.config, bus, &envelope)
                         .map_err(|err| PipeError::Event(err.to_string()))?;
                     if routed.matched.is_empty() {
-                        tracing::debug!(pipe = pipe.name, event = id, "no rule of the bus matched");
+                        tracing::debug!(event = id, "no rule of the bus matched");
                     }
                     messages.extend(routed.messages);
                     archived.extend(routed.archived);
