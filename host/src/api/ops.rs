@@ -36,22 +36,7 @@ async fn pipes(State(ops): Ops) -> Json<Value> {
 }
 
 async fn buses(State(ops): Ops) -> Json<Value> {
-    let buses: Vec<Value> = ops
-        .config
-        .buses
-        .iter()
-        .enumerate()
-        .map(|(b, bus)| {
-            let rules: Vec<Value> = bus
-                .rules
-                .iter()
-                .enumerate()
-                .map(|(r, rule)| json!({"name": rule.name, "matched": ops.buses.matched[b][r].get(), "targets": rule.targets.len()}))
-                .collect();
-            json!({"name": bus.name, "unmatched": ops.buses.unmatched[b].get(), "rules": rules})
-        })
-        .collect();
-    Json(json!({"buses": buses}))
+    Json(json!({"buses": ops.buses()}))
 }
 
 async fn queues(State(ops): Ops) -> Result<Json<Value>, ApiError> {

@@ -21,7 +21,7 @@ use crate::plugin::Plugins;
 pub use metrics::Metrics;
 pub use redrive::{Redriven, Skipped};
 pub use replay::Replayed;
-pub use reports::{PipeReport, QueueReport};
+pub use reports::{BusReport, PipeReport, QueueReport, RuleReport};
 
 pub struct Runtime {
     pub config: Arc<Config>,

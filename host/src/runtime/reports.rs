@@ -39,7 +39,42 @@ pub struct QueueReport {
     pub max_receive_count: Option<u32>,
 }
 
+/// A bus's counts, as `/admin/buses` shows them.
+#[derive(Debug, Serialize)]
+pub struct BusReport {
+    pub name: String,
+    /// Events no rule matched.
+    pub unmatched: u64,
+    pub rules: Vec<RuleReport>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RuleReport {
+    pub name: String,
+    /// Events the rule matched, once delivered.
+    pub matched: u64,
+    pub targets: usize,
+}
+
 impl Runtime {
+    pub fn buses(&self) -> Vec<BusReport> {
+        let counts = &self.buses;
+        let buses = self.config.buses.iter().enumerate();
+        buses
+            .map(|(b, bus)| BusReport {
+                name: bus.name.clone(),
+                unmatched: counts.unmatched[b].get(),
+                rules: (bus.rules.iter().enumerate())
+                    .map(|(r, rule)| RuleReport {
+                        name: rule.name.clone(),
+                        matched: counts.matched[b][r].get(),
+                        targets: rule.targets.len(),
+                    })
+                    .collect(),
+            })
+            .collect()
+    }
+
     pub async fn pipes(&self) -> Vec<PipeReport> {
         let mut reports = Vec::with_capacity(self.pipes.len());
         for (i, runner) in self.pipes.iter().enumerate() {
