@@ -613,3 +613,63 @@ fn a_missing_component_is_reported_at_its_wasm_key() {
         ]
     );
 }
+
+/// Every key routes.toml takes, section by section, as the parser names them when it meets an
+/// unknown one; each appears in the README's routes.toml documentation.
+#[test]
+fn every_routes_toml_key_is_documented_in_the_readme() {
+    const README: &str = include_str!("../../../README.md");
+    let rule = "[buses.b.rules.r]\npattern = '{\"source\": [\"x\"]}'\n";
+    let sections = [
+        "[host]\nzzz = 1".to_string(),
+        "[aws]\nzzz = 1".to_string(),
+        "[tables.t]\nkey = \"k\"\nzzz = 1".to_string(),
+        "[plugins.p]\nworld = \"filter\"\nwasm = \"x.wasm\"\nzzz = 1".to_string(),
+        "[pipes.p]\nsource = \"t\"\ntarget = { queue = \"q\" }\nzzz = 1".to_string(),
+        "[pipes.p]\nsource = \"t\"\ntarget = { queue = \"q\", zzz = 1 }".to_string(),
+        "[pipes.p]\nsource = \"t\"\ntarget = { queue = \"q\" }\nretry = { zzz = 1 }".to_string(),
+        "[buses.b]\nzzz = 1".to_string(),
+        "[buses.b]\narchive = { zzz = 1 }".to_string(),
+        format!("{rule}targets = [{{ queue = \"q\" }}]\nzzz = 1"),
+        format!("{rule}targets = [{{ queue = \"q\", zzz = 1 }}]"),
+        format!(
+            "{rule}targets = [{{ queue = \"q\", input_transformer = {{ input_template = \"x\", zzz = 1 }} }}]"
+        ),
+        "[queues.q]\nzzz = 1".to_string(),
+        "[consumers.c]\nqueue = \"q\"\nhandler = \"h\"\nzzz = 1".to_string(),
+    ];
+    let mut keys = std::collections::BTreeSet::new();
+    for section in &sections {
+        let problems = problems(section).join("\n");
+        let expected = problems
+            .split("unknown field `zzz`, expected ")
+            .nth(1)
+            .unwrap_or_else(|| panic!("no unknown-field error for:\n{section}\n{problems}"));
+        let line = expected.lines().next().unwrap_or_default();
+        let named: Vec<String> = line
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .map(String::from)
+            .collect();
+        assert!(!named.is_empty(), "{line}");
+        keys.extend(named);
+    }
+    let undocumented: Vec<&String> = keys
+        .iter()
+        .filter(|key| {
+            // A key as TOML sets it, names it in the prose, or heads a table (`.rules.`).
+            let forms = [format!("{key} ="), format!("`{key}`"), format!(".{key}.")];
+            forms.iter().all(|form| !README.contains(form.as_str()))
+        })
+        .collect();
+    assert!(
+        undocumented.is_empty(),
+        "keys the README does not document: {undocumented:?}"
+    );
+    assert!(
+        keys.len() >= 50,
+        "the parser named only {} keys",
+        keys.len()
+    );
+}
