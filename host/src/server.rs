@@ -102,11 +102,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             status: Arc::new(PipeStatus::default()),
         });
         pipes.push(runner.clone());
-        // Before the API takes a write, so that no write it acknowledges comes before the
-        // position a `latest` pipe starts from.
-        if let Err(err) = runner.record_start().await {
-            tracing::warn!(pipe = config[id].name, error = %err, "cannot record where the pipe starts; it will when it runs");
-        }
+        record_start(&runner).await?;
         workers.push(tokio::spawn(runner.run(stop_rx.clone())));
     }
     let mut consumers = Vec::new();
@@ -169,6 +165,31 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     trimmer.abort();
     drop(plugins);
     tracing::info!("stopped");
+    Ok(())
+}
+
+/// Records where a pipe starts each shard before the API takes a write, so that no write it
+/// acknowledges comes before the position a `latest` pipe starts from. A `latest` pipe that
+/// cannot record it refuses to start, after a few tries, rather than skip records; any other
+/// pipe starts at the oldest record anyway, and records it when it runs.
+async fn record_start(runner: &PipeRunner) -> anyhow::Result<()> {
+    let pipe = &runner.config[runner.id];
+    let mut wait = Duration::from_millis(200);
+    for tries in 1.. {
+        let Err(err) = runner.record_start().await else {
+            return Ok(());
+        };
+        if pipe.starting_position != crate::config::StartingPosition::Latest {
+            tracing::warn!(pipe = pipe.name, error = %err, "cannot record where the pipe starts; it will when it runs");
+            return Ok(());
+        }
+        if tries == 5 {
+            bail!("pipe `{}` cannot record where it starts: {err}", pipe.name);
+        }
+        tracing::warn!(pipe = pipe.name, error = %err, "cannot record where the pipe starts; retrying");
+        tokio::time::sleep(wait).await;
+        wait *= 2;
+    }
     Ok(())
 }
 

@@ -420,6 +420,11 @@ impl PipeRunner {
         }
         let (left, right) = records.split_at(records.len() / 2);
         for half in [left, right] {
+            // Shutting down, a half left undelivered must not be passed by the next half's
+            // checkpoint: stop here, and this batch is read again after the restart.
+            if *shutdown.borrow() {
+                return true;
+            }
             match self.deliver(shard, half).await {
                 Ok(()) => self.delivered_to(half),
                 Err(err) if err.lease_lost() => return false,

@@ -260,6 +260,31 @@ async fn without_a_dlq_a_pipe_stays_at_the_record_it_cannot_deliver_and_says_why
     );
 }
 
+#[tokio::test]
+async fn a_pipe_stopped_at_a_record_delivers_nothing_after_it_when_the_host_shuts_down() {
+    let pipe = harness("filter_plugin = \"f\"\nretry = { attempts = 0 }");
+    let records = pipe.records(&["o-1", "fail-2", "o-3", "o-4"]).await;
+    let (stop, mut stopped) = watch::channel(false);
+    let runner = pipe.runner.clone();
+    let task = tokio::spawn(async move { runner.process(&shard(), &records, &mut stopped).await });
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while pipe.runner.status.stuck.lock().unwrap().is_none() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the pipe never got stuck"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    stop.send(true).unwrap();
+    assert!(task.await.unwrap());
+    // The half after the stuck record is not delivered: its checkpoint would pass the record.
+    assert_eq!(pipe.on(OUT).await, [("o-1".to_string(), None)]);
+    assert_eq!(
+        pipe.checkpoint().await,
+        Some(Position::After(SequenceNumber::from_u64(1)))
+    );
+}
+
 #[test]
 fn an_event_id_is_the_same_for_the_same_pipe_record_and_place() {
     let id = event_id("orders", "rec-1", 0);

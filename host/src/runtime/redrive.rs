@@ -49,7 +49,10 @@ impl Runtime {
             (Some((i, _)), None) => Some(crate::config::QueueId(i)),
             _ => None,
         };
-        if let Some(destination) = to.or(only_source) {
+        // A pipe's DLQ goes back through its pipe, which the service's task cannot do.
+        let a_pipes = self.config.pipes.iter().any(|p| p.dlq == Some(dlq));
+        let task_destination = to.or(only_source.filter(|_| !a_pipes));
+        if let Some(destination) = task_destination {
             let whole = rate.map(|r| r.ceil().max(1.0) as u32);
             if let Some(task) = self
                 .queues
@@ -141,7 +144,12 @@ impl Runtime {
         }
         // Delivered: a crash before this removal redrives it again later, with the same
         // event id, as at-least-once delivery allows.
-        self.queues.remove(dlq, &message.message_id).await?;
+        if !self.queues.remove(dlq, &message.message_id).await? {
+            return Ok(Err(format!(
+                "pipe `{name}` delivered it, but it could not be found on the DLQ to remove; \
+                 a later redrive delivers it again"
+            )));
+        }
         tracing::info!(
             pipe = name,
             message = message.message_id,

@@ -480,7 +480,7 @@ impl Queues for AwsStore {
         }
     }
 
-    /// Receives until it holds the message, sends it to `to`, then deletes it from `from`.
+    /// Receives until it holds the message, then deletes it.
     async fn remove(&self, queue: QueueId, message_id: &str) -> Result<bool, StoreError> {
         let mut seen = self
             .look(queue, LOOK_AT_MOST, |m| m.message_id == message_id)
@@ -496,6 +496,7 @@ impl Queues for AwsStore {
         Ok(true)
     }
 
+    /// Receives until it holds the message, sends it to `to`, then deletes it from `from`.
     async fn move_message(
         &self,
         from: QueueId,
