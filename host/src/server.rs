@@ -32,14 +32,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let mut commits = None;
     let store: Arc<dyn Storage> = match config.host.backend {
         Backend::Embedded => {
-            let embedded = EmbeddedStore::open(
-                &config.host.data_dir,
-                &config.tables,
-                &config.queues,
-                &config.buses,
-                &config.aws.region,
-            )
-            .context("cannot open the embedded store")?;
+            let embedded = EmbeddedStore::open_for(&config.host.data_dir, &config)
+                .context("cannot open the embedded store")?;
             commits = Some(embedded.stats.clone());
             Arc::new(embedded)
         }

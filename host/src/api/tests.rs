@@ -53,16 +53,7 @@ impl Reply {
 fn api_with(routes: &str, token: Option<&str>) -> Api {
     let dir = tempfile::tempdir().unwrap();
     let config = config::compile(routes, Path::new("routes.toml")).unwrap();
-    let store = Arc::new(
-        EmbeddedStore::open(
-            dir.path(),
-            &config.tables,
-            &config.queues,
-            &config.buses,
-            "us-east-1",
-        )
-        .unwrap(),
-    );
+    let store = Arc::new(EmbeddedStore::open_for(dir.path(), &config).unwrap());
     let config = Arc::new(config);
     let buses = Arc::new(crate::bus::Buses::new(&config));
     let runtime = Arc::new(crate::runtime::Runtime::new(

@@ -11,7 +11,7 @@ use toml::Spanned;
 use super::compile::Declared;
 use super::raw::Text;
 use super::units::{parse_duration, parse_size, show_duration};
-use super::{PatternText, Position, Problem};
+use super::{Location, PatternText, Problem};
 
 pub(super) struct Checker<'a> {
     pub text: &'a str,
@@ -28,7 +28,7 @@ impl Checker<'_> {
         span: Range<usize>,
         message: impl Into<String>,
     ) {
-        let Position { line, column } = self.position(span);
+        let Location { line, column } = self.position(span);
         self.problems.push(Problem {
             file: self.file.clone(),
             line,
@@ -39,11 +39,11 @@ impl Checker<'_> {
     }
 
     /// The line and column where `span` starts.
-    pub fn position(&self, span: Range<usize>) -> Position {
+    pub fn position(&self, span: Range<usize>) -> Location {
         let before = &self.text[..span.start.min(self.text.len())];
         let line = before.matches('\n').count() + 1;
         let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-        Position { line, column }
+        Location { line, column }
     }
 
     pub fn report_toml(&mut self, key: &str, fallback: Range<usize>, err: &toml::de::Error) {

@@ -70,7 +70,7 @@ impl fmt::Display for Problem {
 
 /// Where a value is written in routes.toml.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Position {
+pub struct Location {
     pub line: usize,
     pub column: usize,
 }
@@ -316,7 +316,7 @@ pub struct PluginConfig {
     pub world: World,
     pub wasm: PathBuf,
     /// Where routes.toml sets `wasm`, for problems found after compilation.
-    pub wasm_position: Position,
+    pub wasm_position: Location,
     pub build: Option<String>,
     pub workdir: PathBuf,
     pub memory: u64,

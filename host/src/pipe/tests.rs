@@ -97,16 +97,7 @@ target = {{ queue = "out" }}
             .unwrap_or_else(|err| panic!("{err}")),
     );
     let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(
-        EmbeddedStore::open(
-            dir.path(),
-            &config.tables,
-            &config.queues,
-            &config.buses,
-            "us-east-1",
-        )
-        .unwrap(),
-    );
+    let store = Arc::new(EmbeddedStore::open_for(dir.path(), &config).unwrap());
     let fake = Arc::new(Fake::default());
     let runner = Arc::new(PipeRunner {
         id: PipeId(0),

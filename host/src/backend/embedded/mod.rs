@@ -18,7 +18,7 @@ use serde_json::{Map, Value};
 use tokio::sync::{oneshot, watch};
 
 use super::{ChangeStream, Item, Page, Shard, ShardId, Store, StoreError, Write, Written};
-use crate::config::{BusConfig, QueueConfig, StreamViewType, TableConfig, TableId};
+use crate::config::{BusConfig, Config, QueueConfig, StreamViewType, TableConfig, TableId};
 use crate::record::{
     AttributeValue, EventName, ImageText, SequenceNumber, StreamRecord, StreamRecordData,
 };
@@ -104,6 +104,12 @@ impl std::fmt::Debug for EmbeddedStore {
 
 impl EmbeddedStore {
     /// Opens (or creates) the database in `data_dir` for the given tables.
+    /// The store for the tables, queues and buses of a routes.toml, in `data_dir`.
+    pub fn open_for(data_dir: &Path, config: &Config) -> Result<EmbeddedStore, StoreError> {
+        let (tables, queues, buses) = (&config.tables, &config.queues, &config.buses);
+        EmbeddedStore::open(data_dir, tables, queues, buses, &config.aws.region)
+    }
+
     pub fn open(
         data_dir: &Path,
         tables: &[TableConfig],
