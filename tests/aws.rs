@@ -4,7 +4,7 @@
 //! deploy` makes the resources first. Two replicas share the stream through shard leases.
 //!
 //! moto gives a table's stream one shard that never closes, so shard lineage (a child shard
-//! after its parent) is shown by the unit test in `host/src/pipe.rs` instead.
+//! after its parent) is shown by the unit test in `host/src/pipe/tests.rs` instead.
 
 #![allow(clippy::unwrap_used)]
 

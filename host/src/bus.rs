@@ -116,6 +116,9 @@ impl Buses {
         let mut json = None;
         for index in matching {
             let rule = &config[bus].rules[index];
+            // Inside the pipe's batch span (and its event id), so a log line names both.
+            let _rule =
+                tracing::info_span!("rule", bus = config[bus].name, rule = rule.name).entered();
             routed.matched.push((bus, index));
             for target in &rule.targets {
                 let input = match &target.input {
@@ -157,12 +160,9 @@ impl Buses {
                                     },
                                 ));
                             }
-                            None => tracing::warn!(
-                                bus = config[bus].name,
-                                rule = rule.name,
-                                next = config[next].name,
-                                "event dropped: {reason}"
-                            ),
+                            None => {
+                                tracing::warn!(next = config[next].name, "event dropped: {reason}")
+                            }
                         }
                     }
                 }
@@ -267,6 +267,31 @@ targets = [{ bus = "a", dlq = "looped" }]
             message.error.as_deref(),
             Some("the event crossed more than 4 buses; do rules send it round in a loop?")
         );
+    }
+
+    #[test]
+    fn an_event_dropped_in_a_loop_is_logged_in_the_span_of_the_rule_that_dropped_it() {
+        let config = config(
+            r#"
+[buses.a.rules.to-b]
+pattern = '{"source": ["shop"]}'
+targets = [{ bus = "b" }]
+
+[buses.b.rules.to-a]
+pattern = '{"source": ["shop"]}'
+targets = [{ bus = "a" }]
+"#,
+        );
+        let (logs, _guard) = crate::captured_logs::Captured::start();
+        let routed = Buses::new(&config)
+            .route(&config, BusId(0), r#"{"source": "shop"}"#)
+            .unwrap();
+        assert!(routed.messages.is_empty());
+        let line = logs.line("event dropped");
+        // a, b, a, b: the fourth bus's rule would send it to a fifth.
+        let spans = r#"rule{bus="a" rule="to-b"}:rule{bus="b" rule="to-a"}:rule{bus="a" rule="to-b"}:rule{bus="b" rule="to-a"}: "#;
+        assert!(line.contains(spans), "{line}");
+        assert!(line.contains(r#"next="a""#), "{line}");
     }
 
     #[test]

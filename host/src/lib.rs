@@ -8,6 +8,8 @@ pub mod api;
 pub mod backend;
 pub mod batching;
 pub mod bus;
+#[cfg(test)]
+mod captured_logs;
 pub mod cli;
 pub mod config;
 pub mod consumer;

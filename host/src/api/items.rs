@@ -88,12 +88,7 @@ async fn create(State(t): Table, headers: HeaderMap, body: Body) -> Result<Respo
     doc.insert("updatedAt".into(), Value::String(now));
     let doc = t.validate(doc)?;
 
-    let item = Item {
-        key,
-        version: 1,
-        body: doc,
-        text: None,
-    };
+    let item = Item::new(key, 1, doc);
     let ours = idempotency.as_ref().map(|i| i.fingerprint.clone());
     match t
         .store
@@ -139,7 +134,7 @@ async fn patch(
 ) -> Result<Response, ApiError> {
     let (current, changes) = t.update_request(&id, &headers, body).await?;
     // RFC 7396: the patch is merged into the stored item; `null` removes a member.
-    let mut merged = Value::Object(current.body.clone());
+    let mut merged = Value::Object(current.body().clone());
     json_patch::merge(&mut merged, &Value::Object(changes));
     let Value::Object(merged) = merged else {
         unreachable!("merging an object patch into an object yields an object")
@@ -158,7 +153,7 @@ async fn remove(
         Some(condition) => {
             let current = t.current(&id).await?;
             condition.check(&current)?;
-            Some(current.version)
+            Some(current.version())
         }
     };
     t.store
@@ -219,7 +214,7 @@ async fn list(
     let items: Vec<Value> = page
         .items
         .into_iter()
-        .map(|item| Value::Object(item.body))
+        .map(|item| Value::Object(item.into_body()))
         .collect();
     Ok(axum::Json(json!({"items": items, "nextCursor": next})).into_response())
 }
@@ -255,43 +250,39 @@ impl TableApi {
     ) -> Result<Response, ApiError> {
         match doc.get(&self.key) {
             None => {}
-            Some(Value::String(key)) if *key == current.key => {}
+            Some(Value::String(key)) if *key == current.key() => {}
             Some(_) => {
                 return Err(ApiError::bad_request(
                     "key_mismatch",
                     format!(
                         "`{}` cannot change; it must be `{}` or absent",
-                        self.key, current.key
+                        self.key,
+                        current.key()
                     ),
                 ));
             }
         }
-        let version = current.version + 1;
-        doc.insert(self.key.clone(), Value::String(current.key.clone()));
+        let version = current.version() + 1;
+        doc.insert(self.key.clone(), Value::String(current.key().to_string()));
         doc.insert("version".into(), json!(version));
         doc.insert(
             "createdAt".into(),
             current
-                .body
+                .body()
                 .get("createdAt")
                 .cloned()
                 .unwrap_or(Value::Null),
         );
         doc.insert("updatedAt".into(), Value::String(timestamp()));
         let doc = self.validate(doc)?;
-        let item = Item {
-            key: current.key,
-            version,
-            body: doc,
-            text: None,
-        };
+        let item = Item::new(current.key(), version, doc);
         let written = self
             .store
             .write(
                 self.id,
                 Write::Replace {
                     item,
-                    expected_version: current.version,
+                    expected_version: current.version(),
                 },
             )
             .await?;
@@ -326,7 +317,7 @@ impl TableApi {
     }
 
     fn created(&self, item: Item) -> Response {
-        let location = HeaderValue::from_str(&format!("{}/{}", self.path, item.key));
+        let location = HeaderValue::from_str(&format!("{}/{}", self.path, item.key()));
         let mut response = with_etag(StatusCode::CREATED, item);
         if let Ok(location) = location {
             response.headers_mut().insert(header::LOCATION, location);
@@ -347,19 +338,9 @@ fn written_item(written: Written) -> Item {
 /// The item as the response body, with its version as the ETag. The store's own text of the
 /// body is sent when it came with the item; the body is serialized only when it did not.
 fn with_etag(status: StatusCode, item: Item) -> Response {
-    let etag = HeaderValue::from_str(&format!("\"{}\"", item.version));
-    let mut response = match item.text {
-        Some(text) => (
-            status,
-            [(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            )],
-            text,
-        )
-            .into_response(),
-        None => (status, axum::Json(&item.body)).into_response(),
-    };
+    let etag = HeaderValue::from_str(&format!("\"{}\"", item.version()));
+    let json = HeaderValue::from_static("application/json");
+    let mut response = (status, [(header::CONTENT_TYPE, json)], item.into_text()).into_response();
     if let Ok(etag) = etag {
         response.headers_mut().insert(header::ETAG, etag);
     }
@@ -515,10 +496,11 @@ impl IfMatch {
 
     fn check(&self, item: &Item) -> Result<(), ApiError> {
         match self {
-            IfMatch::Versions(versions) if !versions.contains(&item.version) => {
+            IfMatch::Versions(versions) if !versions.contains(&item.version()) => {
                 Err(ApiError::PreconditionFailed(format!(
                     "item `{}` is at version {}, which `If-Match` does not name; read it again and retry",
-                    item.key, item.version
+                    item.key(),
+                    item.version()
                 )))
             }
             _ => Ok(()),

@@ -11,6 +11,7 @@ pub mod embedded;
 #[cfg(test)]
 pub mod conformance;
 
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -49,15 +50,15 @@ pub struct Capabilities {
 }
 
 /// An item as stored: its key, its version, and the whole JSON object (which repeats both).
+/// An item is read-only once made, so the JSON text of its body, made at most once, always
+/// says what the body holds.
 #[derive(Debug, Clone)]
 pub struct Item {
-    pub key: String,
-    pub version: u64,
-    pub body: Map<String, Value>,
-    /// `body` as JSON text, when the store has that text at hand (it has just written or read
-    /// it), so that a response sends it without serializing `body` again. `None` is always
-    /// right; whoever changes `body` must drop it.
-    pub text: Option<String>,
+    key: String,
+    version: u64,
+    body: Map<String, Value>,
+    /// `body` as JSON text: as the store read it, or as first asked for.
+    text: OnceLock<String>,
 }
 
 /// Items are equal by what they hold; `text` only repeats `body`.
@@ -68,6 +69,15 @@ impl PartialEq for Item {
 }
 
 impl Item {
+    pub fn new(key: impl Into<String>, version: u64, body: Map<String, Value>) -> Item {
+        Item {
+            key: key.into(),
+            version,
+            body,
+            text: OnceLock::new(),
+        }
+    }
+
     /// An item rebuilt from its body alone: the key and the version are attributes of it.
     pub fn from_body(key_attribute: &str, body: Map<String, Value>) -> Item {
         let key = body
@@ -79,13 +89,49 @@ impl Item {
             .get("version")
             .and_then(Value::as_u64)
             .unwrap_or_default();
-        Item {
-            key,
-            version,
-            body,
-            text: None,
-        }
+        Item::new(key, version, body)
     }
+
+    /// An item whose body the store keeps as JSON text: the text is kept too, so a response
+    /// sends it as stored instead of serializing the body again.
+    pub fn from_text(key: String, version: u64, text: String) -> serde_json::Result<Item> {
+        let item = Item::new(key, version, serde_json::from_str(&text)?);
+        item.text.get_or_init(|| text);
+        Ok(item)
+    }
+
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+
+    pub fn body(&self) -> &Map<String, Value> {
+        &self.body
+    }
+
+    pub fn into_body(self) -> Map<String, Value> {
+        self.body
+    }
+
+    /// The body as JSON text, serialized on first use.
+    pub fn text(&self) -> &str {
+        self.text.get_or_init(|| serialize(&self.body))
+    }
+
+    /// The body as JSON text, without a copy when it is at hand.
+    pub fn into_text(self) -> String {
+        self.text
+            .into_inner()
+            .unwrap_or_else(|| serialize(&self.body))
+    }
+}
+
+fn serialize(body: &Map<String, Value>) -> String {
+    // A map with string keys always serializes.
+    serde_json::to_string(body).unwrap_or_default()
 }
 
 /// A conditional write, as DynamoDB's condition expressions would make it.

@@ -19,7 +19,6 @@ use crate::config::{Config, ConsumerId, PluginId};
 use crate::plugin::{Message, Outcome, PluginError};
 use crate::stages::Stages;
 
-/// How long one receive waits for messages (long polling).
 /// How long one receive waits for a message: SQS's longest long poll. A send wakes it sooner.
 const POLL: Duration = Duration::from_secs(20);
 /// How long to wait before receiving again after a failed receive.

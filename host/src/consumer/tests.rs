@@ -4,6 +4,9 @@
 use std::sync::Mutex;
 
 use super::*;
+use crate::backend::NewMessage;
+use crate::backend::embedded::EmbeddedStore;
+use crate::config::QueueId;
 use crate::plugin::Event;
 
 fn received(id: &str, group: Option<&str>) -> Received {
@@ -136,4 +139,60 @@ fn a_failure_that_may_pass_later_fails_the_whole_batch_even_in_a_half() {
             retryable: true,
         })
     );
+}
+
+/// A consumer `c` of the queue `jobs` with the handler above, on a real embedded store.
+fn runner(dir: &std::path::Path) -> (Arc<ConsumerRunner>, Arc<EmbeddedStore>) {
+    let routes = r#"
+[plugins.h]
+world = "consumer"
+wasm = "h.wasm"
+
+[queues.jobs]
+
+[consumers.c]
+queue = "jobs"
+handler = "h"
+"#;
+    let config = Arc::new(
+        crate::config::compile(routes, std::path::Path::new("routes.toml"))
+            .unwrap_or_else(|err| panic!("{err}")),
+    );
+    let store = Arc::new(EmbeddedStore::open_for(dir, &config).unwrap());
+    let runner = Arc::new(ConsumerRunner {
+        id: ConsumerId(0),
+        config,
+        queues: store.clone(),
+        plugins: Arc::new(Handler::default()),
+        status: Arc::new(ConsumerStatus::default()),
+    });
+    (runner, store)
+}
+
+#[tokio::test]
+async fn a_log_line_names_the_consumer_and_the_batch_it_is_about() {
+    let (logs, _guard) = crate::captured_logs::Captured::start();
+    let dir = tempfile::tempdir().unwrap();
+    let (runner, store) = runner(dir.path());
+    let sent = store
+        .send(QueueId(0), vec![NewMessage::new("down", "test")])
+        .await
+        .unwrap();
+    let (stop, stopped) = watch::channel(false);
+    let task = tokio::spawn(runner.clone().run(stopped));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while runner.status.failed_batches.get() == 0 {
+        assert!(tokio::time::Instant::now() < deadline, "never handled");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    stop.send(true).unwrap();
+    task.await.unwrap();
+    let line = logs.line("batch failed");
+    for field in [
+        r#"consumer{consumer="c" queue="jobs" plugin="h"}"#.to_string(),
+        format!(r#"batch{{message_id="{}" messages=1}}"#, sent[0]),
+        format!("error=plugin `h` returned an error: {} refused", sent[0]),
+    ] {
+        assert!(line.contains(&field), "{field} is not in {line}");
+    }
 }

@@ -125,7 +125,9 @@ impl PipeRunner {
                         tracing::debug!(event = id, "no rule of the bus matched");
                     }
                     messages.extend(routed.messages);
-                    archived.extend(routed.archived);
+                    if self.capabilities.keeps_archives {
+                        archived.extend(routed.archived);
+                    }
                     counts.matched.extend(routed.matched);
                     counts.unmatched.extend(routed.unmatched);
                 }

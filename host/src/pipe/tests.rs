@@ -276,6 +276,33 @@ async fn a_pipe_stopped_at_a_record_delivers_nothing_after_it_when_the_host_shut
     );
 }
 
+#[tokio::test]
+async fn a_log_line_names_the_pipe_shard_and_event_it_is_about() {
+    let (logs, _guard) = crate::captured_logs::Captured::start();
+    let pipe = harness("filter_plugin = \"f\"\nretry = { attempts = -1 }\ndlq = \"dlq\"");
+    let records = pipe.records(&["o-1", "invalid-2"]).await;
+    let (stop, stopped) = watch::channel(false);
+    let task = tokio::spawn(pipe.runner.clone().run(stopped));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while pipe.on(DLQ).await.is_empty() {
+        assert!(tokio::time::Instant::now() < deadline, "not dead-lettered");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    stop.send(true).unwrap();
+    task.await.unwrap();
+    // Logged once, by the batch: its spans name the pipe, the shard and the batch's first event.
+    let line = logs.line("bisecting without retries");
+    let (first, shard) = (&records[0].event_id, shard().0);
+    for field in [
+        "pipe{pipe=\"p\"}".to_string(),
+        format!("shard{{shard=\"{shard}\"}}"),
+        format!("batch{{event_id=\"{first}\" records=2}}"),
+        "error=plugin `f` returned an error: not an order".to_string(),
+    ] {
+        assert!(line.contains(&field), "{field} is not in {line}");
+    }
+}
+
 #[test]
 fn an_event_id_is_the_same_for_the_same_pipe_record_and_place() {
     let id = event_id("orders", "rec-1", 0);

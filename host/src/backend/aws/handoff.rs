@@ -75,9 +75,14 @@ impl Handoff for AwsStore {
     }
 
     /// Messages, then events, then the checkpoint, conditioned on this replica's lease (or on
-    /// no lease at all, for a pipe that runs alone). EventBridge keeps its own archives, so
-    /// `archived` is left to it.
+    /// no lease at all, for a pipe that runs alone). EventBridge keeps its own archives: a
+    /// delivery that asks the host to archive is refused before anything is sent.
     async fn deliver(&self, delivery: Delivery) -> Result<(), StoreError> {
+        if !delivery.archived.is_empty() {
+            return Err(StoreError::Refused(
+                "on AWS, EventBridge archives a bus's events; the host keeps no archive".into(),
+            ));
+        }
         self.send_messages(delivery.messages).await?;
         self.put_events(delivery.events).await?;
         let Some(checkpoint) = delivery.checkpoint else {

@@ -213,7 +213,7 @@ impl AwsStore {
             Ok(Some(item)) => StoreError::VersionMismatch {
                 key: key.to_string(),
                 expected,
-                actual: item.version,
+                actual: item.version(),
             },
             Err(err) => err,
         }
@@ -227,7 +227,7 @@ impl AwsStore {
     ) -> Result<Written, StoreError> {
         let put = Put::builder()
             .table_name(&table.name)
-            .set_item(Some(to_item(&item.body)))
+            .set_item(Some(to_item(item.body())))
             .condition_expression("attribute_not_exists(#k)")
             .expression_attribute_names("#k", &table.key)
             .build()
@@ -237,7 +237,7 @@ impl AwsStore {
                 .client
                 .put_item()
                 .table_name(&table.name)
-                .set_item(Some(to_item(&item.body)))
+                .set_item(Some(to_item(item.body())))
                 .condition_expression("attribute_not_exists(#k)")
                 .expression_attribute_names("#k", &table.key)
                 .send()
@@ -249,7 +249,9 @@ impl AwsStore {
                         .as_service_error()
                         .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
                 {
-                    Err(StoreError::Exists { key: item.key })
+                    Err(StoreError::Exists {
+                        key: item.key().to_string(),
+                    })
                 }
                 Err(err) => Err(unavailable(err)),
             };
@@ -262,10 +264,7 @@ impl AwsStore {
             "fingerprint".into(),
             Value::String(idem.fingerprint.clone()),
         );
-        record.insert(
-            "response".into(),
-            Value::String(serde_json::to_string(&item.body).unwrap_or_default()),
-        );
+        record.insert("response".into(), Value::String(item.text().to_string()));
         record.insert(
             "expires".into(),
             Value::from(now + IDEMPOTENCY_TTL.as_secs() as i64),
@@ -327,7 +326,9 @@ impl AwsStore {
             });
         }
         if failed(0) {
-            return Err(StoreError::Exists { key: item.key });
+            return Err(StoreError::Exists {
+                key: item.key().to_string(),
+            });
         }
         Err(unavailable(err))
     }
@@ -405,7 +406,7 @@ impl Store for AwsStore {
                     .client
                     .put_item()
                     .table_name(&table.name)
-                    .set_item(Some(to_item(&item.body)))
+                    .set_item(Some(to_item(item.body())))
                     .condition_expression("attribute_exists(#k) AND #v = :expected")
                     .expression_attribute_names("#k", &table.key)
                     .expression_attribute_names("#v", "version")
@@ -422,7 +423,7 @@ impl Store for AwsStore {
                             .as_service_error()
                             .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
                     {
-                        Err(self.diagnose(table, &item.key, expected_version).await)
+                        Err(self.diagnose(table, item.key(), expected_version).await)
                     }
                     Err(err) => Err(unavailable(err)),
                 }

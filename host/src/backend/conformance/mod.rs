@@ -9,9 +9,11 @@ use super::{ChangeStream, Idempotency, Item, Storage, Store, StoreError, Write, 
 use crate::config::{StreamViewType, TableConfig, TableId};
 use crate::record::{AttributeValue, EventName, StreamRecord};
 
+mod archives;
 mod leases;
 mod queues;
 
+pub use archives::*;
 pub use leases::*;
 pub use queues::*;
 
@@ -34,12 +36,11 @@ pub fn tables(view: StreamViewType) -> Vec<TableConfig> {
 
 pub fn order(key: &str, version: u64, total: u64) -> Item {
     let body = json!({"orderId": key, "version": version, "total": total});
-    Item {
-        key: key.to_string(),
+    Item::new(
+        key.to_string(),
         version,
-        body: body.as_object().cloned().unwrap_or_default(),
-        text: None,
-    }
+        body.as_object().cloned().unwrap_or_default(),
+    )
 }
 
 fn create(item: Item) -> Write {
@@ -355,15 +356,14 @@ pub async fn idempotent_create_replays_the_first_result(
     assert_eq!(store.get(ORDERS, "o-2").await.unwrap(), None);
     assert_eq!(read_all(stream, ORDERS).await.len(), 1);
     // The same key in another table is another key.
-    let other = Item {
-        key: "c-1".into(),
-        version: 1,
-        body: json!({"customerId": "c-1", "version": 1})
+    let other = Item::new(
+        "c-1",
+        1,
+        json!({"customerId": "c-1", "version": 1})
             .as_object()
             .cloned()
             .unwrap(),
-        text: None,
-    };
+    );
     let idem = Idempotency {
         key: "k-1".into(),
         fingerprint: "f-2".into(),
@@ -494,15 +494,14 @@ pub async fn concurrent_writes_all_commit_with_increasing_sequence_numbers(
 
 pub async fn tables_are_kept_apart(store: &dyn Store, stream: &dyn ChangeStream) {
     store.write(ORDERS, create(order("x", 1, 1))).await.unwrap();
-    let customer = Item {
-        key: "x".into(),
-        version: 1,
-        body: json!({"customerId": "x", "version": 1})
+    let customer = Item::new(
+        "x",
+        1,
+        json!({"customerId": "x", "version": 1})
             .as_object()
             .cloned()
             .unwrap(),
-        text: None,
-    };
+    );
     store
         .write(CUSTOMERS, create(customer.clone()))
         .await

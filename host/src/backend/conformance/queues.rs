@@ -353,7 +353,11 @@ pub async fn a_long_poll_on_a_fifo_queue_wakes_when_the_message_ahead_is_deleted
                 .unwrap();
         }
     );
-    assert_eq!(bodies(&woken.unwrap()), ["a2"]);
+    assert_eq!(
+        bodies(&woken.unwrap()),
+        ["a2"],
+        "the long poll returns the message the delete let through"
+    );
     assert!(
         started.elapsed() < Duration::from_secs(10),
         "the long poll slept through the delete"
@@ -393,7 +397,10 @@ pub async fn a_fifo_duplicate_gets_the_first_message_id(queues: &dyn Queues, _: 
         .send(ORDERED, vec![grouped("same", "g")])
         .await
         .unwrap();
-    assert_eq!(first, again);
+    assert_eq!(
+        first, again,
+        "a duplicate is answered with the first message's id"
+    );
 }
 
 pub async fn delivery_and_checkpoint_commit_together(

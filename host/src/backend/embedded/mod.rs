@@ -358,17 +358,12 @@ impl Store for EmbeddedStore {
     }
 
     async fn write(&self, table: TableId, write: Write) -> Result<Written, StoreError> {
-        let text = match &write {
-            Write::Create { item, .. } | Write::Replace { item, .. } => {
-                serde_json::to_string(&item.body)
-                    .map_err(|err| StoreError::Unavailable(err.to_string()))?
-            }
-            Write::Delete { .. } => String::new(),
-        };
+        if let Write::Create { item, .. } | Write::Replace { item, .. } = &write {
+            item.text(); // made here, not on the one writer thread
+        }
         self.submit(|reply| Job::Write {
             table: table.index(),
             write,
-            text,
             reply,
         })
         .await?
@@ -529,12 +524,7 @@ fn parse_body(text: &str) -> Result<Map<String, Value>, StoreError> {
 }
 
 fn item(key: String, version: i64, text: String) -> Result<Item, StoreError> {
-    Ok(Item {
-        key,
-        version: version as u64,
-        body: parse_body(&text)?,
-        text: Some(text),
-    })
+    Item::from_text(key, version as u64, text).map_err(not_an_object)
 }
 
 /// An item rebuilt from its stored body (key and version are attributes of it).

@@ -21,10 +21,9 @@ pub(super) const TRIM_BATCH: i64 = 5_000;
 pub(super) enum Job {
     Write {
         table: usize,
+        /// The item's JSON text is made by the caller (see [`Item::text`]), so that the one
+        /// writer thread does not serialize it.
         write: Write,
-        /// The JSON text of the written item's body (empty for a delete), serialized by the
-        /// caller so that the one writer thread does not.
-        text: String,
         reply: oneshot::Sender<Result<Written, StoreError>>,
     },
     Trim {
@@ -85,12 +84,9 @@ impl Writer {
             Ok(outcomes) => {
                 for (job, outcome) in group.into_iter().zip(outcomes) {
                     match (job, outcome) {
-                        (
-                            Job::Write {
-                                write, text, reply, ..
-                            },
-                            Outcome::Write(result),
-                        ) => drop(reply.send(result.map(|done| done.written(write, text)))),
+                        (Job::Write { write, reply, .. }, Outcome::Write(result)) => {
+                            drop(reply.send(result.map(|done| done.written(write))))
+                        }
                         (Job::Trim { reply }, Outcome::Trim(n)) => drop(reply.send(Ok(n))),
                         (Job::Apply(_), Outcome::Apply(finish)) => finish(),
                         _ => {
@@ -127,10 +123,8 @@ fn apply_group(
     let mut outcomes = Vec::with_capacity(group.len());
     for job in group.iter_mut() {
         match job {
-            Job::Write {
-                table, write, text, ..
-            } => {
-                let result = apply(&tx, &tables[*table], write, text, now)?;
+            Job::Write { table, write, .. } => {
+                let result = apply(&tx, &tables[*table], write, now)?;
                 if let Ok((_, Some(seq))) = &result {
                     last_seq[*table] = Some(*seq);
                 }
@@ -161,15 +155,10 @@ enum Done {
 }
 
 impl Done {
-    /// `text` is the JSON text of the written item's body; it goes back with the item.
-    fn written(self, write: Write, text: String) -> Written {
-        let with_text = |item: Item| Item {
-            text: Some(text),
-            ..item
-        };
+    fn written(self, write: Write) -> Written {
         match (self, write) {
-            (Done::Created, Write::Create { item, .. }) => Written::Created(with_text(item)),
-            (Done::Replaced, Write::Replace { item, .. }) => Written::Replaced(with_text(item)),
+            (Done::Created, Write::Create { item, .. }) => Written::Created(item),
+            (Done::Replaced, Write::Replace { item, .. }) => Written::Replaced(item),
             (Done::Deleted(old), _) => Written::Deleted(old),
             (Done::Replayed { fingerprint, item }, _) => Written::Replayed { fingerprint, item },
             _ => unreachable!("a write is done as what it asked for"),
@@ -179,21 +168,13 @@ impl Done {
 
 type Applied = Result<(Done, Option<u64>), StoreError>;
 
-fn apply(
-    tx: &Connection,
-    table: &TableInfo,
-    write: &Write,
-    text: &str,
-    now: i64,
-) -> rusqlite::Result<Applied> {
+fn apply(tx: &Connection, table: &TableInfo, write: &Write, now: i64) -> rusqlite::Result<Applied> {
     match write {
-        Write::Create { item, idempotency } => {
-            create(tx, table, item, text, idempotency.as_ref(), now)
-        }
+        Write::Create { item, idempotency } => create(tx, table, item, idempotency.as_ref(), now),
         Write::Replace {
             item,
             expected_version,
-        } => replace(tx, table, item, text, *expected_version, now),
+        } => replace(tx, table, item, *expected_version, now),
         Write::Delete {
             key,
             expected_version,
@@ -205,10 +186,10 @@ fn create(
     tx: &Connection,
     table: &TableInfo,
     item: &Item,
-    body: &str,
     idempotency: Option<&Idempotency>,
     now: i64,
 ) -> rusqlite::Result<Applied> {
+    let body = item.text();
     if let Some(idem) = idempotency {
         let fresh_after = now - IDEMPOTENCY_TTL.as_millis() as i64;
         let seen: Option<(String, String)> = tx
@@ -224,17 +205,17 @@ fn create(
         .prepare_cached(
             "INSERT INTO items (tbl, key, version, body) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
         )?
-        .execute(params![table.name, item.key, item.version as i64, body])?;
+        .execute(params![table.name, item.key(), item.version() as i64, body])?;
     if inserted == 0 {
         return Ok(Err(StoreError::Exists {
-            key: item.key.clone(),
+            key: item.key().to_string(),
         }));
     }
     let seq = append(
         tx,
         table,
         EventName::Insert,
-        &item.key,
+        item.key(),
         None,
         Some(body),
         now,
@@ -252,21 +233,21 @@ fn replace(
     tx: &Connection,
     table: &TableInfo,
     item: &Item,
-    body: &str,
     expected: u64,
     now: i64,
 ) -> rusqlite::Result<Applied> {
-    let old = match check(tx, table, &item.key, Some(expected))? {
+    let body = item.text();
+    let old = match check(tx, table, item.key(), Some(expected))? {
         Ok(old) => old,
         Err(err) => return Ok(Err(err)),
     };
     tx.prepare_cached("UPDATE items SET version = ?3, body = ?4 WHERE tbl = ?1 AND key = ?2")?
-        .execute(params![table.name, item.key, item.version as i64, body])?;
+        .execute(params![table.name, item.key(), item.version() as i64, body])?;
     let seq = append(
         tx,
         table,
         EventName::Modify,
-        &item.key,
+        item.key(),
         Some(&old.1),
         Some(body),
         now,
