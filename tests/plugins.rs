@@ -260,3 +260,18 @@ async fn the_javascript_audit_consumer_logs_the_key_of_a_table_keyed_id_from_an_
         assert!(!line.contains("orderId"), "{line}");
     }
 }
+
+#[test]
+fn the_rust_sdk_passes_its_own_tests() {
+    // Natively: its conversions need no host. Its own target folder, under the repository's.
+    let target = repo().join("target/sdk");
+    let status = Command::new("sh")
+        .arg("-c")
+        .arg("env -u CARGO_TARGET_DIR cargo test --quiet --locked --target-dir \"$1\"")
+        .arg("sh")
+        .arg(&target)
+        .current_dir(repo().join("plugins/sdk/rust"))
+        .status()
+        .unwrap();
+    assert!(status.success(), "the SDK's tests fail");
+}

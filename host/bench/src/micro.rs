@@ -92,7 +92,7 @@ pub fn plugins(report: &mut Report) {
         Plugins::load(&config, Some(&repo.join("target/plugin-cache"))).expect("the plugins load");
     let event = fixtures::filter_event();
     let time = Duration::from_millis(700);
-    for language in ["rust", "js", "python"] {
+    for language in ["rust", "rust-bindings", "js", "python"] {
         let id = config
             .plugin_id(&format!("{language}-warm"))
             .expect("a bench plugin");
@@ -115,4 +115,10 @@ pub fn plugins(report: &mut Report) {
             None,
         );
     }
+    report.ratio(
+        "rust filter: SDK / hand-written bindings, raw calls",
+        "rust filter calls/s, raw call on a reused instance",
+        "rust-bindings filter calls/s, raw call on a reused instance",
+        Some(0.9),
+    );
 }

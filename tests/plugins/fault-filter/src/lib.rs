@@ -14,10 +14,15 @@ struct Faults;
 
 impl Guest for Faults {
     fn keep(event: Event) -> Result<bool, Error> {
-        let payload: serde_json::Value = serde_json::from_str(&event.payload).map_err(|e| Error::Invalid(e.to_string()))?;
+        let payload: serde_json::Value =
+            serde_json::from_str(&event.payload).map_err(|e| Error::Invalid(e.to_string()))?;
         let calls = CALLS.fetch_add(1, Ordering::Relaxed) + 1;
         // `do` sits at the top of a test event, or in a stream record's NewImage.
-        let asked = payload["do"].as_str().or_else(|| payload.pointer("/dynamodb/NewImage/do/S").and_then(|v| v.as_str()));
+        let asked = payload["do"].as_str().or_else(|| {
+            payload
+                .pointer("/dynamodb/NewImage/do/S")
+                .and_then(|v| v.as_str())
+        });
         match asked.unwrap_or("keep") {
             "loop" => {
                 let mut n = 0u64;
@@ -34,12 +39,18 @@ impl Guest for Faults {
             }
             "panic" => panic!("the event asked for a panic"),
             "error" => Err(Error::Failed("the event asked for an error".into())),
-            "invalid" => Err(Error::Invalid("the event asked to be called invalid".into())),
+            "invalid" => Err(Error::Invalid(
+                "the event asked to be called invalid".into(),
+            )),
             "count" => Ok(calls == 1),
             "print" => {
                 println!("hello from the guest's stdout");
                 eprintln!("and from its stderr");
-                log::log(log::Level::Warn, "a structured line", &[("event".into(), event.id.clone())]);
+                log::log(
+                    log::Level::Warn,
+                    "a structured line",
+                    &[("event".into(), event.id.clone())],
+                );
                 Ok(true)
             }
             _ => Ok(true),

@@ -10,18 +10,32 @@ struct Fetch;
 
 impl Guest for Fetch {
     fn enrich(events: Vec<Event>) -> Result<Vec<Event>, Error> {
-        let url = config::get("url").ok_or_else(|| Error::Invalid("config `url` is not set".into()))?;
+        let url =
+            config::get("url").ok_or_else(|| Error::Invalid("config `url` is not set".into()))?;
         let mut out = Vec::with_capacity(events.len());
         for event in events {
-            let mut payload: serde_json::Value = serde_json::from_str(&event.payload).map_err(|e| Error::Invalid(e.to_string()))?;
+            let mut payload: serde_json::Value =
+                serde_json::from_str(&event.payload).map_err(|e| Error::Invalid(e.to_string()))?;
             if payload["do"] == "bad-json" {
-                out.push(Event { id: event.id, payload: "{not json".into() });
+                out.push(Event {
+                    id: event.id,
+                    payload: "{not json".into(),
+                });
                 continue;
             }
-            let response = waki::Client::new().get(&url).send().map_err(|err| Error::Failed(format!("GET {url}: {err}")))?;
-            let body = response.body().map_err(|err| Error::Failed(format!("GET {url}: {err}")))?;
-            payload["fetched"] = serde_json::Value::String(String::from_utf8_lossy(&body).into_owned());
-            out.push(Event { id: event.id, payload: payload.to_string() });
+            let response = waki::Client::new()
+                .get(&url)
+                .send()
+                .map_err(|err| Error::Failed(format!("GET {url}: {err}")))?;
+            let body = response
+                .body()
+                .map_err(|err| Error::Failed(format!("GET {url}: {err}")))?;
+            payload["fetched"] =
+                serde_json::Value::String(String::from_utf8_lossy(&body).into_owned());
+            out.push(Event {
+                id: event.id,
+                payload: payload.to_string(),
+            });
         }
         Ok(out)
     }

@@ -1,0 +1,35 @@
+//! Log lines into the host's log, tagged by the host with the plugin's name and the event or
+//! message in hand. Fields are key and value pairs: `log::info("order handled", &[("orderId",
+//! &id)])`.
+
+use std::fmt::Display;
+
+use crate::bindings::switchyard::plugin::log::{self as host, Level};
+
+fn write(level: Level, message: &str, fields: &[(&str, &dyn Display)]) {
+    let fields: Vec<(String, String)> = fields
+        .iter()
+        .map(|(key, value)| (key.to_string(), value.to_string()))
+        .collect();
+    host::log(level, message, &fields);
+}
+
+pub fn trace(message: &str, fields: &[(&str, &dyn Display)]) {
+    write(Level::Trace, message, fields);
+}
+
+pub fn debug(message: &str, fields: &[(&str, &dyn Display)]) {
+    write(Level::Debug, message, fields);
+}
+
+pub fn info(message: &str, fields: &[(&str, &dyn Display)]) {
+    write(Level::Info, message, fields);
+}
+
+pub fn warn(message: &str, fields: &[(&str, &dyn Display)]) {
+    write(Level::Warn, message, fields);
+}
+
+pub fn error(message: &str, fields: &[(&str, &dyn Display)]) {
+    write(Level::Error, message, fields);
+}
