@@ -276,3 +276,135 @@ fn check_and_up_report_a_missing_component_by_plugin_and_path() {
     assert_eq!(up.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&up.stderr).contains(&expected));
 }
+
+/// The routes.toml of the repository, whose plugins `plugin run` runs.
+fn repo_routes() -> String {
+    common::repo().join("routes.toml").display().to_string()
+}
+
+#[test]
+fn plugin_run_prints_a_filters_verdict_an_enrichers_events_and_a_consumers_outcomes() {
+    common::build_rust_plugins();
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("orders.json");
+    std::fs::write(
+        &input,
+        r#"[{"orderId": "o-1", "customerId": "c-1", "total": 150}, {"orderId": "o-2", "total": -1}]"#,
+    )
+    .unwrap();
+    let input = input.to_str().unwrap();
+    let routes = repo_routes();
+    let out = run(&[
+        "plugin",
+        "run",
+        "high-value",
+        "--routes",
+        &routes,
+        "--input",
+        input,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let verdicts: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(verdicts[0]["keep"], true);
+    assert_eq!(verdicts[1]["keep"], false);
+    // The plugin's own log line, at debug level, on stderr.
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("dropped an order") && stderr.contains("plugin=\"high-value\""),
+        "{stderr}"
+    );
+
+    let out = run(&[
+        "plugin",
+        "run",
+        "customer-tier",
+        "--routes",
+        &routes,
+        "--input",
+        input,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let events: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(events[0]["payload"]["customerTier"], "gold");
+    assert_eq!(events[1]["payload"]["customerTier"], "standard");
+    assert_ne!(events[0]["id"], events[1]["id"]);
+    // A plain item became the record of its insert, keyed as the pipe's table is.
+    assert_eq!(
+        events[0]["payload"]["dynamodb"]["Keys"],
+        serde_json::json!({"orderId": {"S": "o-1"}})
+    );
+
+    let messages = dir.path().join("messages.json");
+    std::fs::write(
+        &messages,
+        r#"[{"dynamodb": {"Keys": {"orderId": {"S": "o-1"}}}}, {"body": "{\"fail\": \"retry\", \"retryAfter\": 7}", "id": "m-2"}, {"fail": "dead-letter"}]"#,
+    )
+    .unwrap();
+    let out = run(&[
+        "plugin",
+        "run",
+        "notify",
+        "--routes",
+        &routes,
+        "--input",
+        messages.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let outcomes: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(outcomes[0]["outcome"], "ok");
+    assert_eq!(
+        (
+            outcomes[1]["messageId"].as_str(),
+            outcomes[1]["outcome"].as_str()
+        ),
+        (Some("m-2"), Some("retry"))
+    );
+    assert_eq!(outcomes[1]["afterSeconds"], 7);
+    assert_eq!(outcomes[2]["outcome"], "dead-letter");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("orderId=\"o-1\""));
+}
+
+#[test]
+fn plugin_run_exits_1_when_the_plugin_fails_and_2_on_input_it_cannot_use() {
+    common::build_rust_plugins();
+    let dir = tempfile::tempdir().unwrap();
+    let routes = repo_routes();
+    let file = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path.display().to_string()
+    };
+    let batch = file("batch.json", r#"[{"fail": "batch"}]"#);
+    let out = run(&[
+        "plugin", "run", "notify", "--routes", &routes, "--input", &batch,
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("plugin `notify` returned an error: message message-1 failed the batch")
+    );
+
+    let not_json = file("bad.json", "{nope");
+    let out = run(&[
+        "plugin", "run", "notify", "--routes", &routes, "--input", &not_json,
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("the input is not JSON"));
+
+    let out = run(&[
+        "plugin", "run", "nowhere", "--routes", &routes, "--input", &batch,
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no plugin `nowhere`"));
+
+    let out = run(&[
+        "plugin",
+        "run",
+        "high-value",
+        "--routes",
+        &routes,
+        "--input",
+        &file("n.json", "5"),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+}

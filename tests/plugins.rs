@@ -275,3 +275,144 @@ fn the_rust_sdk_passes_its_own_tests() {
         .unwrap();
     assert!(status.success(), "the SDK's tests fail");
 }
+
+fn python_plugins() -> PathBuf {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let status = Command::new("sh")
+            .arg("plugins/python/build.sh")
+            .current_dir(repo())
+            .status()
+            .expect("sh runs");
+        assert!(status.success(), "the Python plugins build");
+    });
+    repo().join("target/plugins")
+}
+
+#[tokio::test]
+async fn the_aws_samples_python_lambda_handler_runs_unchanged_as_a_consumer() {
+    let wasm = python_plugins().join("py_order_created.wasm");
+    let host = Host::start(&id_keyed_table_consumed_by(
+        "order-created",
+        wasm.to_str().unwrap(),
+        "256MiB",
+    ));
+    post_thing(&host).await;
+    // `logging.info(event)` of Lambda's SQS event, in the host's log, tagged with the plugin.
+    let lines = wait_for_lines(
+        &host,
+        "{'Records': [{'messageId': ",
+        &["order-created", "order-created-records"],
+    );
+    for line in &lines {
+        for part in [
+            "'eventSource': 'aws:sqs'",
+            "'eventSourceARN': 'arn:aws:sqs:us-east-1:000000000000:switchyard'",
+            "'md5OfBody': '",
+            "'ApproximateReceiveCount': '1'",
+            r#""Keys":{"id":{"S":"x-1"}}"#,
+        ] {
+            assert!(line.contains(part), "{part} is not in {line}");
+        }
+    }
+    // A normal return handles every message: none is left on the queues.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let queues = host.get_json("/admin/queues").await;
+        let left: u64 = queues["queues"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|q| q["visible"].as_u64().unwrap() + q["in_flight"].as_u64().unwrap())
+            .sum();
+        if left == 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "messages left: {queues}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_javascript_lambda_handlers_batch_item_failures_are_retried_and_the_rest_handled() {
+    let wasm = js_plugins().join("js_order_created.wasm");
+    let routes = format!(
+        r#"
+[tables.things]
+key = "id"
+
+[plugins.order-created]
+world = "consumer"
+wasm = "{}"
+memory = "256MiB"
+
+[pipes.records]
+source = "things"
+target = {{ queue = "records" }}
+
+[queues.records]
+visibility_timeout = "1s"
+
+[consumers.records]
+queue = "records"
+handler = "order-created"
+"#,
+        wasm.display()
+    );
+    let host = Host::start(&routes);
+    for (id, fail) in [("x-1", "no"), ("x-2", "retry")] {
+        let response = Host::client()
+            .post(format!("{}/things", host.url))
+            .json(&json!({"id": id, "fail": fail}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::CREATED);
+    }
+    // x-2 is reported failed, so it comes back after its visibility timeout; x-1 does not.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let count = |logs: &str, id: &str| {
+        let key = format!(r#"{{"id":{{"S":"{id}"}}}}"#);
+        logs.lines()
+            .filter(|l| l.contains("order received") && l.contains(&key))
+            .count()
+    };
+    loop {
+        let logs = host.logs();
+        if count(&logs, "x-2") >= 3 {
+            assert_eq!(count(&logs, "x-1"), 1, "{logs}");
+            assert!(
+                logs.contains("switchyard-plugin"),
+                "the context's function name"
+            );
+            break;
+        }
+        assert!(Instant::now() < deadline, "x-2 was not retried:\n{logs}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[test]
+fn the_javascript_sdk_passes_its_own_tests() {
+    let status = Command::new("node")
+        .args([
+            "--import",
+            "./test/register.mjs",
+            "--test",
+            "test/sdk.test.mjs",
+        ])
+        .current_dir(repo().join("plugins/sdk/js"))
+        .status()
+        .unwrap();
+    assert!(status.success(), "the JavaScript SDK's tests fail");
+}
+
+#[test]
+fn the_python_sdk_passes_its_own_tests() {
+    let status = Command::new("python3")
+        .args(["-m", "unittest", "discover", "-s", "tests"])
+        .current_dir(repo().join("plugins/sdk/python"))
+        .status()
+        .unwrap();
+    assert!(status.success(), "the Python SDK's tests fail");
+}

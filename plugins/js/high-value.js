@@ -1,26 +1,10 @@
-// high-value: a filter that keeps orders whose total is above the configured `threshold`
-// (default 100), read from a DynamoDB stream record's NewImage or an EventBridge event's detail.
-import { log } from 'switchyard:plugin/log@0.1.0';
-import { get } from 'switchyard:plugin/config@0.1.0';
+// high-value: a filter that keeps orders whose total, in the record's new image, is above the
+// configured `threshold` (default 100).
+import { config, filter, log } from '../sdk/js/switchyard.js';
 
-export function keep(event) {
-  const threshold = Number(get('threshold') ?? '100');
-  let payload;
-  try {
-    payload = JSON.parse(event.payload);
-  } catch (err) {
-    throw { tag: 'invalid', val: `payload is not JSON: ${err.message}` };
-  }
-  const total = orderTotal(payload);
-  const kept = total !== undefined && total > threshold;
-  log('debug', 'checked order total', [['total', String(total)], ['keep', String(kept)]]);
+export const keep = filter((record) => {
+  const total = Number(record.newImage?.total);
+  const kept = total > config.number('threshold', 100);
+  log.debug('checked order total', { total, keep: kept });
   return kept;
-}
-
-function orderTotal(payload) {
-  const value = payload?.dynamodb?.NewImage?.total ?? payload?.detail?.total;
-  if (typeof value === 'number') return value;
-  if (typeof value === 'string') return Number(value);
-  if (value && typeof value.N === 'string') return Number(value.N);
-  return undefined;
-}
+});

@@ -1,9 +1,13 @@
 #!/bin/sh
 # Builds the Python example plugins into ../../target/plugins/, installing the build tool
-# (componentize-py, from PyPI, in .venv) on first use.
+# (componentize-py, from PyPI, in .venv) on first use. The SDK comes from ../sdk/python.
 set -eu
 cd "$(dirname "$0")"
 [ -x .venv/bin/componentize-py ] || { python3 -m venv .venv && .venv/bin/pip install --quiet componentize-py==0.25.1; }
 mkdir -p ../../target/plugins
-.venv/bin/componentize-py -d ../../wit -w filter componentize high_value -o ../../target/plugins/py_high_value.wasm
-.venv/bin/componentize-py -d ../../wit -w enricher componentize shipping_zone -o ../../target/plugins/py_shipping_zone.wasm
+build() { # MODULE WORLD OUT
+  .venv/bin/componentize-py -d ../../wit -w "$2" componentize "$1" -p . -p ../sdk/python -o "../../target/plugins/$3"
+}
+build high_value filter py_high_value.wasm
+build shipping_zone enricher py_shipping_zone.wasm
+build order_created consumer py_order_created.wasm

@@ -1,33 +1,12 @@
-"""high-value: a filter that keeps orders whose total is above the configured `threshold`
-(default 100), read from a DynamoDB stream record's NewImage or an EventBridge event's detail."""
+"""high-value: a filter that keeps orders whose total, in the record's new image, is above the
+configured `threshold` (default 100)."""
 
-import json
-
-import wit_world
-from componentize_py_types import Err
-from wit_world.imports import config, log, types
+from switchyard_plugin import config, filter, log
 
 
-class WitWorld(wit_world.WitWorld):
-    def keep(self, event: types.Event) -> bool:
-        threshold = float(config.get("threshold") or "100")
-        try:
-            payload = json.loads(event.payload)
-        except ValueError as err:
-            raise Err(types.Error_Invalid(f"payload is not JSON: {err}"))
-        total = order_total(payload)
-        kept = total is not None and total > threshold
-        log.log(log.Level.DEBUG, "checked order total", [("total", str(total)), ("keep", str(kept))])
-        return kept
-
-
-def order_total(payload):
-    value = (payload.get("dynamodb", {}).get("NewImage", {}).get("total")
-             or payload.get("detail", {}).get("total"))
-    if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, str):
-        return float(value)
-    if isinstance(value, dict) and "N" in value:
-        return float(value["N"])
-    return None
+@filter
+def keep(record):
+    total = (record.new_image or {}).get("total")
+    kept = total is not None and total > config.number("threshold", 100)
+    log.debug("checked order total", total=str(total), keep=kept)
+    return kept

@@ -4,6 +4,7 @@
 mod pattern;
 mod plugin;
 mod remote;
+mod run;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -126,6 +127,21 @@ enum PluginCommand {
         #[arg(long, default_value = ".")]
         dir: PathBuf,
     },
+    /// Runs one plugin of routes.toml on a JSON input and prints its answer; its log lines go
+    /// to stderr. No host, data dir or socket. Exits 0 when the plugin answered, 1 when it
+    /// failed, 2 when the input or routes.toml cannot be used.
+    ///
+    /// A filter or enricher takes a stream record, an EventBridge event, or an item (made the
+    /// record of its insert), or an array of them; a consumer takes messages: `{"body": "..."}`
+    /// (with `id`, `receiveCount`, `attributes` if you like) or any JSON value as a body.
+    Run {
+        name: String,
+        /// The input; stdin when not given.
+        #[arg(long)]
+        input: Option<PathBuf>,
+        #[arg(long, default_value = "routes.toml", env = "SWITCHYARD_ROUTES")]
+        routes: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -146,9 +162,15 @@ enum PatternCommand {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    // `plugin run` shows the plugin's own lines, down to debug, and little else.
+    let default_filter = match cli.command {
+        Command::Plugin(PluginCommand::Run { .. }) => "warn,switchyard::plugin=debug",
+        _ => "info",
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| default_filter.into()),
         )
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
@@ -185,6 +207,11 @@ pub fn main() -> ExitCode {
             }
         },
         Command::Plugin(PluginCommand::New { name, lang, dir }) => plugin::new(lang, &name, &dir),
+        Command::Plugin(PluginCommand::Run {
+            name,
+            input,
+            routes,
+        }) => run::run(&routes, &name, input.as_deref()),
         Command::Deploy { routes, dry_run } => match config::load(&routes) {
             Ok(config) => deploy(&config, dry_run),
             Err(err) => {

@@ -8,10 +8,10 @@
 //! `honor_fail = false` (say, for a consumer of a dead-letter queue) it handles every message.
 //! `"slowMs": N` makes the first receive of a message take N milliseconds.
 
-use std::collections::BTreeMap;
 use std::fmt::Display;
 
 use serde::Deserialize;
+use serde::de::IgnoredAny;
 use serde_json::Value;
 use serde_json::value::RawValue;
 use switchyard_plugin::{Error, Image, Message, Outcome, config, consumer, log};
@@ -22,9 +22,12 @@ fn handle(messages: Vec<Message>) -> Result<Vec<Outcome>, Error> {
     messages.iter().map(|m| handle_one(m, honor_fail)).collect()
 }
 
+/// The members notify reads, wherever they are: the record's own, else its images'.
+const MEMBERS: [&str; 5] = ["fail", "customerTier", "version", "slowMs", "retryAfter"];
+
 fn handle_one(message: &Message, honor_fail: bool) -> Result<Outcome, Error> {
     let order = Order::read(&message.body);
-    let (tier, version) = (order.member("customerTier"), order.member("version"));
+    let [fail, tier, version, slow_ms, retry_after] = order.members;
     let count = message.receive_count;
     // The key attributes lead the line's fields.
     let mut fields: Vec<(&str, &dyn Display)> = order
@@ -42,7 +45,7 @@ fn handle_one(message: &Message, honor_fail: bool) -> Result<Outcome, Error> {
     log::info("order handled", &fields);
 
     if count == 1
-        && let Some(ms) = order.member("slowMs").and_then(|s| s.parse().ok())
+        && let Some(ms) = slow_ms.and_then(|s| s.parse().ok())
     {
         std::thread::sleep(std::time::Duration::from_millis(ms));
     }
@@ -53,9 +56,8 @@ fn handle_one(message: &Message, honor_fail: bool) -> Result<Outcome, Error> {
             format!("order {}", values.join("/"))
         }
     };
-    let fail = order.member("fail").filter(|_| honor_fail);
-    Ok(match fail.as_deref() {
-        Some("retry") => Outcome::Retry(order.member("retryAfter").and_then(|s| s.parse().ok())),
+    Ok(match fail.filter(|_| honor_fail).as_deref() {
+        Some("retry") => Outcome::Retry(retry_after.and_then(|s| s.parse().ok())),
         Some("dead-letter") => Outcome::DeadLetter(format!("{} asked to be dead-lettered", name())),
         Some("batch") => return Err(Error::failed(format!("{} failed the batch", name()))),
         Some("invalid") => return Err(Error::invalid(format!("{} is invalid", name()))),
@@ -63,18 +65,32 @@ fn handle_one(message: &Message, honor_fail: bool) -> Result<Outcome, Error> {
     })
 }
 
-/// What notify reads of a message: the record's key attributes, its own members and its images.
-/// Members are kept as the JSON text they are, borrowed from the body, and read when asked for.
+/// What notify reads of a message: the record's key attributes, and the text of each of
+/// [`MEMBERS`].
 #[derive(Default)]
-struct Order<'a> {
+struct Order {
     keys: Vec<(String, String)>,
-    /// The record's own members (the message's, when it is not a record).
-    own: Members<'a>,
-    /// The record's new and old images.
-    images: Vec<Image>,
+    members: [Option<String>; MEMBERS.len()],
 }
 
-type Members<'a> = BTreeMap<&'a str, &'a RawValue>;
+/// A message as notify reads it: a record, an EventBridge event with the record as its
+/// `detail`, or any other object. Members it does not name are passed over unread.
+#[derive(Deserialize)]
+struct Body<'a> {
+    #[serde(rename = "detail-type")]
+    detail_type: Option<IgnoredAny>,
+    #[serde(borrow)]
+    detail: Option<&'a RawValue>,
+    dynamodb: Option<Change>,
+    fail: Option<Value>,
+    #[serde(rename = "customerTier")]
+    customer_tier: Option<Value>,
+    version: Option<Value>,
+    #[serde(rename = "slowMs")]
+    slow_ms: Option<Value>,
+    #[serde(rename = "retryAfter")]
+    retry_after: Option<Value>,
+}
 
 /// The `dynamodb` member of a record, as far as notify reads it.
 #[derive(Deserialize)]
@@ -85,31 +101,48 @@ struct Change {
     old_image: Option<Image>,
 }
 
-impl<'a> Order<'a> {
+impl Order {
     /// Nothing is found in a body that is not a JSON object.
-    fn read(body: &'a str) -> Order<'a> {
-        let members = |json: &'a str| serde_json::from_str::<Members<'a>>(json).ok();
-        let Some(message) = members(body) else {
+    fn read(body: &str) -> Order {
+        let Ok(message) = serde_json::from_str::<Body>(body) else {
             return Order::default();
         };
         // An EventBridge event carries the record as its `detail`; its own members (its
         // `version`, its `id`) are not the order's.
-        let own = match message.get("detail-type") {
-            Some(_) => message
-                .get("detail")
-                .and_then(|d| members(d.get()))
-                .unwrap_or_default(),
-            None => message,
+        let record = match (&message.detail_type, message.detail) {
+            (Some(_), Some(detail)) => match serde_json::from_str::<Body>(detail.get()) {
+                Ok(record) => record,
+                Err(_) => return Order::default(),
+            },
+            (Some(_), None) => return Order::default(),
+            (None, _) => message,
         };
-        let change = own
-            .get("dynamodb")
-            .and_then(|d| serde_json::from_str::<Change>(d.get()).ok());
-        let Some(change) = change else {
+        let own = [
+            record.fail,
+            record.customer_tier,
+            record.version,
+            record.slow_ms,
+            record.retry_after,
+        ];
+        let mut members = own.map(|value| value.map(text));
+        let Some(change) = record.dynamodb else {
             return Order {
-                own,
-                ..Order::default()
+                keys: Vec::new(),
+                members,
             };
         };
+        // What the record lacks, from its new image, else its old image (a change that
+        // removed `fail` still fails as the item did).
+        for image in [change.new_image, change.old_image].iter().flatten() {
+            if members.iter().all(Option::is_some) {
+                break;
+            }
+            for (member, found) in members.iter_mut().zip(image.pick(MEMBERS)) {
+                if member.is_none() {
+                    *member = found.map(|value| text(value.unmarshall()));
+                }
+            }
+        }
         let keys = change
             .keys
             .map(|keys| keys.unmarshall())
@@ -118,21 +151,7 @@ impl<'a> Order<'a> {
             .into_iter()
             .map(|(name, value)| (name, text(value)))
             .collect();
-        let images = [change.new_image, change.old_image]
-            .into_iter()
-            .flatten()
-            .collect();
-        Order { keys, own, images }
-    }
-
-    /// The text of the member `name`: the record's own, else its new image's, else its old
-    /// image's (a change that removed `fail` still fails as the item did).
-    fn member(&self, name: &str) -> Option<String> {
-        if let Some(raw) = self.own.get(name) {
-            return serde_json::from_str(raw.get()).ok().map(text);
-        }
-        let value = self.images.iter().find_map(|image| image.get(name))?;
-        Some(text(value.unmarshall()))
+        Order { keys, members }
     }
 }
 

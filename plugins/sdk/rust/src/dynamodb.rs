@@ -102,6 +102,13 @@ impl Image {
         }
     }
 
+    /// The attributes `names`, in one reading of the image.
+    pub fn pick<const N: usize>(&self, names: [&str; N]) -> [Option<AttributeValue>; N] {
+        let mut json = serde_json::Deserializer::from_str(self.0.get());
+        json.deserialize_map(Pick(names))
+            .unwrap_or_else(|_| std::array::from_fn(|_| None))
+    }
+
     /// Every attribute.
     pub fn attributes(&self) -> Attributes {
         serde_json::from_str(self.0.get()).unwrap_or_default()
@@ -153,13 +160,13 @@ enum Typed<'a> {
 }
 
 /// Reads one member of a JSON object as a `T`, passing over the others.
-struct Find<'n, T> {
+pub(crate) struct Find<'n, T> {
     name: &'n str,
     found: PhantomData<T>,
 }
 
 impl<'n, T> Find<'n, T> {
-    fn new(name: &'n str) -> Find<'n, T> {
+    pub(crate) fn new(name: &'n str) -> Find<'n, T> {
         Find {
             name,
             found: PhantomData,
@@ -184,6 +191,51 @@ impl<'de, T: Deserialize<'de>> Visitor<'de> for Find<'_, T> {
             }
         }
         Ok(found)
+    }
+}
+
+/// Reads the members named, passing over the others.
+struct Pick<'n, const N: usize>([&'n str; N]);
+
+impl<'de, const N: usize> Visitor<'de> for Pick<'_, N> {
+    type Value = [Option<AttributeValue>; N];
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut members: A) -> Result<Self::Value, A::Error> {
+        let mut found: Self::Value = std::array::from_fn(|_| None);
+        while let Some(at) = members.next_key_seed(Position(&self.0))? {
+            match at {
+                Some(i) if found[i].is_none() => found[i] = Some(members.next_value()?),
+                _ => drop(members.next_value::<IgnoredAny>()?),
+            }
+        }
+        Ok(found)
+    }
+}
+
+/// Where a member's name is among these, read without copying it.
+struct Position<'a, 'n>(&'a [&'n str]);
+
+impl<'de> DeserializeSeed<'de> for Position<'_, '_> {
+    type Value = Option<usize>;
+
+    fn deserialize<D: Deserializer<'de>>(self, name: D) -> Result<Option<usize>, D::Error> {
+        name.deserialize_str(self)
+    }
+}
+
+impl Visitor<'_> for Position<'_, '_> {
+    type Value = Option<usize>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a member name")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, name: &str) -> Result<Option<usize>, E> {
+        Ok(self.0.iter().position(|n| *n == name))
     }
 }
 
@@ -387,6 +439,15 @@ mod tests {
             Some(AttributeValue::S("o-1".into()))
         );
         assert_eq!(record.keys().number("orderId"), None);
+        let image = record.new_image().unwrap();
+        assert_eq!(
+            image.pick(["total", "missing", "orderId"]),
+            [
+                Some(AttributeValue::N("150".into())),
+                None,
+                Some(AttributeValue::S("o-1".into()))
+            ]
+        );
         assert_eq!(
             record.new_image().and_then(|i| i.number("total")),
             Some(150.0)

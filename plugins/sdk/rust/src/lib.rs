@@ -23,6 +23,7 @@ mod eventbridge;
 mod queue;
 
 pub mod config;
+pub mod json;
 pub mod log;
 
 pub use dynamodb::{
