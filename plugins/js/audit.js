@@ -3,12 +3,18 @@
 // id="x-1" for one keyed `id`). The record is the message (a pipe that targets a queue) or its
 // `detail` (an EventBridge event). A body that is not JSON is dead-lettered at once; an order
 // with "fail": "retry" comes back after `retryAfter` seconds (default 5).
-import { consumer, log, retry, unmarshall } from '../sdk/js/switchyard.js';
+import { consumer, deadLetter, log, retry, unmarshall } from '../sdk/js/switchyard.js';
 
 export const handle = consumer((message) => {
-  const body = message.json();
-  const change = (body?.dynamodb ? body : body?.detail)?.dynamodb ?? {};
+  let body;
+  try {
+    body = JSON.parse(message.body);
+  } catch {
+    return deadLetter(`message ${message.id} is not JSON`);
+  }
+  const record = body?.dynamodb ? body : body?.detail ?? {};
+  const change = record.dynamodb ?? {};
   log.info('order audited', { ...unmarshall(change.Keys), receiveCount: message.receiveCount });
-  const order = unmarshall(change.NewImage);
+  const order = { ...record, ...unmarshall(change.NewImage) };
   if (order.fail === 'retry') return retry(Number(order.retryAfter ?? 5));
 });

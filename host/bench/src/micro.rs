@@ -121,4 +121,60 @@ pub fn plugins(report: &mut Report) {
         "rust-bindings filter calls/s, raw call on a reused instance",
         Some(0.9),
     );
+
+    // The enricher and the consumer of the default routes, on the SDK and as written before it,
+    // a batch of 10 of what they see for an order.
+    let events = vec![fixtures::filter_event(); 10];
+    let messages = vec![fixtures::consumer_message(); 10];
+    for (plugin, what) in [
+        ("tier", "rust enricher"),
+        ("bindings-tier", "rust-bindings enricher"),
+    ] {
+        let enricher = plugins.enricher(config.plugin_id(plugin).expect("a bench plugin"));
+        let batches = runs(time, || {
+            black_box(
+                enricher
+                    .enrich(black_box(&events))
+                    .expect("the call succeeds"),
+            );
+        });
+        let events: Vec<f64> = batches.iter().map(|b| b * 10.0).collect();
+        report.add(
+            "Plugins",
+            format!("{what} events/s, host warm pool"),
+            "/s",
+            events,
+        );
+    }
+    for (plugin, what) in [
+        ("notify", "rust consumer"),
+        ("bindings-notify", "rust-bindings consumer"),
+    ] {
+        let consumer = plugins.consumer(config.plugin_id(plugin).expect("a bench plugin"));
+        let batches = runs(time, || {
+            black_box(
+                consumer
+                    .handle(black_box(&messages))
+                    .expect("the call succeeds"),
+            );
+        });
+        let messages: Vec<f64> = batches.iter().map(|b| b * 10.0).collect();
+        report.add(
+            "Plugins",
+            format!("{what} messages/s, host warm pool"),
+            "/s",
+            messages,
+        );
+    }
+    for world in ["enricher events/s", "consumer messages/s"] {
+        report.ratio(
+            format!(
+                "rust {}: SDK / hand-written bindings",
+                world.split(' ').next().unwrap_or(world)
+            ),
+            &format!("rust {world}, host warm pool"),
+            &format!("rust-bindings {world}, host warm pool"),
+            Some(0.9),
+        );
+    }
 }

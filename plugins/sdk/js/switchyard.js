@@ -210,7 +210,7 @@ function parse(id, payload) {
   try {
     return JSON.parse(payload);
   } catch (err) {
-    throw new InvalidInput(`event ${id} is not JSON: ${err.message}`);
+    throw new InvalidInput(`payload is not JSON (event ${id}): ${err.message}`);
   }
 }
 
@@ -218,7 +218,7 @@ function parse(id, payload) {
 function input(event) {
   const payload = parse(event.id, event.payload);
   const change = payload?.dynamodb;
-  if (change && typeof change === 'object' && change.Keys) {
+  if (change && typeof change === 'object') {
     Object.defineProperties(payload, {
       keys: { get: () => unmarshall(change.Keys), enumerable: false },
       newImage: { get: () => change.NewImage && unmarshall(change.NewImage), enumerable: false },

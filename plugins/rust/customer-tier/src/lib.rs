@@ -1,21 +1,50 @@
-//! `customer-tier`: an enricher that adds `customerTier` to every record, looked up by the
-//! order's `customerId` in the plugin's config (`tier.<customerId> = "gold"`, and `default`).
+//! `customer-tier`: an enricher that adds `customerTier` to every record (or EventBridge
+//! event), looked up by the order's `customerId` in the plugin's config (`tier.<customerId> = "gold"`, and `default`).
 
-use serde_json::value::RawValue;
-use switchyard_plugin::{Error, Event, StreamRecord, config, enricher, json, log};
+use serde::Deserialize;
+use serde::de::IgnoredAny;
+use switchyard_plugin::json::{self, JsonText};
+use switchyard_plugin::{Error, Event, Image, config, enricher, log};
 
-/// Each record as it came, with one more member: only the customer is read out of it.
+/// What the enricher reads of a record (or an EventBridge event); the rest is passed over, and
+/// handed on as it came.
+#[derive(Deserialize)]
+struct Record {
+    dynamodb: Option<Change>,
+    detail: Option<Detail>,
+    #[serde(rename = "customerTier")]
+    tier: Option<IgnoredAny>,
+}
+
+#[derive(Deserialize)]
+struct Detail {
+    #[serde(rename = "customerId")]
+    customer_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Change {
+    new_image: Option<Image>,
+}
+
 #[enricher]
-fn enrich(events: Vec<Event<String>>) -> Result<Vec<Event<Box<RawValue>>>, Error> {
+fn enrich(events: Vec<Event<String>>) -> Result<Vec<Event<JsonText>>, Error> {
     events
         .into_iter()
         .map(|event| {
             event.try_map(|text| {
-                let record: StreamRecord = serde_json::from_str(&text)?;
-                let customer = record
-                    .new_image()
-                    .and_then(|image| image.string("customerId"));
-                json::with_member(&text, "customerTier", tier(customer.as_deref()))
+                let record: Record = serde_json::from_str(&text)?;
+                let customer = match (record.dynamodb, record.detail) {
+                    (Some(change), _) => change.new_image.and_then(|i| i.string("customerId")),
+                    (None, Some(detail)) => detail.customer_id,
+                    (None, None) => None,
+                };
+                let tier = tier(customer.as_deref());
+                match record.tier {
+                    Some(_) => json::with_member(&text, "customerTier", tier),
+                    None => json::append_member(&text, "customerTier", tier),
+                }
             })
         })
         .collect()

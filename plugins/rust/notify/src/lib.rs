@@ -80,8 +80,9 @@ struct Body<'a> {
     #[serde(rename = "detail-type")]
     detail_type: Option<IgnoredAny>,
     #[serde(borrow)]
-    detail: Option<&'a RawValue>,
-    dynamodb: Option<Change>,
+    detail: Option<Box<Body<'a>>>,
+    #[serde(borrow)]
+    dynamodb: Option<Change<'a>>,
     fail: Option<Value>,
     #[serde(rename = "customerTier")]
     customer_tier: Option<Value>,
@@ -95,63 +96,69 @@ struct Body<'a> {
 /// The `dynamodb` member of a record, as far as notify reads it.
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct Change {
-    keys: Option<Image>,
-    new_image: Option<Image>,
-    old_image: Option<Image>,
+struct Change<'a> {
+    #[serde(borrow)]
+    keys: Option<Image<&'a RawValue>>,
+    #[serde(borrow)]
+    new_image: Option<Image<&'a RawValue>>,
+    #[serde(borrow)]
+    old_image: Option<Image<&'a RawValue>>,
 }
 
 impl Order {
     /// Nothing is found in a body that is not a JSON object.
     fn read(body: &str) -> Order {
-        let Ok(message) = serde_json::from_str::<Body>(body) else {
+        let Ok(mut message) = serde_json::from_str::<Body>(body) else {
             return Order::default();
         };
-        // An EventBridge event carries the record as its `detail`; its own members (its
-        // `version`, its `id`) are not the order's.
-        let record = match (&message.detail_type, message.detail) {
-            (Some(_), Some(detail)) => match serde_json::from_str::<Body>(detail.get()) {
-                Ok(record) => record,
-                Err(_) => return Order::default(),
-            },
-            (Some(_), None) => return Order::default(),
-            (None, _) => message,
+        // The record is the message, or its `detail`. An EventBridge event's own members (its
+        // `version`, its `id`) are not the order's; another message's come first.
+        let (outer, record) = match message.detail.take() {
+            Some(detail) => (Some(message), *detail),
+            None => (None, message),
         };
-        let own = [
-            record.fail,
-            record.customer_tier,
-            record.version,
-            record.slow_ms,
-            record.retry_after,
-        ];
-        let mut members = own.map(|value| value.map(text));
-        let Some(change) = record.dynamodb else {
-            return Order {
-                keys: Vec::new(),
-                members,
-            };
-        };
-        // What the record lacks, from its new image, else its old image (a change that
-        // removed `fail` still fails as the item did).
-        for image in [change.new_image, change.old_image].iter().flatten() {
-            if members.iter().all(Option::is_some) {
-                break;
-            }
-            for (member, found) in members.iter_mut().zip(image.pick(MEMBERS)) {
+        let outer = outer.filter(|outer| outer.detail_type.is_none());
+        let mut members: [Option<String>; MEMBERS.len()] = Default::default();
+        for body in outer.into_iter().chain([record]) {
+            let own = [
+                body.fail,
+                body.customer_tier,
+                body.version,
+                body.slow_ms,
+                body.retry_after,
+            ];
+            for (member, found) in members.iter_mut().zip(own) {
                 if member.is_none() {
-                    *member = found.map(|value| text(value.unmarshall()));
+                    *member = found.map(text);
                 }
             }
+            let Some(change) = body.dynamodb else {
+                continue;
+            };
+            // What the record lacks, from its new image, else its old image (a change that
+            // removed `fail` still fails as the item did).
+            for image in [change.new_image, change.old_image].iter().flatten() {
+                if members.iter().all(Option::is_some) {
+                    break;
+                }
+                for (member, found) in members.iter_mut().zip(image.pick(MEMBERS)) {
+                    if member.is_none() {
+                        *member = found.map(|value| text(value.unmarshall()));
+                    }
+                }
+            }
+            if let Some(keys) = change.keys {
+                let keys = keys.unmarshall().into_iter();
+                return Order {
+                    keys: keys.map(|(name, value)| (name, text(value))).collect(),
+                    members,
+                };
+            }
         }
-        let keys = change
-            .keys
-            .map(|keys| keys.unmarshall())
-            .unwrap_or_default();
-        let keys = keys
-            .into_iter()
-            .map(|(name, value)| (name, text(value)))
-            .collect();
-        Order { keys, members }
+        Order {
+            keys: Vec::new(),
+            members,
+        }
     }
 }
 

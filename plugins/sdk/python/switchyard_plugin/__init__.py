@@ -215,7 +215,7 @@ def _shape(event_id, payload):
     try:
         raw = json.loads(payload)
     except ValueError as err:
-        raise Invalid(f"event {event_id} is not JSON: {err}") from None
+        raise Invalid(f"payload is not JSON (event {event_id}): {err}") from None
     if isinstance(raw, dict) and "dynamodb" in raw:
         return StreamRecord(raw)
     if isinstance(raw, dict) and "detail-type" in raw:

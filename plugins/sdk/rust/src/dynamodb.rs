@@ -1,7 +1,7 @@
 //! DynamoDB's shapes: a stream record, an item image of typed attribute values, and the
 //! conversions to and from plain JSON (`unmarshall`, `marshall`), as AWS's SDKs make them.
 
-use std::borrow::Cow;
+use std::borrow::{Borrow, Cow};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::marker::PhantomData;
@@ -63,14 +63,17 @@ pub type Attributes = BTreeMap<String, AttributeValue>;
 /// An item image or key of a stream record, kept as the JSON text it came as and read on
 /// demand: looking up one attribute reads past the others without building them, so a plugin
 /// pays only for what it reads.
+///
+/// `Image<&RawValue>` borrows the text from the JSON being read, as a type of your own may
+/// (`#[serde(borrow)] image: Image<&'a RawValue>`), and copies nothing.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct Image(Box<RawValue>);
+pub struct Image<R = Box<RawValue>>(R);
 
-impl Image {
+impl<R: Borrow<RawValue>> Image<R> {
     /// The attribute `name`, if the image has it.
     pub fn get(&self, name: &str) -> Option<AttributeValue> {
-        let mut json = serde_json::Deserializer::from_str(self.0.get());
+        let mut json = serde_json::Deserializer::from_str(self.0.borrow().get());
         json.deserialize_map(Find::<AttributeValue>::new(name))
             .ok()
             .flatten()
@@ -78,7 +81,7 @@ impl Image {
 
     /// The text of the `S` attribute `name`.
     pub fn string(&self, name: &str) -> Option<String> {
-        let mut json = serde_json::Deserializer::from_str(self.0.get());
+        let mut json = serde_json::Deserializer::from_str(self.0.borrow().get());
         match json
             .deserialize_map(Find::<Typed>::new(name))
             .ok()
@@ -91,7 +94,7 @@ impl Image {
 
     /// The `N` attribute `name` as an `f64`.
     pub fn number(&self, name: &str) -> Option<f64> {
-        let mut json = serde_json::Deserializer::from_str(self.0.get());
+        let mut json = serde_json::Deserializer::from_str(self.0.borrow().get());
         match json
             .deserialize_map(Find::<Typed>::new(name))
             .ok()
@@ -104,14 +107,14 @@ impl Image {
 
     /// The attributes `names`, in one reading of the image.
     pub fn pick<const N: usize>(&self, names: [&str; N]) -> [Option<AttributeValue>; N] {
-        let mut json = serde_json::Deserializer::from_str(self.0.get());
+        let mut json = serde_json::Deserializer::from_str(self.0.borrow().get());
         json.deserialize_map(Pick(names))
             .unwrap_or_else(|_| std::array::from_fn(|_| None))
     }
 
     /// Every attribute.
     pub fn attributes(&self) -> Attributes {
-        serde_json::from_str(self.0.get()).unwrap_or_default()
+        serde_json::from_str(self.0.borrow().get()).unwrap_or_default()
     }
 
     /// The image as plain JSON; see [`unmarshall`].
@@ -121,7 +124,7 @@ impl Image {
 
     /// The image's JSON text, as the record carries it.
     pub fn json(&self) -> &str {
-        self.0.get()
+        self.0.borrow().get()
     }
 }
 
@@ -132,8 +135,8 @@ impl From<&Attributes> for Image {
     }
 }
 
-impl PartialEq for Image {
-    fn eq(&self, other: &Image) -> bool {
+impl<R: Borrow<RawValue>> PartialEq for Image<R> {
+    fn eq(&self, other: &Image<R>) -> bool {
         self.attributes() == other.attributes()
     }
 }

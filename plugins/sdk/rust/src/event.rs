@@ -85,11 +85,17 @@ impl<T: FromEvent> FromEvent for Event<T> {
     }
 }
 
-/// What an enricher may return: events with their ids, whose payload is written as JSON (a
-/// `Box<serde_json::value::RawValue>` payload is written as the JSON text it holds).
+/// What an enricher may return: events with their ids, whose payload is written as JSON, or
+/// handed on as it is when it is [`crate::json::JsonText`] already.
 pub trait IntoEvent {
     /// The id and the JSON text.
     fn into_event(self) -> Result<(String, String), Error>;
+}
+
+impl IntoEvent for Event<crate::json::JsonText> {
+    fn into_event(self) -> Result<(String, String), Error> {
+        Ok((self.id, self.payload.0))
+    }
 }
 
 impl<T: Serialize> IntoEvent for Event<T> {
