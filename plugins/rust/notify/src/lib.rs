@@ -14,7 +14,7 @@ use serde::Deserialize;
 use serde::de::IgnoredAny;
 use serde_json::Value;
 use serde_json::value::RawValue;
-use switchyard_plugin::{Error, Image, Message, Outcome, config, consumer, log};
+use switchyard_plugin::{AttributeValue, Error, Image, Message, Outcome, config, consumer, log};
 
 #[consumer]
 fn handle(messages: Vec<Message>) -> Result<Vec<Outcome>, Error> {
@@ -79,18 +79,24 @@ struct Order {
 struct Body<'a> {
     #[serde(rename = "detail-type")]
     detail_type: Option<IgnoredAny>,
+    // Kept as the text they are until read: most messages have few of them.
     #[serde(borrow)]
     detail: Option<Box<Body<'a>>>,
     #[serde(borrow)]
     dynamodb: Option<Change<'a>>,
-    fail: Option<Value>,
+    #[serde(borrow)]
+    fail: Option<&'a RawValue>,
     #[serde(rename = "customerTier")]
-    customer_tier: Option<Value>,
-    version: Option<Value>,
+    #[serde(borrow)]
+    customer_tier: Option<&'a RawValue>,
+    #[serde(borrow)]
+    version: Option<&'a RawValue>,
     #[serde(rename = "slowMs")]
-    slow_ms: Option<Value>,
+    #[serde(borrow)]
+    slow_ms: Option<&'a RawValue>,
     #[serde(rename = "retryAfter")]
-    retry_after: Option<Value>,
+    #[serde(borrow)]
+    retry_after: Option<&'a RawValue>,
 }
 
 /// The `dynamodb` member of a record, as far as notify reads it.
@@ -129,7 +135,9 @@ impl Order {
             ];
             for (member, found) in members.iter_mut().zip(own) {
                 if member.is_none() {
-                    *member = found.map(text);
+                    *member = found
+                        .and_then(|raw| serde_json::from_str(raw.get()).ok())
+                        .map(text);
                 }
             }
             let Some(change) = body.dynamodb else {
@@ -148,9 +156,15 @@ impl Order {
                 }
             }
             if let Some(keys) = change.keys {
-                let keys = keys.unmarshall().into_iter();
+                let keys = keys.attributes().into_iter().map(|(name, value)| {
+                    let text = match value {
+                        AttributeValue::S(text) | AttributeValue::N(text) => text,
+                        other => text(other.unmarshall()),
+                    };
+                    (name, text)
+                });
                 return Order {
-                    keys: keys.map(|(name, value)| (name, text(value))).collect(),
+                    keys: keys.collect(),
                     members,
                 };
             }

@@ -142,7 +142,7 @@ pub fn handle<Form>(
             id: m.id,
             body: m.body,
             receive_count: m.receive_count,
-            attributes: m.attributes.into_iter().collect(),
+            attributes: m.attributes,
         })
         .collect();
     let outcomes = consumer.consume(messages)?;

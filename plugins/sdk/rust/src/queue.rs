@@ -1,5 +1,3 @@
-use std::collections::BTreeMap;
-
 use serde::de::DeserializeOwned;
 
 use crate::Error;
@@ -12,8 +10,8 @@ pub struct Message {
     pub body: String,
     /// How many times the message has been received, this time included.
     pub receive_count: u32,
-    /// SQS's attributes: `SentTimestamp`, `SenderId`, `MessageGroupId` (FIFO)...
-    pub attributes: BTreeMap<String, String>,
+    /// SQS's attributes, by name: `SentTimestamp`, `SenderId`, `MessageGroupId` (FIFO)...
+    pub attributes: Vec<(String, String)>,
 }
 
 impl Message {
@@ -25,7 +23,8 @@ impl Message {
     }
 
     pub fn attribute(&self, name: &str) -> Option<&str> {
-        self.attributes.get(name).map(String::as_str)
+        let found = self.attributes.iter().find(|(key, _)| key == name);
+        found.map(|(_, value)| value.as_str())
     }
 
     /// The message group of a FIFO queue's message.
