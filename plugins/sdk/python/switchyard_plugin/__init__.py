@@ -20,9 +20,9 @@ from decimal import Decimal
 from .dynamodb import marshall, unmarshall
 
 __all__ = [
-    "DeadLetter", "Envelope", "Failed", "Invalid", "Message", "Retry", "StreamRecord", "config",
-    "consumer", "enricher", "filter", "lambda_enrichment", "lambda_sqs", "log", "marshall",
-    "unmarshall",
+    "DeadLetter", "Envelope", "Failed", "Invalid", "Message", "Retry", "StreamRecord",
+    "batch_consumer", "config", "consumer", "enricher", "filter", "lambda_enrichment", "lambda_sqs",
+    "log", "marshall", "unmarshall",
 ]
 
 
