@@ -277,9 +277,10 @@ fn check_and_up_report_a_missing_component_by_plugin_and_path() {
     assert!(String::from_utf8_lossy(&up.stderr).contains(&expected));
 }
 
-/// The routes.toml of the repository, whose plugins `plugin run` runs.
-fn repo_routes() -> String {
-    common::repo().join("routes.toml").display().to_string()
+/// `switchyard plugin run NAME --input INPUT` on the repository's routes.toml.
+fn plugin_run(name: &str, input: &str) -> std::process::Output {
+    let routes = common::repo().join("routes.toml").display().to_string();
+    run(&["plugin", "run", name, "--routes", &routes, "--input", input])
 }
 
 #[test]
@@ -293,16 +294,7 @@ fn plugin_run_prints_a_filters_verdict_an_enrichers_events_and_a_consumers_outco
     )
     .unwrap();
     let input = input.to_str().unwrap();
-    let routes = repo_routes();
-    let out = run(&[
-        "plugin",
-        "run",
-        "high-value",
-        "--routes",
-        &routes,
-        "--input",
-        input,
-    ]);
+    let out = plugin_run("high-value", input);
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     let verdicts: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(verdicts[0]["keep"], true);
@@ -314,15 +306,7 @@ fn plugin_run_prints_a_filters_verdict_an_enrichers_events_and_a_consumers_outco
         "{stderr}"
     );
 
-    let out = run(&[
-        "plugin",
-        "run",
-        "customer-tier",
-        "--routes",
-        &routes,
-        "--input",
-        input,
-    ]);
+    let out = plugin_run("customer-tier", input);
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     let events: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(events[0]["payload"]["customerTier"], "gold");
@@ -340,15 +324,7 @@ fn plugin_run_prints_a_filters_verdict_an_enrichers_events_and_a_consumers_outco
         r#"[{"dynamodb": {"Keys": {"orderId": {"S": "o-1"}}}}, {"body": "{\"fail\": \"retry\", \"retryAfter\": 7}", "id": "m-2"}, {"fail": "dead-letter"}]"#,
     )
     .unwrap();
-    let out = run(&[
-        "plugin",
-        "run",
-        "notify",
-        "--routes",
-        &routes,
-        "--input",
-        messages.to_str().unwrap(),
-    ]);
+    let out = plugin_run("notify", messages.to_str().unwrap());
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     let outcomes: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(outcomes[0]["outcome"], "ok");
@@ -368,16 +344,13 @@ fn plugin_run_prints_a_filters_verdict_an_enrichers_events_and_a_consumers_outco
 fn plugin_run_exits_1_when_the_plugin_fails_and_2_on_input_it_cannot_use() {
     common::build_rust_plugins();
     let dir = tempfile::tempdir().unwrap();
-    let routes = repo_routes();
     let file = |name: &str, text: &str| {
         let path = dir.path().join(name);
         std::fs::write(&path, text).unwrap();
         path.display().to_string()
     };
     let batch = file("batch.json", r#"[{"fail": "batch"}]"#);
-    let out = run(&[
-        "plugin", "run", "notify", "--routes", &routes, "--input", &batch,
-    ]);
+    let out = plugin_run("notify", &batch);
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     assert!(
         String::from_utf8_lossy(&out.stderr)
@@ -385,26 +358,14 @@ fn plugin_run_exits_1_when_the_plugin_fails_and_2_on_input_it_cannot_use() {
     );
 
     let not_json = file("bad.json", "{nope");
-    let out = run(&[
-        "plugin", "run", "notify", "--routes", &routes, "--input", &not_json,
-    ]);
+    let out = plugin_run("notify", &not_json);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("the input is not JSON"));
 
-    let out = run(&[
-        "plugin", "run", "nowhere", "--routes", &routes, "--input", &batch,
-    ]);
+    let out = plugin_run("nowhere", &batch);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no plugin `nowhere`"));
 
-    let out = run(&[
-        "plugin",
-        "run",
-        "high-value",
-        "--routes",
-        &routes,
-        "--input",
-        &file("n.json", "5"),
-    ]);
+    let out = plugin_run("high-value", &file("n.json", "5"));
     assert_eq!(out.status.code(), Some(2));
 }

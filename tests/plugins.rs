@@ -231,17 +231,27 @@ async fn the_rust_notify_consumer_logs_the_key_of_a_table_keyed_id_from_an_event
 
 /// Builds the JavaScript example plugins once per test run (installing componentize-js on
 /// first use); the folder of their components.
-fn js_plugins() -> PathBuf {
-    static BUILT: OnceLock<()> = OnceLock::new();
-    BUILT.get_or_init(|| {
+/// Runs a language's plugin build script once per test run; the folder the components land in.
+fn built(script: &'static str, once: &'static OnceLock<()>) -> PathBuf {
+    once.get_or_init(|| {
         let status = Command::new("sh")
-            .arg("plugins/js/build.sh")
+            .arg(script)
             .current_dir(repo())
             .status()
             .expect("sh runs");
-        assert!(status.success(), "the JavaScript plugins build");
+        assert!(status.success(), "{script} builds the plugins");
     });
     repo().join("target/plugins")
+}
+
+fn js_plugins() -> PathBuf {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    built("plugins/js/build.sh", &BUILT)
+}
+
+fn python_plugins() -> PathBuf {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    built("plugins/python/build.sh", &BUILT)
 }
 
 #[tokio::test]
@@ -274,19 +284,6 @@ fn the_rust_sdk_passes_its_own_tests() {
         .status()
         .unwrap();
     assert!(status.success(), "the SDK's tests fail");
-}
-
-fn python_plugins() -> PathBuf {
-    static BUILT: OnceLock<()> = OnceLock::new();
-    BUILT.get_or_init(|| {
-        let status = Command::new("sh")
-            .arg("plugins/python/build.sh")
-            .current_dir(repo())
-            .status()
-            .expect("sh runs");
-        assert!(status.success(), "the Python plugins build");
-    });
-    repo().join("target/plugins")
 }
 
 #[tokio::test]
