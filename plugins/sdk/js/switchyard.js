@@ -48,7 +48,9 @@ function asError(err) {
 function write(level, message, fields) {
   const pairs = Object.entries(fields ?? {}).map(([key, value]) => [
     key,
-    typeof value === 'string' ? value : JSON.stringify(value) ?? String(value),
+    typeof value === 'string' ? value
+      : typeof value === 'number' || typeof value === 'boolean' ? String(value)
+        : JSON.stringify(value) ?? String(value),
   ]);
   hostLog(level, String(message), pairs);
 }
@@ -114,9 +116,12 @@ export class NumberValue {
 }
 
 function number(text, wrap) {
+  if (wrap) return new NumberValue(text);
+  // Up to 15 significant digits, a decimal goes to a double and back exactly: no check needed.
+  if (text.length <= 16 && /^-?\d+(\.\d+)?$/.test(text)) return Number(text);
   const value = Number(text);
   const exact = Number.isFinite(value) && decimal(text) === decimal(String(value));
-  return exact && !wrap ? value : new NumberValue(text);
+  return exact ? value : new NumberValue(text);
 }
 
 // A decimal number's text in one form (digits, then the point's place), so that two texts of
@@ -214,15 +219,34 @@ function parse(id, payload) {
   }
 }
 
+// An image whose attributes are unmarshalled when read, one by one: a plugin pays only for
+// what it reads. It reads like the plain object `unmarshall` makes (spread, entries, `in`).
+function lazyImage(image) {
+  if (!image || typeof image !== 'object') return undefined;
+  const read = new Map();
+  const value = (key) => {
+    if (!read.has(key)) read.set(key, unmarshallValue(image[key]));
+    return read.get(key);
+  };
+  const own = (key) => typeof key === 'string' && Object.prototype.hasOwnProperty.call(image, key);
+  return new Proxy(image, {
+    get: (target, key) => (own(key) ? value(key) : undefined),
+    has: (target, key) => own(key),
+    ownKeys: (target) => Reflect.ownKeys(target),
+    getOwnPropertyDescriptor: (target, key) =>
+      own(key) ? { value: value(key), enumerable: true, configurable: true, writable: false } : undefined,
+  });
+}
+
 /** An event's payload; a stream record gains its images unmarshalled (keys, newImage, oldImage). */
 function input(event) {
   const payload = parse(event.id, event.payload);
   const change = payload?.dynamodb;
   if (change && typeof change === 'object') {
     Object.defineProperties(payload, {
-      keys: { get: () => unmarshall(change.Keys), enumerable: false },
-      newImage: { get: () => change.NewImage && unmarshall(change.NewImage), enumerable: false },
-      oldImage: { get: () => change.OldImage && unmarshall(change.OldImage), enumerable: false },
+      keys: { get: () => lazyImage(change.Keys), enumerable: false },
+      newImage: { get: () => lazyImage(change.NewImage), enumerable: false },
+      oldImage: { get: () => lazyImage(change.OldImage), enumerable: false },
     });
   }
   return payload;

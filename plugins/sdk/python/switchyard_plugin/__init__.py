@@ -12,9 +12,11 @@ used in, and returns the function as it was, so that plain Python tests can call
 """
 
 import base64
+import functools
 import json
 import logging
 import sys
+from collections.abc import Mapping
 from decimal import Decimal
 
 from .dynamodb import marshall, unmarshall
@@ -73,17 +75,31 @@ def _host():
     return _HOST
 
 
+def _field(value):
+    """A log field's text: strings as they are, other values as JSON."""
+    if isinstance(value, str):
+        return value
+    if value is True or value is False or value is None:
+        return "true" if value is True else "false" if value is False else "null"
+    if isinstance(value, (int, float, Decimal)):
+        return str(value)
+    return json.dumps(value, default=str)
+
+
+_LEVELS = {} if _HOST is None else {
+    name: getattr(_HOST[2].Level, name.upper()) for name in ("trace", "debug", "info", "warn", "error")
+}
+
+
 class _Log:
     """Log lines into the host's log with fields: ``log.info("order handled", orderId=id)``."""
 
     def _write(self, level, message, fields):
-        host = _host()
-        pairs = [(k, v if isinstance(v, str) else json.dumps(v, default=str)) for k, v in fields.items()]
-        if host is None:
-            print(f"{level} {message} {pairs}", file=sys.stderr)
+        pairs = [(k, _field(v)) for k, v in fields.items()]
+        if _HOST is None:
+            print(f"{level} {message} {pairs}", file=sys.__stderr__)
             return
-        host_log = host[2]
-        host_log.log(getattr(host_log.Level, level.upper()), str(message), pairs)
+        _HOST[2].log(_LEVELS[level], str(message), pairs)
 
     def trace(self, message, **fields):
         self._write("trace", message, fields)
@@ -173,13 +189,48 @@ class StreamRecord:
 
     def __init__(self, raw):
         self.raw = raw
-        change = raw.get("dynamodb", {})
+        self._change = raw.get("dynamodb", {})
         self.event_id = raw.get("eventID")
         self.event_name = raw.get("eventName")
-        self.sequence_number = change.get("SequenceNumber")
-        self.keys = unmarshall(change.get("Keys", {}))
-        self.new_image = unmarshall(change["NewImage"]) if "NewImage" in change else None
-        self.old_image = unmarshall(change["OldImage"]) if "OldImage" in change else None
+        self.sequence_number = self._change.get("SequenceNumber")
+
+    # The images read as dicts whose attributes are unmarshalled when first read: a plugin
+    # pays only for what it reads.
+    @functools.cached_property
+    def keys(self):
+        return _Image(self._change.get("Keys", {}))
+
+    @functools.cached_property
+    def new_image(self):
+        image = self._change.get("NewImage")
+        return None if image is None else _Image(image)
+
+    @functools.cached_property
+    def old_image(self):
+        image = self._change.get("OldImage")
+        return None if image is None else _Image(image)
+
+
+class _Image(Mapping):
+    """An image as a read-only mapping of plain values, each unmarshalled when first read."""
+
+    def __init__(self, typed):
+        self._typed = typed
+        self._read = {}
+
+    def __getitem__(self, name):
+        if name not in self._read:
+            self._read[name] = unmarshall({name: self._typed[name]})[name]
+        return self._read[name]
+
+    def __iter__(self):
+        return iter(self._typed)
+
+    def __len__(self):
+        return len(self._typed)
+
+    def __repr__(self):
+        return repr(dict(self))
 
 
 class Envelope:
