@@ -37,13 +37,27 @@ pub struct Moto {
     pub url: String,
 }
 
+/// A free port of 127.0.0.1 that no other test of this process has been given: a port the
+/// kernel hands out again once released would put two tests on one moto (one test's tables
+/// showing in the other's, or its moto gone when the other's test ends).
+fn free_port() -> u16 {
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut given = GIVEN
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    loop {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        if !given.contains(&port) {
+            given.push(port);
+            return port;
+        }
+    }
+}
+
 impl Moto {
     pub fn start() -> Moto {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = free_port();
         let server = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/common/moto_server.py");
         let mut child = Command::new(moto_python())
             .arg(server)
