@@ -118,11 +118,14 @@ enum DlqCommand {
 
 #[derive(Subcommand)]
 enum PluginCommand {
-    /// Writes a working filter plugin project to `DIR/NAME` and prints its routes.toml entry.
+    /// Writes a working plugin project to `DIR/NAME` and prints its routes.toml entry.
     New {
         name: String,
         #[arg(long, value_enum)]
         lang: plugin::Language,
+        /// What the plugin does: keep or drop events, enrich them, or consume queue messages.
+        #[arg(long, value_enum, default_value = "filter")]
+        world: plugin::Kind,
         /// The folder to create the project in.
         #[arg(long, default_value = ".")]
         dir: PathBuf,
@@ -206,7 +209,12 @@ pub fn main() -> ExitCode {
                 ExitCode::from(1)
             }
         },
-        Command::Plugin(PluginCommand::New { name, lang, dir }) => plugin::new(lang, &name, &dir),
+        Command::Plugin(PluginCommand::New {
+            name,
+            lang,
+            world,
+            dir,
+        }) => plugin::new(lang, world, &name, &dir),
         Command::Plugin(PluginCommand::Run {
             name,
             input,

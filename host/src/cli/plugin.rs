@@ -56,8 +56,16 @@ pub enum Language {
     Python,
 }
 
+/// The world a template implements.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum Kind {
+    Filter,
+    Enricher,
+    Consumer,
+}
+
 /// Writes `dir/NAME/` and prints the routes.toml entry for it.
-pub fn new(language: Language, name: &str, dir: &Path) -> ExitCode {
+pub fn new(language: Language, _kind: Kind, name: &str, dir: &Path) -> ExitCode {
     match write(language, name, dir) {
         Ok(entry) => {
             println!("{entry}");
