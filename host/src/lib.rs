@@ -21,4 +21,5 @@ pub mod record;
 pub mod runtime;
 pub mod server;
 pub mod stages;
+pub mod trace;
 pub mod transform;

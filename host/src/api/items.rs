@@ -295,15 +295,7 @@ impl TableApi {
             return Ok(doc);
         };
         let value = Value::Object(doc);
-        let problems: Vec<String> = schema
-            .validator
-            .iter_errors(&value)
-            .take(5)
-            .map(|err| {
-                let path = err.instance_path().as_str();
-                format!("{}: {err}", if path.is_empty() { "/" } else { path })
-            })
-            .collect();
+        let problems = schema.problems(&value);
         if problems.is_empty() {
             let Value::Object(doc) = value else {
                 unreachable!("wrapped as an object just above")
@@ -508,7 +500,7 @@ impl IfMatch {
     }
 }
 
-fn timestamp() -> String {
+pub(crate) fn timestamp() -> String {
     let now = time::OffsetDateTime::now_utc();
     let now = now.replace_millisecond(now.millisecond()).unwrap_or(now);
     now.format(&time::format_description::well_known::Rfc3339)

@@ -17,6 +17,7 @@ use axum::routing::get;
 use tower_http::trace::TraceLayer;
 
 pub use error::ApiError;
+pub(crate) use items::timestamp;
 
 use crate::backend::{ChangeStream, Store};
 use crate::config::Config;

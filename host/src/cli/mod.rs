@@ -5,6 +5,7 @@ mod pattern;
 mod plugin;
 mod remote;
 mod run;
+mod test;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -56,6 +57,17 @@ enum Command {
         /// Prints what would change, and changes nothing.
         #[arg(long)]
         dry_run: bool,
+    },
+    /// Runs the tests of routes.toml (`routes.test.toml` beside it): each puts an input
+    /// through the routes, with the real plugins, and checks what happens at named points (a
+    /// pipe, a bus, a queue, a consumer). No socket, nothing kept outside a temporary directory.
+    /// Exits 0 when all pass, 1 when one fails (shown as a diff), 2 when they cannot run.
+    Test {
+        #[arg(long, default_value = "routes.toml", env = "SWITCHYARD_ROUTES")]
+        routes: PathBuf,
+        /// The tests; by default ROUTES with `.test.toml` for `.toml`.
+        #[arg(long)]
+        tests: Option<PathBuf>,
     },
     /// Event patterns (EventBridge's language).
     #[command(subcommand)]
@@ -168,6 +180,7 @@ pub fn main() -> ExitCode {
     // `plugin run` shows the plugin's own lines, down to debug, and little else.
     let default_filter = match cli.command {
         Command::Plugin(PluginCommand::Run { .. }) => "warn,switchyard::plugin=debug",
+        Command::Test { .. } => "warn",
         _ => "info",
     };
     tracing_subscriber::fmt()
@@ -220,6 +233,7 @@ pub fn main() -> ExitCode {
             input,
             routes,
         }) => run::run(&routes, &name, input.as_deref()),
+        Command::Test { routes, tests } => test::run(&routes, tests.as_deref()),
         Command::Deploy { routes, dry_run } => match config::load(&routes) {
             Ok(config) => deploy(&config, dry_run),
             Err(err) => {

@@ -139,42 +139,6 @@ fn as_event(n: usize, input: Value, key: Option<&str>) -> Result<Value, BadInput
     }))
 }
 
-/// A message: `{"body": "..."}` with optional `id`, `receiveCount` and `attributes`; any other
-/// value is the body of one, as its JSON text.
-fn as_message(n: usize, input: Value) -> Message {
-    let spec = match &input {
-        Value::Object(spec) if spec.get("body").is_some_and(Value::is_string) => Some(spec),
-        _ => None,
-    };
-    let Some(spec) = spec else {
-        return Message {
-            id: format!("message-{}", n + 1),
-            body: input.to_string(),
-            receive_count: 1,
-            attributes: Vec::new(),
-        };
-    };
-    let text = |name: &str| spec.get(name).and_then(Value::as_str).map(str::to_string);
-    let attributes = spec
-        .get("attributes")
-        .and_then(Value::as_object)
-        .map(|a| {
-            a.iter()
-                .map(|(k, v)| (k.clone(), v.as_str().map_or(v.to_string(), str::to_string)))
-                .collect()
-        })
-        .unwrap_or_default();
-    Message {
-        id: text("id").unwrap_or_else(|| format!("message-{}", n + 1)),
-        body: text("body").unwrap_or_default(),
-        receive_count: spec
-            .get("receiveCount")
-            .and_then(Value::as_u64)
-            .unwrap_or(1) as u32,
-        attributes,
-    }
-}
-
 /// What the plugin answered, as JSON; the plugin's failure as text.
 fn call(plugins: &Plugins, world: World, inputs: Vec<Value>) -> Result<Value, String> {
     let id = PluginId(0);
@@ -219,7 +183,7 @@ fn call(plugins: &Plugins, world: World, inputs: Vec<Value>) -> Result<Value, St
             let messages: Vec<Message> = inputs
                 .into_iter()
                 .enumerate()
-                .map(|(n, input)| as_message(n, input))
+                .map(|(n, input)| crate::trace::message_of("message", n, input))
                 .collect();
             let outcomes = plugins
                 .consumer(id)

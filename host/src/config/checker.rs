@@ -40,10 +40,7 @@ impl Checker<'_> {
 
     /// The line and column where `span` starts.
     pub fn position(&self, span: Range<usize>) -> Location {
-        let before = &self.text[..span.start.min(self.text.len())];
-        let line = before.matches('\n').count() + 1;
-        let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-        Location { line, column }
+        Location::of(self.text, span.start)
     }
 
     pub fn report_toml(&mut self, key: &str, fallback: Range<usize>, err: &toml::de::Error) {

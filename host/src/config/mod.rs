@@ -75,6 +75,16 @@ pub struct Location {
     pub column: usize,
 }
 
+impl Location {
+    /// The line and column (from 1) of byte `offset` of `text`.
+    pub fn of(text: &str, offset: usize) -> Location {
+        let before = &text[..offset.min(text.len())];
+        let line = before.matches('\n').count() + 1;
+        let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        Location { line, column }
+    }
+}
+
 struct Problems<'a>(&'a [Problem]);
 
 impl fmt::Display for Problems<'_> {
@@ -279,6 +289,20 @@ pub struct TableConfig {
 #[derive(Clone)]
 pub struct Schema {
     pub validator: Arc<jsonschema::Validator>,
+}
+
+impl Schema {
+    /// What is wrong with a document, at most five problems, each with its JSON pointer.
+    pub fn problems(&self, document: &serde_json::Value) -> Vec<String> {
+        self.validator
+            .iter_errors(document)
+            .take(5)
+            .map(|err| {
+                let path = err.instance_path().as_str();
+                format!("{}: {err}", if path.is_empty() { "/" } else { path })
+            })
+            .collect()
+    }
 }
 
 impl fmt::Debug for Schema {

@@ -208,7 +208,7 @@ fn fifo_hold(batch: &[Received], outcomes: Vec<Outcome>) -> Vec<Outcome> {
 /// The plugin's outcome for each message, or the error that fails the batch. A batch the
 /// plugin calls invalid is handed over again in halves down to the message it refuses, which
 /// is dead-lettered with the plugin's reason at once: retrying it would fail the same way.
-fn outcomes(
+pub(crate) fn outcomes(
     plugins: &dyn Stages,
     handler: PluginId,
     messages: &[Message],
@@ -228,7 +228,7 @@ fn outcomes(
 }
 
 /// A received message as the plugin sees it, with SQS's attribute names.
-fn message(received: &Received) -> Message {
+pub(crate) fn message(received: &Received) -> Message {
     let mut attributes = vec![
         (
             "ApproximateReceiveCount".to_string(),

@@ -31,6 +31,7 @@ use crate::stages::Stages;
 
 use plan::Planned;
 pub use plan::event_id;
+pub(crate) use plan::{admitted, route, run_stages};
 use retry::{MAX_BACKOFF, Next};
 use target::{Envelope, now_rfc3339, queue_body, target_input};
 
