@@ -369,3 +369,188 @@ fn plugin_run_exits_1_when_the_plugin_fails_and_2_on_input_it_cannot_use() {
     let out = plugin_run("high-value", &file("n.json", "5"));
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// Writes routes and their tests to a temp dir and runs `switchyard test` on them.
+fn switchyard_test(routes: &str, tests: &str) -> (Option<i32>, String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("routes.toml");
+    std::fs::write(&path, routes).unwrap();
+    std::fs::write(dir.path().join("routes.test.toml"), tests).unwrap();
+    let output = run(&["test", "--routes", path.to_str().unwrap()]);
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn the_repositorys_routes_pass_their_own_tests() {
+    common::build_rust_plugins();
+    let routes = common::repo().join("routes.toml");
+    let output = run(&["test", "--routes", routes.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    let tests = std::fs::read_to_string(common::repo().join("routes.test.toml")).unwrap();
+    let declared = tests.matches("[[tests]]").count();
+    assert!(
+        declared >= 6,
+        "the repository's routes ship with their tests"
+    );
+    assert!(
+        stdout.ends_with(&format!("\n{declared} passed, 0 failed\n")),
+        "{stdout}"
+    );
+}
+
+/// Routes with no plugins: a pipe's pattern, a bus's rules with their inputs, queues.
+const PLAIN: &str = r#"
+[tables.things]
+key = "id"
+
+[pipes.removed]
+source = "things"
+filter = ['{"eventName": ["REMOVE"]}']
+target = { queue = "gone", input_template = '{"id": <$.dynamodb.Keys.id.S>}' }
+
+[pipes.all]
+source = "things"
+target = { bus = "things", detail_type = "ThingChanged", source = "test.things" }
+
+[buses.things.rules.written]
+pattern = '{"detail": {"eventName": ["INSERT", "MODIFY"]}}'
+targets = [{ queue = "written", input_path = "$.detail.dynamodb.Keys" }]
+
+[buses.things.rules.every]
+pattern = '{"source": ["test.things"]}'
+targets = [{ queue = "every", input_transformer = { input_paths = { kind = "$.detail-type" }, input_template = '"a <kind>"' } }]
+
+[queues.gone]
+[queues.written]
+[queues.every]
+"#;
+
+#[test]
+fn switchyard_test_checks_each_point_for_each_kind_of_input() {
+    let tests = r#"
+[[tests]]
+name = "a removed thing"
+remove = { table = "things", old = { id = "t-1", size = 20 } }
+[[tests.expect]]
+pipe = "removed"
+keeps = true
+[[tests.expect]]
+queue = "gone"
+equals = { id = "t-1" }
+[[tests.expect]]
+bus = "things"
+matches = ["every"]
+
+[[tests]]
+name = "a thing inserted"
+insert = { table = "things", item = { id = "t-2", size = 11 } }
+[[tests.expect]]
+pipe = "removed"
+keeps = false
+[[tests.expect]]
+bus = "things"
+matches = ["every", "written"]
+[[tests.expect]]
+queue = "written"
+equals = [{ id = { S = "t-2" } }]
+[[tests.expect]]
+queue = "every"
+equals = "a ThingChanged"
+
+[[tests]]
+name = "a stream record as it is"
+[tests.record]
+table = "things"
+record = { eventID = "r-1", eventName = "MODIFY", eventVersion = "1.1", eventSource = "aws:dynamodb", awsRegion = "us-east-1", eventSourceARN = "arn:x", dynamodb = { ApproximateCreationDateTime = 0, Keys = { id = { S = "t-3" } }, NewImage = { id = { S = "t-3" }, size = { N = "99" } }, SequenceNumber = "1", SizeBytes = 1, StreamViewType = "NEW_AND_OLD_IMAGES" } }
+[[tests.expect]]
+pipe = "all"
+contains = { eventID = "r-1", dynamodb = { NewImage = { size = { N = "99" } } } }
+[[tests.expect]]
+queue = "written"
+count = 1
+
+[[tests]]
+name = "an event put on the bus"
+event = { bus = "things", event = { source = "test.things", detail-type = "Other", detail = {} } }
+[[tests.expect]]
+bus = "things"
+equals = ["every"]
+[[tests.expect]]
+queue = "every"
+equals = ["a Other"]
+[[tests.expect]]
+queue = "gone"
+count = 0
+"#;
+    let (code, stdout, stderr) = switchyard_test(PLAIN, tests);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    assert!(stdout.ends_with("\n4 passed, 0 failed\n"), "{stdout}");
+}
+
+#[test]
+fn a_failing_expectation_prints_its_line_and_a_diff_and_exits_1() {
+    let tests = r#"
+[[tests]]
+name = "holds"
+insert = { table = "things", item = { id = "t-1", size = 1 } }
+[[tests.expect]]
+queue = "every"
+count = 1
+
+[[tests]]
+name = "does not hold"
+insert = { table = "things", item = { id = "t-2", size = 50 } }
+[[tests.expect]]
+bus = "things"
+matches = ["every"]
+[[tests.expect]]
+queue = "written"
+contains = { id = { S = "t-3" } }
+"#;
+    let (code, stdout, _) = switchyard_test(PLAIN, tests);
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(stdout.contains("test holds ... ok\n"), "{stdout}");
+    assert!(
+        stdout.contains("test does not hold ... FAILED\n"),
+        "{stdout}"
+    );
+    let diff = "routes.test.toml:12: bus `things`, rules matched:\n  --- expected\n  +++ actual\n   [\n  -  \"every\"\n  +  \"every\",\n  +  \"written\"\n   ]\n";
+    assert!(stdout.contains(diff), "{stdout}");
+    let contains = "routes.test.toml:15: queue `written`, the bodies received (contains):\n  --- expected\n  +++ actual\n   {\n     \"id\": {\n  -    \"S\": \"t-3\"\n  +    \"S\": \"t-2\"\n     }\n   }\n";
+    assert!(stdout.contains(contains), "{stdout}");
+    assert!(stdout.ends_with("\n1 passed, 1 failed\n"), "{stdout}");
+}
+
+#[test]
+fn tests_that_cannot_run_are_refused_with_their_lines_and_exit_2() {
+    let tests = r#"
+[[tests]]
+name = "unknown names"
+insert = { table = "thing", item = { id = "t-1" } }
+[[tests.expect]]
+pipe = "nope"
+keeps = true
+[[tests.expect]]
+bus = "things"
+count = 1
+
+[[tests]]
+name = "two inputs"
+insert = { table = "things", item = { id = "t-1" } }
+event = { bus = "things", event = {} }
+"#;
+    let (code, stdout, stderr) = switchyard_test(PLAIN, tests);
+    assert_eq!(code, Some(2), "{stdout}{stderr}");
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 4, "{stderr}");
+    assert!(lines[0].ends_with("routes.test.toml:4:20: tests[0].insert.table: no table named `thing` in routes.toml (declared: `things`)"), "{stderr}");
+    assert!(lines[1].ends_with("routes.test.toml:6:8: tests[0].expect[0].pipe: no pipe named `nope` in routes.toml (declared: `all`, `removed`)"), "{stderr}");
+    assert!(lines[2].ends_with("routes.test.toml:8:1: tests[0].expect[1]: a bus takes `matches`, `equals`, `contains`, not `count`"), "{stderr}");
+    assert!(lines[3].ends_with("routes.test.toml:12:1: tests[1]: give exactly one input: `insert`, `modify`, `remove`, `record`, `event` or `messages`"), "{stderr}");
+    assert!(stdout.is_empty(), "nothing runs: {stdout}");
+}
