@@ -238,15 +238,28 @@ function lazyImage(image) {
   });
 }
 
+// A getter that makes its value on the first read and keeps it.
+function once(make) {
+  let made;
+  let done = false;
+  return () => {
+    if (!done) {
+      made = make();
+      done = true;
+    }
+    return made;
+  };
+}
+
 /** An event's payload; a stream record gains its images unmarshalled (keys, newImage, oldImage). */
 function input(event) {
   const payload = parse(event.id, event.payload);
   const change = payload?.dynamodb;
   if (change && typeof change === 'object') {
     Object.defineProperties(payload, {
-      keys: { get: () => lazyImage(change.Keys), enumerable: false },
-      newImage: { get: () => lazyImage(change.NewImage), enumerable: false },
-      oldImage: { get: () => lazyImage(change.OldImage), enumerable: false },
+      keys: { get: once(() => lazyImage(change.Keys)), enumerable: false },
+      newImage: { get: once(() => lazyImage(change.NewImage)), enumerable: false },
+      oldImage: { get: once(() => lazyImage(change.OldImage)), enumerable: false },
     });
   }
   return payload;

@@ -75,13 +75,13 @@ struct Order {
 
 /// A message as notify reads it: a record, an EventBridge event with the record as its
 /// `detail`, or any other object. Members it does not name are passed over unread.
-#[derive(Deserialize)]
+#[derive(Default, Deserialize)]
 struct Body<'a> {
     #[serde(rename = "detail-type")]
     detail_type: Option<IgnoredAny>,
     // Kept as the text they are until read: most messages have few of them.
     #[serde(borrow)]
-    detail: Option<Box<Body<'a>>>,
+    detail: Option<&'a RawValue>,
     #[serde(borrow)]
     dynamodb: Option<Change<'a>>,
     #[serde(borrow)]
@@ -119,8 +119,12 @@ impl Order {
         };
         // The record is the message, or its `detail`. An EventBridge event's own members (its
         // `version`, its `id`) are not the order's; another message's come first.
+        // A `detail` that is not an object holds no record.
         let (outer, record) = match message.detail.take() {
-            Some(detail) => (Some(message), *detail),
+            Some(detail) => {
+                let record = serde_json::from_str::<Body>(detail.get()).unwrap_or_default();
+                (Some(message), record)
+            }
             None => (None, message),
         };
         let outer = outer.filter(|outer| outer.detail_type.is_none());

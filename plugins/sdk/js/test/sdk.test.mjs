@@ -64,6 +64,13 @@ test('a filter reads the record, and its errors name their kind', async () => {
   assert.equal(catching(() => keep({ id: 'x', payload: 'nope' })).tag, 'invalid');
   assert.deepEqual(catching(() => filter(() => { throw new Error('down'); })(record(1))), { tag: 'failed', val: 'down' });
   assert.equal(await filter(async (r) => r.keys.orderId === 'o-1')(record(1)), true);
+  let seen;
+  filter((r) => {
+    seen = [r.newImage, r.newImage, r.keys];
+    return true;
+  })(record(7));
+  assert.equal(seen[0], seen[1], 'an image is made once per record');
+  assert.deepEqual({ ...seen[0] }, { orderId: 'o-1', total: 7 });
 });
 
 test('a consumer answers per message, sync or async', async () => {

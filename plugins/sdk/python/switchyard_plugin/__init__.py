@@ -19,7 +19,7 @@ import sys
 from collections.abc import Mapping
 from decimal import Decimal
 
-from .dynamodb import marshall, unmarshall
+from .dynamodb import marshall, unmarshall, unmarshall_value
 
 __all__ = [
     "DeadLetter", "Envelope", "Failed", "Invalid", "Message", "Retry", "StreamRecord",
@@ -220,7 +220,7 @@ class _Image(Mapping):
 
     def __getitem__(self, name):
         if name not in self._read:
-            self._read[name] = unmarshall({name: self._typed[name]})[name]
+            self._read[name] = unmarshall_value(self._typed[name])
         return self._read[name]
 
     def __iter__(self):

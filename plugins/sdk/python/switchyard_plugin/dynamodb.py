@@ -6,7 +6,9 @@ import base64
 from decimal import Decimal
 
 
-def _value(typed):
+def unmarshall_value(typed):
+    """One attribute value (``{"N": "42.5"}``) as plain Python (``Decimal("42.5")``), as
+    boto3's ``TypeDeserializer().deserialize`` makes it."""
     (kind, inner), = typed.items()
     if kind == "S":
         return inner
@@ -25,7 +27,7 @@ def _value(typed):
     if kind == "BS":
         return {base64.b64decode(b) for b in inner}
     if kind == "L":
-        return [_value(v) for v in inner]
+        return [unmarshall_value(v) for v in inner]
     if kind == "M":
         return unmarshall(inner)
     raise ValueError(f"not a DynamoDB attribute value: {kind}")
@@ -33,7 +35,7 @@ def _value(typed):
 
 def unmarshall(image):
     """An image (``{"total": {"N": "42.5"}}``) as a dict (``{"total": Decimal("42.5")}``)."""
-    return {name: _value(typed) for name, typed in (image or {}).items()}
+    return {name: unmarshall_value(typed) for name, typed in (image or {}).items()}
 
 
 def _typed(value):

@@ -18,6 +18,7 @@ import importlib  # noqa: E402
 
 import switchyard_plugin as sdk  # noqa: E402
 from switchyard_plugin import marshall, unmarshall  # noqa: E402
+from switchyard_plugin.dynamodb import unmarshall_value  # noqa: E402
 
 
 def fresh_sdk():
@@ -47,6 +48,9 @@ class Conversions(unittest.TestCase):
         self.assertEqual(plain["lines"], [{"sku": "x", "qty": Decimal(2)}])
         self.assertEqual((plain["gift"], plain["note"]), (True, None))
         self.assertEqual(marshall(plain), image)
+        self.assertEqual({name: unmarshall_value(typed) for name, typed in image.items()}, plain)
+        with self.assertRaises(ValueError):
+            unmarshall_value({"X": "1"})
 
     def test_a_function_under_a_decorator_stays_callable_in_plain_python(self):
         @sdk.filter
