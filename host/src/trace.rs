@@ -76,6 +76,9 @@ pub struct PipeSeen {
     pub events: Vec<Value>,
 }
 
+/// What a pipe did with records, what it delivers, and the rules that matched on the way.
+type Piped = (PipeSeen, Delivery, Vec<(BusId, usize)>);
+
 /// Runs inputs through the routes of one routes.toml.
 pub struct Tracer {
     config: Arc<Config>,
@@ -281,11 +284,8 @@ impl Tracer {
         Ok(messages)
     }
 
-    fn through_pipe(
-        &self,
-        id: PipeId,
-        records: &[StreamRecord],
-    ) -> Result<(PipeSeen, Delivery, Vec<(BusId, usize)>), String> {
+    /// What the pipe did, what it delivers, and the rules that matched on the way.
+    fn through_pipe(&self, id: PipeId, records: &[StreamRecord]) -> Result<Piped, String> {
         let pipe = &self.config[id];
         let events = crate::pipe::admitted(pipe, records).map_err(|e| e.to_string())?;
         let admitted = !events.is_empty();

@@ -7,16 +7,20 @@ import { fileURLToPath } from 'node:url';
 
 const here = (path) => fileURLToPath(new URL(path, import.meta.url));
 const plugins = [
-  { source: 'high-value.js', world: 'filter', out: 'js_high_value.wasm' },
-  { source: 'audit.js', world: 'consumer', out: 'js_audit.wasm' },
-  { source: 'order-created-plugin.js', world: 'consumer', out: 'js_order_created.wasm' },
+  { source: 'plugins/js/high-value.js', world: 'filter', out: 'js_high_value.wasm' },
+  { source: 'plugins/js/audit.js', world: 'consumer', out: 'js_audit.wasm' },
+  { source: 'plugins/js/order-created-plugin.js', world: 'consumer', out: 'js_order_created.wasm' },
 ];
+// `--baselines`: also the filter as written before the SDK, which `bench micro` compares with.
+if (process.argv.includes('--baselines')) {
+  plugins.push({ source: 'tests/plugins/js/bindings-high-value.js', world: 'filter', out: 'js_bindings_high_value.wasm' });
+}
 
 await mkdir(here('../../target/plugins/'), { recursive: true });
 process.chdir(here('../../'));
 for (const { source, world, out } of plugins) {
   const { component } = await componentize({
-    sourcePath: `plugins/js/${source}`,
+    sourcePath: source,
     witPath: 'wit',
     worldName: world,
     // No fetch(): only enrichers may make requests, and these plugins are not enrichers.

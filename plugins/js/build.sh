@@ -4,4 +4,4 @@
 set -eu
 cd "$(dirname "$0")"
 [ -d node_modules/@bytecodealliance/componentize-js ] || npm ci --no-audit --no-fund --loglevel=error
-exec node build.mjs
+exec node build.mjs "$@"

@@ -11,3 +11,7 @@ build() { # MODULE WORLD OUT
 build high_value filter py_high_value.wasm
 build shipping_zone enricher py_shipping_zone.wasm
 build order_created consumer py_order_created.wasm
+# `--baselines`: also the filter as written before the SDK, which `bench micro` compares with.
+if [ "${1:-}" = --baselines ]; then
+  .venv/bin/componentize-py -d ../../wit -w filter componentize bindings_high_value -p ../../tests/plugins/python -o ../../target/plugins/py_bindings_high_value.wasm
+fi

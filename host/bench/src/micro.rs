@@ -92,7 +92,14 @@ pub fn plugins(report: &mut Report) {
         Plugins::load(&config, Some(&repo.join("target/plugin-cache"))).expect("the plugins load");
     let event = fixtures::filter_event();
     let time = Duration::from_millis(700);
-    for language in ["rust", "rust-bindings", "js", "python"] {
+    for language in [
+        "rust",
+        "rust-bindings",
+        "js",
+        "js-bindings",
+        "python",
+        "python-bindings",
+    ] {
         let id = config
             .plugin_id(&format!("{language}-warm"))
             .expect("a bench plugin");
@@ -115,12 +122,14 @@ pub fn plugins(report: &mut Report) {
             None,
         );
     }
-    report.ratio(
-        "rust filter: SDK / hand-written bindings, raw calls",
-        "rust filter calls/s, raw call on a reused instance",
-        "rust-bindings filter calls/s, raw call on a reused instance",
-        Some(0.9),
-    );
+    for language in ["rust", "js", "python"] {
+        report.ratio(
+            format!("{language} filter: SDK / hand-written bindings, raw calls"),
+            &format!("{language} filter calls/s, raw call on a reused instance"),
+            &format!("{language}-bindings filter calls/s, raw call on a reused instance"),
+            Some(0.9),
+        );
+    }
 
     // The enricher and the consumer of the default routes, on the SDK and as written before it,
     // a batch of 10 of what they see for an order.

@@ -46,12 +46,14 @@ function asError(err) {
 // Logging and config.
 
 function write(level, message, fields) {
-  const pairs = Object.entries(fields ?? {}).map(([key, value]) => [
-    key,
-    typeof value === 'string' ? value
+  const pairs = [];
+  for (const key in fields) {
+    const value = fields[key];
+    const text = typeof value === 'string' ? value
       : typeof value === 'number' || typeof value === 'boolean' ? String(value)
-        : JSON.stringify(value) ?? String(value),
-  ]);
+        : JSON.stringify(value) ?? String(value);
+    pairs.push([key, text]);
+  }
   hostLog(level, String(message), pairs);
 }
 
@@ -65,6 +67,8 @@ export const log = {
 };
 
 let settings;
+// The config's numbers, once read.
+const numbers = new Map();
 
 /** The plugin's `config` table from routes.toml, read once per instance. */
 export const config = {
@@ -79,12 +83,15 @@ export const config = {
   },
   /** `key` as a number, or `fallback`; an InvalidInput naming the key when it is not one. */
   number(key, fallback) {
+    const known = numbers.get(key);
+    if (known !== undefined) return known;
     const text = config.all().get(key);
     if (text === undefined) return fallback;
     const value = Number(text);
     if (text.trim() === '' || Number.isNaN(value)) {
       throw new InvalidInput(`config \`${key}\` = ${JSON.stringify(text)} is not a number`);
     }
+    numbers.set(key, value);
     return value;
   },
   /** `key` as true or false, or `fallback`. */
@@ -117,9 +124,11 @@ export class NumberValue {
 
 function number(text, wrap) {
   if (wrap) return new NumberValue(text);
-  // Up to 15 significant digits, a decimal goes to a double and back exactly: no check needed.
-  if (text.length <= 16 && /^-?\d+(\.\d+)?$/.test(text)) return Number(text);
   const value = Number(text);
+  // Written as JavaScript writes it ("412.5"), or a decimal of up to 15 significant digits
+  // ("412.50"): a double holds it exactly.
+  if (String(value) === text) return value;
+  if (text.length <= 16 && /^-?\d+(\.\d+)?$/.test(text)) return value;
   const exact = Number.isFinite(value) && decimal(text) === decimal(String(value));
   return exact ? value : new NumberValue(text);
 }
@@ -152,9 +161,11 @@ function toBase64(bytes) {
 }
 
 /** One attribute value as plain JavaScript. */
-export function unmarshallValue(value, options = {}) {
-  const wrap = options.wrapNumbers === true;
-  const [[type, inner]] = Object.entries(value);
+export function unmarshallValue(value, options) {
+  const wrap = options?.wrapNumbers === true;
+  let type;
+  for (type in value) break;
+  const inner = value[type];
   switch (type) {
     case 'S': return inner;
     case 'N': return number(inner, wrap);
@@ -175,9 +186,9 @@ export function unmarshallValue(value, options = {}) {
  * JavaScript number holds exactly become numbers, others a NumberValue (all of them with
  * `{wrapNumbers: true}`); sets become Sets; binary a Uint8Array.
  */
-export function unmarshall(image, options = {}) {
+export function unmarshall(image, options) {
   const out = {};
-  for (const [name, value] of Object.entries(image ?? {})) out[name] = unmarshallValue(value, options);
+  for (const name in image) out[name] = unmarshallValue(image[name], options);
   return out;
 }
 
@@ -220,48 +231,51 @@ function parse(id, payload) {
 }
 
 // An image whose attributes are unmarshalled when read, one by one: a plugin pays only for
-// what it reads. It reads like the plain object `unmarshall` makes (spread, entries, `in`).
-function lazyImage(image) {
-  if (!image || typeof image !== 'object') return undefined;
-  const read = new Map();
-  const value = (key) => {
-    if (!read.has(key)) read.set(key, unmarshallValue(image[key]));
-    return read.get(key);
-  };
-  const own = (key) => typeof key === 'string' && Object.prototype.hasOwnProperty.call(image, key);
-  return new Proxy(image, {
-    get: (target, key) => (own(key) ? value(key) : undefined),
-    has: (target, key) => own(key),
-    ownKeys: (target) => Reflect.ownKeys(target),
-    getOwnPropertyDescriptor: (target, key) =>
-      own(key) ? { value: value(key), enumerable: true, configurable: true, writable: false } : undefined,
-  });
+// what it reads. It reads like the plain object `unmarshall` makes (spread, entries, `in`). One
+// handler serves every image; the proxy's target holds the image and what was read of it.
+const own = (holder, key) => typeof key === 'string' && Object.hasOwn(holder.image, key);
+
+function attribute(holder, key) {
+  const read = (holder.read ??= Object.create(null));
+  if (!(key in read)) read[key] = unmarshallValue(holder.image[key]);
+  return read[key];
 }
 
-// A getter that makes its value on the first read and keeps it.
-function once(make) {
-  let made;
-  let done = false;
-  return () => {
-    if (!done) {
-      made = make();
-      done = true;
-    }
-    return made;
+const imageHandler = {
+  get: (holder, key) => (own(holder, key) ? attribute(holder, key) : undefined),
+  has: (holder, key) => own(holder, key),
+  ownKeys: (holder) => Reflect.ownKeys(holder.image),
+  getOwnPropertyDescriptor: (holder, key) => (own(holder, key)
+    ? { value: attribute(holder, key), enumerable: true, configurable: true, writable: false }
+    : undefined),
+};
+
+function lazyImage(image) {
+  if (!image || typeof image !== 'object') return undefined;
+  return new Proxy({ image, read: undefined }, imageHandler);
+}
+
+// A stream record's images, made when first read and then kept as plain properties. The
+// getters are shared by every record: `this` is the record.
+function imageGetter(name, member) {
+  return function () {
+    const image = lazyImage(this.dynamodb[member]);
+    Object.defineProperty(this, name, { value: image, enumerable: false, configurable: true });
+    return image;
   };
 }
+
+const recordImages = {
+  keys: { get: imageGetter('keys', 'Keys'), enumerable: false, configurable: true },
+  newImage: { get: imageGetter('newImage', 'NewImage'), enumerable: false, configurable: true },
+  oldImage: { get: imageGetter('oldImage', 'OldImage'), enumerable: false, configurable: true },
+};
 
 /** An event's payload; a stream record gains its images unmarshalled (keys, newImage, oldImage). */
 function input(event) {
   const payload = parse(event.id, event.payload);
   const change = payload?.dynamodb;
-  if (change && typeof change === 'object') {
-    Object.defineProperties(payload, {
-      keys: { get: once(() => lazyImage(change.Keys)), enumerable: false },
-      newImage: { get: once(() => lazyImage(change.NewImage)), enumerable: false },
-      oldImage: { get: once(() => lazyImage(change.OldImage)), enumerable: false },
-    });
-  }
+  if (change && typeof change === 'object') Object.defineProperties(payload, recordImages);
   return payload;
 }
 

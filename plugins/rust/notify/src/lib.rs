@@ -105,10 +105,22 @@ struct Body<'a> {
 struct Change<'a> {
     #[serde(borrow)]
     keys: Option<Image<&'a RawValue>>,
-    #[serde(borrow)]
-    new_image: Option<Image<&'a RawValue>>,
-    #[serde(borrow)]
-    old_image: Option<Image<&'a RawValue>>,
+    new_image: Option<Members>,
+    old_image: Option<Members>,
+}
+
+/// The attributes of [`MEMBERS`] in an item image, read as it is parsed; the others are
+/// passed over.
+#[derive(Deserialize)]
+struct Members {
+    fail: Option<AttributeValue>,
+    #[serde(rename = "customerTier")]
+    customer_tier: Option<AttributeValue>,
+    version: Option<AttributeValue>,
+    #[serde(rename = "slowMs")]
+    slow_ms: Option<AttributeValue>,
+    #[serde(rename = "retryAfter")]
+    retry_after: Option<AttributeValue>,
 }
 
 impl Order {
@@ -149,11 +161,15 @@ impl Order {
             };
             // What the record lacks, from its new image, else its old image (a change that
             // removed `fail` still fails as the item did).
-            for image in [change.new_image, change.old_image].iter().flatten() {
-                if members.iter().all(Option::is_some) {
-                    break;
-                }
-                for (member, found) in members.iter_mut().zip(image.pick(MEMBERS)) {
+            for image in [change.new_image, change.old_image].into_iter().flatten() {
+                let found = [
+                    image.fail,
+                    image.customer_tier,
+                    image.version,
+                    image.slow_ms,
+                    image.retry_after,
+                ];
+                for (member, found) in members.iter_mut().zip(found) {
                     if member.is_none() {
                         *member = found.map(|value| text(value.unmarshall()));
                     }

@@ -149,6 +149,7 @@ class _Config:
 
     def __init__(self):
         self._all = None
+        self._numbers = {}
 
     def all(self):
         if self._all is None:
@@ -160,13 +161,18 @@ class _Config:
         return self.all().get(key, default)
 
     def number(self, key, default=None):
+        known = self._numbers.get(key)
+        if known is not None:
+            return known
         text = self.all().get(key)
         if text is None:
             return default
         try:
-            return Decimal(text) if "." in text or "e" in text.lower() else int(text)
+            number = Decimal(text) if "." in text or "e" in text.lower() else int(text)
         except Exception:
             raise Invalid(f"config `{key}` = {text!r} is not a number") from None
+        self._numbers[key] = number
+        return number
 
     def bool(self, key, default=None):
         text = self.all().get(key)
@@ -222,6 +228,16 @@ class _Image(Mapping):
         if name not in self._read:
             self._read[name] = unmarshall_value(self._typed[name])
         return self._read[name]
+
+    def get(self, name, default=None):
+        read = self._read
+        if name in read:
+            return read[name]
+        typed = self._typed.get(name)
+        if typed is None:
+            return default
+        value = read[name] = unmarshall_value(typed)
+        return value
 
     def __iter__(self):
         return iter(self._typed)
@@ -326,7 +342,12 @@ def filter(keep):
     """A filter: ``keep(record)`` returns True to keep the event, False to drop it."""
 
     def method(self, event):
-        return _guard(lambda: bool(keep(_shape(event.id, event.payload))))
+        try:
+            return bool(keep(_shape(event.id, event.payload)))
+        except _HOST[0]:
+            raise
+        except Exception as err:  # every failure becomes the plugin's error, named
+            raise _error(err) from None
 
     _declare({"keep": method})
     return keep

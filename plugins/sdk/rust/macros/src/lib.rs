@@ -68,6 +68,8 @@ fn export(
 mod __switchyard_plugin_export {{
     ::switchyard_plugin::__private::wit_bindgen::generate!({{
         inline: WIT,
+        // Only the contract this crate carries: not a `wit/` folder of the plugin's own.
+        path: [],
         world: "{world}",
         runtime_path: "::switchyard_plugin::__private::wit_bindgen::rt",
         with: {{
