@@ -561,6 +561,16 @@ impl Checker<'_> {
                 );
             }
         }
+        // Compared as written: an unknown world falls back to `filter` and is reported already.
+        if raw.world.get_ref() == World::Filter.as_str()
+            && let Some(first) = raw.allowed_outbound_hosts.first()
+        {
+            self.report(
+                format!("{key}.allowed_outbound_hosts"),
+                first.span(),
+                "a filter cannot make outgoing requests: only enrichers and consumers may have `allowed_outbound_hosts`",
+            );
+        }
         let config = raw
             .config
             .into_iter()

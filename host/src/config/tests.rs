@@ -593,6 +593,32 @@ handler = "nobody"
 }
 
 #[test]
+fn only_enrichers_and_consumers_may_list_outbound_hosts() {
+    let plugin = |name: &str, world: &str| {
+        format!(
+            "[plugins.{name}]\nworld = \"{world}\"\nwasm = \"{name}.wasm\"\nallowed_outbound_hosts = [\"https://x.example\"]\n"
+        )
+    };
+    let allowed = format!("{}{}", plugin("e", "enricher"), plugin("c", "consumer"));
+    let config = compile_text(&allowed).unwrap();
+    assert_eq!(
+        config.plugins[0].allowed_outbound_hosts,
+        ["https://x.example"]
+    );
+    assert_eq!(
+        problems(&format!(
+            "{allowed}{}{}",
+            plugin("f", "filter"),
+            plugin("w", "filtre")
+        )),
+        [
+            "routes.toml:12:27: plugins.f.allowed_outbound_hosts: a filter cannot make outgoing requests: only enrichers and consumers may have `allowed_outbound_hosts`",
+            "routes.toml:14:9: plugins.w.world: unknown value `filtre`, expected one of `filter`, `enricher`, `consumer`",
+        ]
+    );
+}
+
+#[test]
 fn a_missing_component_is_reported_at_its_wasm_key() {
     let present = Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml");
     let text = format!(

@@ -54,7 +54,7 @@ pub struct State {
     pub handling: String,
     pub stdout: Captured,
     pub stderr: Captured,
-    /// wasi:http, linked for enrichers only.
+    /// wasi:http, linked for enrichers and consumers.
     pub http: WasiHttpCtx,
     pub outbound: Outbound,
 }

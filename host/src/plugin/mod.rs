@@ -3,7 +3,8 @@
 //! is compiled once, checked against the world its role needs, and pre-instantiated; calls run
 //! on warm instances from a small pool. Every call has a deadline and a memory limit; a trap,
 //! a timeout, a memory bomb or bad output fails that call, with the plugin's name and the
-//! cause, and never the host.
+//! cause, and never the host. Enrichers and consumers may make outgoing HTTP requests, within
+//! their allow-list, their call's deadline and a response size limit (outbound.rs).
 
 mod bindings;
 pub mod build;
@@ -15,7 +16,7 @@ mod worlds;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{
@@ -119,7 +120,8 @@ impl Plugins {
                 message: format!("cannot link host imports: {err:#}"),
             }]);
         }
-        // Enrichers alone may make outgoing HTTP requests.
+        // Enrichers and consumers may make outgoing HTTP requests; filters, called per event
+        // in the pipe, may not.
         let mut with_http = linker.clone();
         if let Err(err) = wasmtime_wasi_http::p2::add_only_http_to_linker_sync(&mut with_http) {
             return Err(vec![LoadError {
@@ -141,7 +143,7 @@ impl Plugins {
                     Runner::load(&engine, &with_http, plugin, component).map(Loaded::Enricher)
                 }
                 World::Consumer => {
-                    Runner::load(&engine, &linker, plugin, component).map(Loaded::Consumer)
+                    Runner::load(&engine, &with_http, plugin, component).map(Loaded::Consumer)
                 }
             };
             match loaded {
@@ -311,11 +313,11 @@ impl<W: PluginWorld> Runner<W> {
             .map(|entry| outbound::Origin::parse(entry))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|err| fail(format!("invalid `allowed_outbound_hosts` entry {err}")))?;
-        if !allowed_hosts.is_empty() && W::WORLD != World::Enricher {
-            return Err(fail(format!(
-                "only enrichers may make outgoing requests; a `{}` plugin cannot have `allowed_outbound_hosts`",
-                W::WORLD.as_str()
-            )));
+        if !allowed_hosts.is_empty() && W::WORLD == World::Filter {
+            // routes.toml compilation refuses it at its line; this guards a config made otherwise.
+            return Err(fail(
+                "a filter cannot make outgoing requests: only enrichers and consumers may have `allowed_outbound_hosts`".into(),
+            ));
         }
         let component = component.clone().map_err(|message| {
             let hint = if plugin.build.is_some() && message.starts_with("cannot read") {
@@ -402,10 +404,11 @@ impl<W: PluginWorld> Runner<W> {
             stdout,
             stderr,
             http: wasmtime_wasi_http::WasiHttpCtx::new(),
-            outbound: outbound::Outbound {
-                plugin: self.name.clone(),
-                allowed: self.allowed_hosts.clone(),
-            },
+            outbound: outbound::Outbound::new(
+                self.name.clone(),
+                self.allowed_hosts.clone(),
+                self.timeout,
+            ),
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limits);
@@ -453,8 +456,22 @@ impl<W: PluginWorld> Runner<W> {
             let _ = warm.store.set_fuel(fuel);
         }
         warm.store.data_mut().handling = handling();
-        let started = std::time::Instant::now();
+        let started = Instant::now();
+        // The epoch deadline does not interrupt a host call, so requests stop at this one.
+        warm.store
+            .data_mut()
+            .outbound
+            .start_call(started + self.timeout);
         let result = call(&warm.bindings, &mut warm.store);
+        // A call whose time ran out while a request waited has timed out, even if the guest
+        // went on to return.
+        let result = result.and_then(|value| {
+            if warm.store.data().outbound.ran_out() {
+                Err(Trap::Interrupt.into())
+            } else {
+                Ok(value)
+            }
+        });
         self.stats.invocations.inc();
         self.stats.duration.observe(started.elapsed().as_secs_f64());
         if result.is_err() {
@@ -525,6 +542,11 @@ impl<W: PluginWorld> Runner<W> {
         let last_stderr = self.flush_output(store);
         let error = match err.downcast_ref::<Trap>() {
             Some(Trap::Interrupt) => PluginError::Timeout {
+                plugin,
+                timeout: self.timeout,
+            },
+            // Whatever the guest did with the failed request, the cause is the deadline.
+            _ if store.data().outbound.ran_out() => PluginError::Timeout {
                 plugin,
                 timeout: self.timeout,
             },

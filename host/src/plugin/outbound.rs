@@ -1,12 +1,21 @@
-//! Outgoing HTTP for enrichers (wasi:http): a request leaves the host only for an origin
-//! listed in the plugin's `allowed_outbound_hosts`; any other fails in the guest with
-//! "HTTP request denied", and the host logs it.
+//! Outgoing HTTP for enrichers and consumers (wasi:http). A request leaves the host only for
+//! an origin listed in the plugin's `allowed_outbound_hosts` (any other fails in the guest with
+//! `http-request-denied`, and the host logs it); no request waits past the end of the plugin
+//! call; and a response body stops at [`MAX_RESPONSE_BODY`].
 
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
-use http_body_util::BodyExt;
+use bytes::Bytes;
+use http_body_util::{BodyExt, StreamBody};
 use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks, default_send_request};
+
+/// The largest response body a plugin may read from one request: Lambda's 6 MB payload limit.
+/// A response that declares a longer body fails, and a body that grows past it is cut off, both
+/// with `http-response-body-size` carrying this limit.
+pub const MAX_RESPONSE_BODY: u64 = 6 << 20;
 
 /// One allowed origin, e.g. `https://api.example.com`, `http://127.0.0.1:8080`, or a bare host
 /// (`api.example.com`, for http and https on their default ports). `*` allows any host.
@@ -69,13 +78,66 @@ impl Origin {
     }
 }
 
-/// The wasi:http hooks of one enricher instance.
+/// The wasi:http hooks of one enricher or consumer instance.
 pub struct Outbound {
-    pub plugin: Arc<str>,
-    pub allowed: Arc<[Origin]>,
+    plugin: Arc<str>,
+    allowed: Arc<[Origin]>,
+    /// The plugin's `timeout`: no wait of a request is longer, even outside a call's deadline.
+    timeout: Duration,
+    budget: Arc<Budget>,
+}
+
+/// The time one plugin call has, shared with the requests it sends.
+#[derive(Default)]
+struct Budget {
+    /// When the call times out; none for a call without one (a benchmark's direct call).
+    deadline: Option<Instant>,
+    /// A request of this call was still waiting when the deadline passed.
+    ran_out: AtomicBool,
+}
+
+impl Budget {
+    /// `work`, stopped at the deadline. A request that ends in an error once the deadline has
+    /// passed notes that the call ran out of time.
+    async fn within<T>(&self, work: impl Future<Output = Result<T, Error>>) -> Result<T, Error> {
+        let Some(deadline) = self.deadline else {
+            return work.await;
+        };
+        let result = tokio::time::timeout_at(deadline.into(), work)
+            .await
+            .unwrap_or(Err(Error::ConnectionReadTimeout));
+        if result.is_err() && Instant::now() >= deadline {
+            self.ran_out.store(true, Ordering::Relaxed);
+        }
+        result
+    }
 }
 
 impl Outbound {
+    pub fn new(plugin: Arc<str>, allowed: Arc<[Origin]>, timeout: Duration) -> Outbound {
+        Outbound {
+            plugin,
+            allowed,
+            timeout,
+            budget: Arc::default(),
+        }
+    }
+
+    /// Starts a plugin call that must end by `deadline`; its requests wait no longer.
+    pub fn start_call(&mut self, deadline: Instant) {
+        // A new budget, so that a request left over from an earlier call cannot mark this one.
+        self.budget = Arc::new(Budget {
+            deadline: Some(deadline),
+            ran_out: AtomicBool::new(false),
+        });
+    }
+
+    /// Whether the current call's time ran out while one of its requests was waiting: the
+    /// call has timed out, whatever the guest did after.
+    pub fn ran_out(&self) -> bool {
+        self.budget.ran_out.load(Ordering::Relaxed)
+    }
+
     fn allows(&self, uri: &http::Uri) -> bool {
         let scheme = uri.scheme_str().unwrap_or("https");
         let Some(host) = uri.host() else { return false };
@@ -90,6 +152,76 @@ impl Outbound {
             )
         })
     }
+}
+
+/// The guest's request options with every wait at most `cap`: a guest may ask for shorter
+/// waits, never longer ones.
+fn capped(options: Option<RequestOptions>, cap: Duration) -> RequestOptions {
+    let options = options.unwrap_or_default();
+    let wait = |asked: Option<Duration>| Some(asked.map_or(cap, |asked| asked.min(cap)));
+    RequestOptions {
+        connect_timeout: wait(options.connect_timeout),
+        first_byte_timeout: wait(options.first_byte_timeout),
+        between_bytes_timeout: wait(options.between_bytes_timeout),
+    }
+}
+
+/// The body length a response declares, when it has a body (not the answer to a `HEAD`, nor a
+/// 1xx, 204 or 304).
+fn declared_length(response: &http::Response<impl Sized>, head: bool) -> Option<u64> {
+    let status = response.status();
+    let bodiless = head
+        || status.is_informational()
+        || status == http::StatusCode::NO_CONTENT
+        || status == http::StatusCode::NOT_MODIFIED;
+    if bodiless {
+        return None;
+    }
+    response
+        .headers()
+        .get(http::header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// A response body on its way to the guest.
+struct Reading {
+    body: WasiBody,
+    /// Bytes handed on so far.
+    read: u64,
+    limit: u64,
+    budget: Arc<Budget>,
+    plugin: Arc<str>,
+    uri: http::Uri,
+}
+
+/// The body of `reading`, cut off with `http-response-body-size` once it passes its limit, and
+/// stopped at the call's deadline.
+fn bounded(reading: Reading) -> WasiBody {
+    let frames = futures::stream::unfold(Some(reading), |reading| async move {
+        let mut reading = reading?;
+        let Reading { body, budget, .. } = &mut reading;
+        let frame = budget
+            .within(async { body.frame().await.transpose() })
+            .await;
+        match frame {
+            Ok(None) => None,
+            Err(err) => Some((Err(err), None)),
+            Ok(Some(frame)) => {
+                reading.read += frame.data_ref().map_or(0, Bytes::len) as u64;
+                if reading.read > reading.limit {
+                    tracing::warn!(plugin = &*reading.plugin, uri = %reading.uri, limit = reading.limit, "outgoing response cut off: its body went over the limit");
+                    let cut_off = Error::HttpResponseBodySize(Some(reading.limit));
+                    return Some((Err(cut_off), None));
+                }
+                Some((Ok(frame), Some(reading)))
+            }
+        }
+    });
+    StreamBody::new(frames).boxed_unsync()
 }
 
 type Sent = Result<
@@ -112,15 +244,35 @@ impl WasiHttpHooks for Outbound {
         if !allowed {
             tracing::warn!(plugin = &*self.plugin, uri = %request.uri(), "outgoing request denied: its origin is not in `allowed_outbound_hosts`");
         }
+        let options = capped(options, self.timeout);
+        let budget = self.budget.clone();
+        let plugin = self.plugin.clone();
+        let uri = request.uri().clone();
+        let head = request.method() == http::Method::HEAD;
         Box::new(async move {
             if !allowed {
                 return Err(Error::HttpRequestDenied);
             }
-            let (response, io) = default_send_request(request, options).await?;
-            Ok((
-                response.map(BodyExt::boxed_unsync),
-                Box::new(io) as Box<dyn Future<Output = _> + Send>,
-            ))
+            let (response, io) = budget
+                .within(default_send_request(request, Some(options)))
+                .await?;
+            if let Some(length) =
+                declared_length(&response, head).filter(|&n| n > MAX_RESPONSE_BODY)
+            {
+                tracing::warn!(plugin = &*plugin, %uri, length, limit = MAX_RESPONSE_BODY, "outgoing response refused: the body it declares is over the limit");
+                return Err(Error::HttpResponseBodySize(Some(MAX_RESPONSE_BODY)));
+            }
+            let response = response.map(|body| {
+                bounded(Reading {
+                    body: body.boxed_unsync(),
+                    read: 0,
+                    limit: MAX_RESPONSE_BODY,
+                    budget,
+                    plugin,
+                    uri,
+                })
+            });
+            Ok((response, Box::new(io) as Box<dyn Future<Output = _> + Send>))
         })
     }
 }
@@ -131,10 +283,7 @@ mod tests {
 
     fn outbound(entries: &[&str]) -> Outbound {
         let allowed: Vec<Origin> = entries.iter().map(|e| Origin::parse(e).unwrap()).collect();
-        Outbound {
-            plugin: "p".into(),
-            allowed: allowed.into(),
-        }
+        Outbound::new("p".into(), allowed.into(), Duration::from_secs(1))
     }
 
     #[test]
@@ -157,6 +306,58 @@ mod tests {
             !outbound(&[]).allows(&"https://api.example.com/".parse().unwrap()),
             "nothing is allowed by default"
         );
+    }
+
+    #[test]
+    fn a_guest_may_ask_for_shorter_waits_never_longer_ones() {
+        let (short, cap) = (Duration::from_millis(50), Duration::from_secs(2));
+        let asked = RequestOptions {
+            connect_timeout: Some(short),
+            first_byte_timeout: Some(Duration::from_secs(600)),
+            between_bytes_timeout: None,
+        };
+        assert_eq!(
+            capped(Some(asked), cap),
+            RequestOptions {
+                connect_timeout: Some(short),
+                first_byte_timeout: Some(cap),
+                between_bytes_timeout: Some(cap),
+            }
+        );
+        assert_eq!(
+            capped(None, cap),
+            RequestOptions {
+                connect_timeout: Some(cap),
+                first_byte_timeout: Some(cap),
+                between_bytes_timeout: Some(cap),
+            },
+            "a guest that asks nothing gets the cap"
+        );
+    }
+
+    /// How many bytes of a body of `len` bytes reach the guest under `limit`, or the error.
+    async fn read(len: usize, limit: u64) -> Result<usize, Error> {
+        let body = http_body_util::Full::new(Bytes::from(vec![b'x'; len]))
+            .map_err(|never| match never {})
+            .boxed_unsync();
+        let body = bounded(Reading {
+            body,
+            read: 0,
+            limit,
+            budget: Arc::default(),
+            plugin: "p".into(),
+            uri: http::Uri::from_static("http://127.0.0.1/"),
+        });
+        Ok(body.collect().await?.to_bytes().len())
+    }
+
+    #[tokio::test]
+    async fn a_response_body_is_cut_off_once_it_passes_the_limit() {
+        assert_eq!(read(1024, 1024).await.ok(), Some(1024));
+        assert!(matches!(
+            read(1025, 1024).await,
+            Err(Error::HttpResponseBodySize(Some(1024)))
+        ));
     }
 
     #[test]
