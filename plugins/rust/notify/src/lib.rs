@@ -14,7 +14,9 @@ use serde::Deserialize;
 use serde::de::IgnoredAny;
 use serde_json::Value;
 use serde_json::value::RawValue;
-use switchyard_plugin::{AttributeValue, Error, Image, Message, Outcome, config, consumer, log};
+use switchyard_plugin::{
+    AttributeValue, Error, Image, Message, Outcome, config, consumer, json, log,
+};
 
 #[consumer]
 fn handle(messages: Vec<Message>) -> Result<Vec<Outcome>, Error> {
@@ -80,8 +82,8 @@ struct Body<'a> {
     #[serde(rename = "detail-type")]
     detail_type: Option<IgnoredAny>,
     // Kept as the text they are until read: most messages have few of them.
-    #[serde(borrow)]
-    detail: Option<&'a RawValue>,
+    #[serde(borrow, default, deserialize_with = "json::if_object")]
+    detail: Option<Box<Body<'a>>>,
     #[serde(borrow)]
     dynamodb: Option<Change<'a>>,
     #[serde(borrow)]
@@ -131,12 +133,10 @@ impl Order {
         };
         // The record is the message, or its `detail`. An EventBridge event's own members (its
         // `version`, its `id`) are not the order's; another message's come first.
-        // A `detail` that is not an object holds no record.
         let (outer, record) = match message.detail.take() {
-            Some(detail) => {
-                let record = serde_json::from_str::<Body>(detail.get()).unwrap_or_default();
-                (Some(message), record)
-            }
+            Some(detail) => (Some(message), *detail),
+            // An EventBridge event whose `detail` is not an object carries no record.
+            None if message.detail_type.is_some() => (Some(message), Body::default()),
             None => (None, message),
         };
         let outer = outer.filter(|outer| outer.detail_type.is_none());
@@ -171,18 +171,15 @@ impl Order {
                 ];
                 for (member, found) in members.iter_mut().zip(found) {
                     if member.is_none() {
-                        *member = found.map(|value| text(value.unmarshall()));
+                        *member = found.map(attribute_text);
                     }
                 }
             }
             if let Some(keys) = change.keys {
-                let keys = keys.attributes().into_iter().map(|(name, value)| {
-                    let text = match value {
-                        AttributeValue::S(text) | AttributeValue::N(text) => text,
-                        other => text(other.unmarshall()),
-                    };
-                    (name, text)
-                });
+                let keys = keys
+                    .attributes()
+                    .into_iter()
+                    .map(|(name, value)| (name, attribute_text(value)));
                 return Order {
                     keys: keys.collect(),
                     members,
@@ -193,6 +190,14 @@ impl Order {
             keys: Vec::new(),
             members,
         }
+    }
+}
+
+/// A string or a number as it is written; any other attribute value as its plain JSON.
+fn attribute_text(value: AttributeValue) -> String {
+    match value {
+        AttributeValue::S(text) | AttributeValue::N(text) => text,
+        other => text(other.unmarshall()),
     }
 }
 

@@ -95,26 +95,32 @@ class _Log:
     """Log lines into the host's log with fields: ``log.info("order handled", orderId=id)``."""
 
     def _write(self, level, message, fields):
-        pairs = [(k, _field(v)) for k, v in fields.items()]
+        pairs = [(k, v if v.__class__ is str else _field(v)) for k, v in fields.items()]
         if _HOST is None:
             print(f"{level} {message} {pairs}", file=sys.__stderr__)
             return
         _HOST[2].log(_LEVELS[level], str(message), pairs)
 
-    def trace(self, message, **fields):
-        self._write("trace", message, fields)
 
-    def debug(self, message, **fields):
-        self._write("debug", message, fields)
+_TEXTS = {True: "true", False: "false"}
 
-    def info(self, message, **fields):
-        self._write("info", message, fields)
 
-    def warn(self, message, **fields):
-        self._write("warn", message, fields)
+def _level(level):
+    """``log.LEVEL(message, **fields)``: one call into the host, the fields' text made here."""
+    if _HOST is None:
+        return lambda self, message, **fields: self._write(level, message, fields)
+    host_log, host_level = _HOST[2].log, _LEVELS[level]
 
-    def error(self, message, **fields):
-        self._write("error", message, fields)
+    def write(self, message, **fields):
+        pairs = [(k, v if v.__class__ is str else _TEXTS.get(v) if v.__class__ is bool else _field(v))
+                 for k, v in fields.items()]
+        host_log(host_level, message if message.__class__ is str else str(message), pairs)
+
+    return write
+
+
+for _name in ("trace", "debug", "info", "warn", "error"):
+    setattr(_Log, _name, _level(_name))
 
 
 log = _Log()
@@ -193,36 +199,41 @@ class StreamRecord:
     unmarshalled (numbers as ``Decimal``, sets as ``set``, binary as ``bytes``), the
     ``sequence_number``; ``raw`` is the record as Lambda would hand it over."""
 
+    __slots__ = ("raw", "event_id", "event_name", "sequence_number", "new_image", "old_image", "_keys")
+
     def __init__(self, raw):
         self.raw = raw
-        self._change = raw.get("dynamodb", {})
+        change = raw.get("dynamodb") or {}
         self.event_id = raw.get("eventID")
         self.event_name = raw.get("eventName")
-        self.sequence_number = self._change.get("SequenceNumber")
+        self.sequence_number = change.get("SequenceNumber")
+        # The images read as dicts whose attributes are unmarshalled when first read: a plugin
+        # pays only for what it reads.
+        self._keys = None
+        image = change.get("NewImage")
+        self.new_image = None if image is None else _Image(image)
+        image = change.get("OldImage")
+        self.old_image = None if image is None else _Image(image)
 
-    # The images read as dicts whose attributes are unmarshalled when first read: a plugin
-    # pays only for what it reads.
-    @functools.cached_property
+
+    @property
     def keys(self):
-        return _Image(self._change.get("Keys", {}))
-
-    @functools.cached_property
-    def new_image(self):
-        image = self._change.get("NewImage")
-        return None if image is None else _Image(image)
-
-    @functools.cached_property
-    def old_image(self):
-        image = self._change.get("OldImage")
-        return None if image is None else _Image(image)
+        if self._keys is None:
+            self._keys = _Image(self.raw.get("dynamodb", {}).get("Keys") or {})
+        return self._keys
 
 
 class _Image(Mapping):
     """An image as a read-only mapping of plain values, each unmarshalled when first read."""
 
+    __slots__ = ("_typed", "_read")
+
     def __init__(self, typed):
         self._typed = typed
         self._read = {}
+
+    def __bool__(self):
+        return bool(self._typed)
 
     def __getitem__(self, name):
         if name not in self._read:

@@ -50,6 +50,8 @@ mod bindings {
         world: "switchyard:sdk/imports",
         generate_all,
         additional_derives: [PartialEq],
+        // Imports take borrowed text: a log line's fields are not copied to be passed.
+        ownership: Borrowing { duplicate_if_necessary: false },
     });
 }
 

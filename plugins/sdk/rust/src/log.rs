@@ -2,14 +2,27 @@
 //! message in hand. Fields are key and value pairs: `log::info("order handled", &[("orderId",
 //! &id)])`.
 
-use std::fmt::Display;
+use std::fmt::{Display, Write};
 
 use crate::bindings::switchyard::plugin::log::{self as host, Level};
 
 fn write(level: Level, message: &str, fields: &[(&str, &dyn Display)]) {
-    let fields: Vec<(String, String)> = fields
+    // Every value written into one text, then passed as slices of it.
+    let mut text = String::new();
+    let mut ends = Vec::with_capacity(fields.len());
+    for (_, value) in fields {
+        let _ = write!(text, "{value}");
+        ends.push(text.len());
+    }
+    let mut start = 0;
+    let fields: Vec<(&str, &str)> = fields
         .iter()
-        .map(|(key, value)| (key.to_string(), value.to_string()))
+        .zip(ends)
+        .map(|((key, _), end)| {
+            let value = &text[start..end];
+            start = end;
+            (*key, value)
+        })
         .collect();
     host::log(level, message, &fields);
 }
