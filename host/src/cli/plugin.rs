@@ -173,8 +173,8 @@ fn project(language: Language, kind: Kind, name: &str) -> Vec<(String, Cow<'stat
     for (path, text) in files.sdk {
         project.push((format!("sdk/{path}"), Cow::Borrowed(text)));
     }
-    // The contract: the Rust SDK reads it from its own folder (and its attributes would read a
-    // second copy in the crate's `wit/` as a clash); componentize-js and -py from `wit/`.
+    // The contract: the Rust SDK reads it from its own folder; componentize-js and -py from
+    // the project's `wit/`.
     let wit = match language {
         Language::Rust => "sdk/wit/plugin.wit",
         Language::Js | Language::Python => "wit/plugin.wit",
