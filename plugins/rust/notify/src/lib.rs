@@ -8,8 +8,6 @@
 //! `honor_fail = false` (say, for a consumer of a dead-letter queue) it handles every message.
 //! `"slowMs": N` makes the first receive of a message take N milliseconds.
 
-use std::fmt::Display;
-
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 use serde_json::Value;
@@ -31,20 +29,21 @@ fn handle_one(message: &Message, honor_fail: bool) -> Result<Outcome, Error> {
     let order = Order::read(&message.body);
     let [fail, tier, version, slow_ms, retry_after] = order.members;
     let count = message.receive_count;
-    // The key attributes lead the line's fields.
-    let mut fields: Vec<(&str, &dyn Display)> = order
+    // The key attributes lead the line's fields, all of them text already.
+    let mut fields: Vec<(&str, &str)> = order
         .keys
         .iter()
-        .map(|(name, value)| (name.as_str(), value as &dyn Display))
+        .map(|(name, value)| (name.as_str(), value.as_str()))
         .collect();
     let tier = tier.unwrap_or_else(|| "none".into());
     let version = version.unwrap_or_default();
+    let receive_count = count.to_string();
     fields.extend([
-        ("customerTier", &tier as &dyn Display),
+        ("customerTier", tier.as_str()),
         ("version", &version),
-        ("receiveCount", &count),
+        ("receiveCount", &receive_count),
     ]);
-    log::info("order handled", &fields);
+    log::text(log::Level::Info, "order handled", &fields);
 
     if count == 1
         && let Some(ms) = slow_ms.and_then(|s| s.parse().ok())
