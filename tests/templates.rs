@@ -20,7 +20,14 @@ use serde_json::{Value, json};
 struct Project {
     name: String,
     entry: String,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
+}
+
+impl Project {
+    /// The project's folder.
+    fn root(&self) -> std::path::PathBuf {
+        self.dir.path().join(&self.name)
+    }
 }
 
 /// Runs `switchyard plugin new my-LANGUAGE-WORLD --lang LANGUAGE --world WORLD`.
@@ -46,11 +53,7 @@ fn new_project(language: &str, world: &str) -> Project {
     let entry = String::from_utf8(output.stdout).unwrap();
     assert!(entry.contains(&format!("[plugins.{name}]")), "{entry}");
     share_build_tools(language, &dir.path().join(&name));
-    Project {
-        name,
-        entry,
-        _dir: dir,
-    }
+    Project { name, entry, dir }
 }
 
 /// Links the build tools of the repository's JavaScript or Python examples (componentize-js in
@@ -224,6 +227,17 @@ async fn the_consumer_template_handles_records_and_events_and_dead_letters_other
 ) {
     let project = new_project(language, "consumer");
     let name = &project.name;
+    if language == "rust" {
+        // A copy of the contract in the crate's own `wit/`, as a user may keep one: the SDK's
+        // attributes read only the one the SDK carries (a second copy was a clash).
+        let wit = project.root().join("wit");
+        std::fs::create_dir_all(&wit).unwrap();
+        std::fs::copy(
+            common::repo().join("wit/plugin.wit"),
+            wit.join("plugin.wit"),
+        )
+        .unwrap();
+    }
     let host = start(
         &project,
         "",
