@@ -14,16 +14,34 @@ pub const MAX_PATTERN_BYTES: usize = 4096;
 /// Most alternatives the `$or`s of one pattern may combine into.
 pub const MAX_BRANCHES: usize = 1024;
 
-/// Names that have a meaning in patterns and so cannot be field names inside `$or`.
-const RESERVED: [&str; 9] = [
-    "anything-but",
-    "cidr",
+/// Words that cannot name a field inside `$or`: event-ruler's
+/// RESERVED_FIELD_NAMES_IN_OR_RELATIONSHIP (Constants.java), operators to come included, and
+/// `$or` itself.
+const RESERVED: [&str; 25] = [
+    "exactly",
     "equals-ignore-case",
-    "exists",
-    "numeric",
     "prefix",
     "suffix",
+    "anything-but",
+    "exists",
     "wildcard",
+    "numeric",
+    "cidr",
+    "=",
+    "<",
+    "<=",
+    ">",
+    ">=",
+    "regex",
+    "not-wildcard",
+    "not-equals-ignore-case",
+    "date-after",
+    "date-on-or-after",
+    "date-before",
+    "date-on-or-before",
+    "in-date-range",
+    "ip-address-in-range",
+    "ip-address-not-in-range",
     "$or",
 ];
 
@@ -240,6 +258,8 @@ fn operator(members: &[(String, Json)], at: &str) -> Result<Option<Matcher>, Pat
             _ => Matcher::Suffix(text("a string or `{\"equals-ignore-case\": ...}`")?.into()),
         },
         "equals-ignore-case" => Matcher::EqualsIgnoreCase(text("a string")?.to_lowercase().into()),
+        // The text as written: no reading as an IP address or a number.
+        "exactly" => Matcher::Str(text("a string")?.into()),
         "wildcard" => {
             Matcher::Wildcard(Wildcard::parse(&text("a string")?).map_err(|m| error(&here, m))?)
         }

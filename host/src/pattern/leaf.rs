@@ -210,7 +210,7 @@ impl Cidr {
             .parse()
             .map_err(|_| format!("\"{text}\" has an invalid prefix length"))?;
         match address.parse::<IpAddr>() {
-            Ok(IpAddr::V4(ip)) if bits <= 32 => {
+            Ok(IpAddr::V4(ip)) if bits < 32 => {
                 let mask = if bits == 0 {
                     0
                 } else {
@@ -221,7 +221,7 @@ impl Cidr {
                     mask,
                 })
             }
-            Ok(IpAddr::V6(ip)) if bits <= 128 => {
+            Ok(IpAddr::V6(ip)) if bits < 128 => {
                 let mask = if bits == 0 {
                     0
                 } else {
@@ -232,6 +232,14 @@ impl Cidr {
                     mask,
                 })
             }
+            // event-ruler refuses a mask of the address's full length (CIDR.cidr): one address
+            // is written as a plain string.
+            Ok(IpAddr::V4(_)) if bits == 32 => Err(format!(
+                "\"{text}\" has a prefix length too long for its address: IPv4 mask bits must be < 32"
+            )),
+            Ok(IpAddr::V6(_)) if bits == 128 => Err(format!(
+                "\"{text}\" has a prefix length too long for its address: IPv6 mask bits must be < 128"
+            )),
             Ok(_) => Err(format!(
                 "\"{text}\" has a prefix length too long for its address"
             )),

@@ -486,6 +486,69 @@ fn cidr_blocks_for_ipv4_and_ipv6() {
         refused(r#"{"ip": [{"cidr": "10.0.0.0/33"}]}"#),
         "at `ip[0].cidr`: \"10.0.0.0/33\" has a prefix length too long for its address"
     );
+    // event-ruler's CIDR.cidr (CIDR.java) refuses a mask of the address's full length: "IPv4
+    // mask bits must be < 32", "IPv6 mask bits must be < 128". One address is a plain string.
+    assert_eq!(
+        refused(r#"{"ip": [{"cidr": "10.0.0.1/32"}]}"#),
+        "at `ip[0].cidr`: \"10.0.0.1/32\" has a prefix length too long for its address: IPv4 mask bits must be < 32"
+    );
+    assert_eq!(
+        refused(r#"{"ip": [{"cidr": "2001:db8::1/128"}]}"#),
+        "at `ip[0].cidr`: \"2001:db8::1/128\" has a prefix length too long for its address: IPv6 mask bits must be < 128"
+    );
+    table(&[(
+        r#"{"ip": [{"cidr": "10.0.0.0/31"}]}"#,
+        r#"{"ip": "10.0.0.1"}"#,
+        true,
+    )]);
+}
+
+/// `{"exactly": "..."}` (event-ruler's EXACT_MATCH, JsonRuleCompiler.java): a string matched as
+/// it is written, with no IP-range reading; a number is refused
+/// (`JsonRuleCompilerTest.testExactlyMatchingRule...`).
+#[test]
+fn exactly_matches_the_text_as_written() {
+    table(&[
+        (r#"{"a": [{"exactly": "x"}]}"#, r#"{"a": "x"}"#, true),
+        (r#"{"a": [{"exactly": "x"}]}"#, r#"{"a": "X"}"#, false),
+        (
+            r#"{"a": [{"exactly": "10.0.0.1"}]}"#,
+            r#"{"a": "10.0.0.1"}"#,
+            true,
+        ),
+        (
+            r#"{"a": [{"exactly": "10.0.0.1"}]}"#,
+            r#"{"a": "10.0.0.01"}"#,
+            false,
+        ),
+        (r#"{"a": [{"exactly": "33"}]}"#, r#"{"a": 33}"#, false),
+        (
+            r#"{"a": [{"exactly": "x"}, "y"]}"#,
+            r#"{"a": ["z", "y"]}"#,
+            true,
+        ),
+    ]);
+    assert_eq!(
+        refused(r#"{"a": [{"exactly": 33}]}"#),
+        "at `a[0].exactly`: `exactly` takes a string, not a number"
+    );
+    // Reserved inside `$or` as in event-ruler's RESERVED_FIELD_NAMES_IN_OR_RELATIONSHIP
+    // (Constants.java), which reserves words for operators to come too.
+    for word in [
+        "exactly",
+        ">=",
+        "regex",
+        "not-wildcard",
+        "in-date-range",
+        "ip-address-in-range",
+    ] {
+        assert_eq!(
+            refused(&format!(r#"{{"$or": [{{"a": [1]}}, {{"{word}": [1]}}]}}"#)),
+            format!(
+                "at `$or[1].{word}`: \"{word}\" is a reserved word and cannot be a field name inside `$or`"
+            )
+        );
+    }
 }
 
 #[test]
