@@ -135,6 +135,8 @@ pub fn plugins(report: &mut Report) {
     // a batch of 10 of what they see for an order.
     let events = vec![fixtures::filter_event(); 10];
     let messages = vec![fixtures::consumer_message(); 10];
+    // Items per second from batches of 10 per second.
+    let per_item = |batches: Vec<f64>| batches.iter().map(|b| b * 10.0).collect::<Vec<f64>>();
     for (plugin, what) in [
         ("tier", "rust enricher"),
         ("bindings-tier", "rust-bindings enricher"),
@@ -147,13 +149,8 @@ pub fn plugins(report: &mut Report) {
                     .expect("the call succeeds"),
             );
         });
-        let events: Vec<f64> = batches.iter().map(|b| b * 10.0).collect();
-        report.add(
-            "Plugins",
-            format!("{what} events/s, host warm pool"),
-            "/s",
-            events,
-        );
+        let name = format!("{what} events/s, host warm pool");
+        report.add("Plugins", name, "/s", per_item(batches));
     }
     for (plugin, what) in [
         ("notify", "rust consumer"),
@@ -167,13 +164,8 @@ pub fn plugins(report: &mut Report) {
                     .expect("the call succeeds"),
             );
         });
-        let messages: Vec<f64> = batches.iter().map(|b| b * 10.0).collect();
-        report.add(
-            "Plugins",
-            format!("{what} messages/s, host warm pool"),
-            "/s",
-            messages,
-        );
+        let name = format!("{what} messages/s, host warm pool");
+        report.add("Plugins", name, "/s", per_item(batches));
     }
     for world in ["enricher events/s", "consumer messages/s"] {
         report.ratio(
