@@ -7,6 +7,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
+use crate::config::{Key, KeySchema, KeyValue};
+
 /// A DynamoDB attribute value in its JSON form, e.g. `{"S": "abc"}` or `{"N": "42"}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum AttributeValue {
@@ -65,6 +67,20 @@ impl AttributeValue {
 
 /// An item as DynamoDB JSON: attribute name to attribute value.
 pub type Image = BTreeMap<String, AttributeValue>;
+
+/// A change record's `Keys`: an item's key attributes as DynamoDB attribute values.
+pub fn key_image(schema: &KeySchema, key: &Key) -> Image {
+    let value = |value: &KeyValue| match value {
+        KeyValue::S(text) => AttributeValue::S(text.clone()),
+        KeyValue::N(text) => AttributeValue::N(text.clone()),
+    };
+    let mut keys = Image::new();
+    keys.insert(schema.partition.name.clone(), value(&key.partition));
+    if let (Some(attribute), Some(sort)) = (&schema.sort, &key.sort) {
+        keys.insert(attribute.name.clone(), value(sort));
+    }
+    keys
+}
 
 /// Converts a plain JSON object to a DynamoDB image.
 pub fn image_of(item: &Map<String, Value>) -> Image {

@@ -17,7 +17,7 @@ use crate::backend::{
     ChangeStream, Delivery, Item, NewMessage, Received, Store, StoreError, Write,
 };
 use crate::bus::Buses;
-use crate::config::{BusId, Config, PipeId, QueueId, TableId};
+use crate::config::{BusId, Config, Key, PipeId, QueueId, TableId};
 use crate::plugin::{Message, Outcome, Plugins};
 use crate::record::StreamRecord;
 
@@ -192,10 +192,14 @@ impl Tracer {
 
     /// `POST /{table}`'s write: the item with its version and timestamps, if the schema takes it.
     fn created(&self, table: TableId, mut item: Map<String, Value>) -> Result<Write, String> {
-        let key = self.key_of(table, &item)?;
         let now = crate::api::timestamp();
+        // As the API writes it: `createdAt` is the time of the write, unless it is a key the
+        // item gives.
+        if !(self.config[table].key.is_key("createdAt") && item.contains_key("createdAt")) {
+            item.insert("createdAt".into(), Value::String(now.clone()));
+        }
+        let key = self.key_of(table, &item)?;
         item.insert("version".into(), json!(1));
-        item.insert("createdAt".into(), Value::String(now.clone()));
         item.insert("updatedAt".into(), Value::String(now));
         self.check_schema(table, &item)?;
         Ok(Write::Create {
@@ -215,7 +219,7 @@ impl Tracer {
             unreachable!("replaces what `created` made")
         };
         let key = self.key_of(table, &item)?;
-        if key != old.key() {
+        if &key != old.key() {
             return Err(format!(
                 "the new item's key `{key}` is not the old one's, `{}`",
                 old.key()
@@ -232,15 +236,12 @@ impl Tracer {
         })
     }
 
-    fn key_of(&self, table: TableId, item: &Map<String, Value>) -> Result<String, String> {
-        let attribute = &self.config[table].key;
-        match item.get(attribute) {
-            Some(Value::String(key)) if !key.is_empty() => Ok(key.clone()),
-            _ => Err(format!(
-                "the item has no `{attribute}` (table `{}`'s key) as a string",
-                self.config[table].name
-            )),
-        }
+    fn key_of(&self, table: TableId, item: &Map<String, Value>) -> Result<Key, String> {
+        let table = &self.config[table];
+        table
+            .key
+            .key_of(item)
+            .map_err(|why| format!("the item is not keyed as table `{}`: {why}", table.name))
     }
 
     fn check_schema(&self, table: TableId, item: &Map<String, Value>) -> Result<(), String> {
@@ -407,9 +408,9 @@ impl Tracer {
     }
 }
 
-fn old_key(write: &Write) -> String {
+fn old_key(write: &Write) -> Key {
     match write {
-        Write::Create { item, .. } => item.key().to_string(),
+        Write::Create { item, .. } => item.key().clone(),
         _ => unreachable!("deletes what `created` made"),
     }
 }

@@ -18,8 +18,8 @@ use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
 use super::{ApiError, App};
-use crate::backend::{Idempotency, Item, Store, Write, Written};
-use crate::config::{Schema, TableId};
+use crate::backend::{Idempotency, Item, Page, Store, Write, Written};
+use crate::config::{Generated, Key, KeySchema, KeyValue, Schema, TableId};
 
 const MAX_KEY_LEN: usize = 255;
 const DEFAULT_PAGE: usize = 100;
@@ -30,8 +30,8 @@ const DRAIN_LIMIT: usize = 64 << 20;
 /// Everything a table's handlers need, resolved once at start-up.
 struct TableApi {
     id: TableId,
-    /// The key attribute, e.g. `orderId`.
-    key: String,
+    /// The key attributes, e.g. `orderId`, or `id` and `createdAt`.
+    key: KeySchema,
     path: String,
     schema: Option<Schema>,
     max_body: usize,
@@ -50,13 +50,15 @@ pub(super) fn routes(app: &App, id: TableId) -> Router {
         max_body: app.config.host.max_body,
         store: app.store.clone(),
     };
-    Router::new()
-        .route(&table.path, get(list).post(create))
-        .route(
-            &format!("{}/{{id}}", table.path),
-            get(read).put(replace).patch(patch).delete(remove),
-        )
-        .with_state(Arc::new(api))
+    let item = get(read).put(replace).patch(patch).delete(remove);
+    let router = Router::new().route(&table.path, get(list).post(create));
+    let router = match &table.key.sort {
+        None => router.route(&format!("{}/{{key}}", table.path), item),
+        Some(_) => router
+            .route(&format!("{}/{{partition}}", table.path), get(query))
+            .route(&format!("{}/{{partition}}/{{sort}}", table.path), item),
+    };
+    router.with_state(Arc::new(api))
 }
 
 async fn create(State(t): Table, headers: HeaderMap, body: Body) -> Result<Response, ApiError> {
@@ -68,23 +70,22 @@ async fn create(State(t): Table, headers: HeaderMap, body: Body) -> Result<Respo
             fingerprint: fingerprint(&doc),
         }),
     };
-    let key = match doc.get(&t.key) {
-        None => uuid::Uuid::now_v7().to_string(),
-        Some(Value::String(key)) => {
-            check_key(&t.key, key)?;
-            key.clone()
-        }
-        Some(_) => {
-            return Err(ApiError::bad_request(
-                "invalid_key",
-                format!("`{}` must be a string", t.key),
-            ));
-        }
-    };
     let now = timestamp();
-    doc.insert(t.key.clone(), Value::String(key.clone()));
+    for attribute in t.key.attributes() {
+        if !doc.contains_key(&attribute.name) {
+            let generated = match attribute.generated {
+                None => continue,
+                Some(Generated::Uuid) => uuid::Uuid::now_v7().to_string(),
+                Some(Generated::Timestamp) => now.clone(),
+            };
+            doc.insert(attribute.name.clone(), Value::String(generated));
+        }
+    }
+    let key = t.key_of(&doc)?;
     doc.insert("version".into(), json!(1));
-    doc.insert("createdAt".into(), Value::String(now.clone()));
+    if !t.key.is_key("createdAt") {
+        doc.insert("createdAt".into(), Value::String(now.clone()));
+    }
     doc.insert("updatedAt".into(), Value::String(now));
     let doc = t.validate(doc)?;
 
@@ -110,29 +111,29 @@ async fn create(State(t): Table, headers: HeaderMap, body: Body) -> Result<Respo
     }
 }
 
-async fn read(State(t): Table, Path(id): Path<String>) -> Result<Response, ApiError> {
-    check_key(&t.key, &id)?;
-    let item = t.current(&id).await?;
+async fn read(State(t): Table, Path(path): Path<Vec<String>>) -> Result<Response, ApiError> {
+    let key = t.key_in(&path)?;
+    let item = t.current(&key).await?;
     Ok(with_etag(StatusCode::OK, item))
 }
 
 async fn replace(
     State(t): Table,
-    Path(id): Path<String>,
+    Path(path): Path<Vec<String>>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let (current, doc) = t.update_request(&id, &headers, body).await?;
+    let (current, doc) = t.update_request(&path, &headers, body).await?;
     t.update(current, doc).await
 }
 
 async fn patch(
     State(t): Table,
-    Path(id): Path<String>,
+    Path(path): Path<Vec<String>>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let (current, changes) = t.update_request(&id, &headers, body).await?;
+    let (current, changes) = t.update_request(&path, &headers, body).await?;
     // RFC 7396: the patch is merged into the stored item; `null` removes a member.
     let mut merged = Value::Object(current.body().clone());
     json_patch::merge(&mut merged, &Value::Object(changes));
@@ -144,14 +145,14 @@ async fn patch(
 
 async fn remove(
     State(t): Table,
-    Path(id): Path<String>,
+    Path(path): Path<Vec<String>>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    check_key(&t.key, &id)?;
+    let key = t.key_in(&path)?;
     let expected_version = match IfMatch::optional(&headers)? {
         None => None,
         Some(condition) => {
-            let current = t.current(&id).await?;
+            let current = t.current(&key).await?;
             condition.check(&current)?;
             Some(current.version())
         }
@@ -160,7 +161,7 @@ async fn remove(
         .write(
             t.id,
             Write::Delete {
-                key: id,
+                key,
                 expected_version,
             },
         )
@@ -179,63 +180,132 @@ async fn list(
     State(t): Table,
     params: Result<Query<ListParams>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let Query(params) =
-        params.map_err(|err| ApiError::bad_request("invalid_query", err.body_text()))?;
-    let limit = match params.limit.as_deref() {
-        None | Some("") => DEFAULT_PAGE,
-        Some(text) => text
-            .parse()
-            .ok()
-            .filter(|n| (1..=MAX_PAGE).contains(n))
-            .ok_or_else(|| {
-                ApiError::bad_request(
-                    "invalid_query",
-                    format!("`limit` must be a whole number from 1 to {MAX_PAGE}"),
-                )
-            })?,
-    };
-    let after = match params.cursor.as_deref() {
-        None | Some("") => None,
-        Some(cursor) => Some(
-            URL_SAFE_NO_PAD
-                .decode(cursor)
-                .ok()
-                .and_then(|bytes| String::from_utf8(bytes).ok())
-                .ok_or_else(|| {
-                    ApiError::bad_request(
-                        "invalid_query",
-                        "`cursor` is not a cursor this API returned",
-                    )
-                })?,
-        ),
-    };
-    let page = t.store.list(t.id, after.as_deref(), limit).await?;
-    let next = page.next_after.map(|key| URL_SAFE_NO_PAD.encode(key));
+    let (limit, after) = t.page_params(params)?;
+    let page = t.store.list(t.id, after.as_ref(), limit).await?;
+    Ok(page_response(page))
+}
+
+/// One partition's items in sort-key order, as DynamoDB's Query gives them.
+async fn query(
+    State(t): Table,
+    Path(partition): Path<String>,
+    params: Result<Query<ListParams>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let partition = t
+        .key
+        .partition
+        .parse(&partition)
+        .map_err(|message| ApiError::bad_request("invalid_key", message))?;
+    let (limit, after) = t.page_params(params)?;
+    let page = t
+        .store
+        .query(t.id, &partition, after.as_ref(), limit)
+        .await?;
+    Ok(page_response(page))
+}
+
+fn page_response(page: Page) -> Response {
+    let next = page
+        .next_after
+        .map(|key| URL_SAFE_NO_PAD.encode(key.storage()));
     let items: Vec<Value> = page
         .items
         .into_iter()
         .map(|item| Value::Object(item.into_body()))
         .collect();
-    Ok(axum::Json(json!({"items": items, "nextCursor": next})).into_response())
+    axum::Json(json!({"items": items, "nextCursor": next})).into_response()
 }
 
 impl TableApi {
+    /// A page's size and where it starts, from `?limit=&cursor=`.
+    fn page_params(
+        &self,
+        params: Result<Query<ListParams>, QueryRejection>,
+    ) -> Result<(usize, Option<Key>), ApiError> {
+        let Query(params) =
+            params.map_err(|err| ApiError::bad_request("invalid_query", err.body_text()))?;
+        let limit = match params.limit.as_deref() {
+            None | Some("") => DEFAULT_PAGE,
+            Some(text) => text
+                .parse()
+                .ok()
+                .filter(|n| (1..=MAX_PAGE).contains(n))
+                .ok_or_else(|| {
+                    ApiError::bad_request(
+                        "invalid_query",
+                        format!("`limit` must be a whole number from 1 to {MAX_PAGE}"),
+                    )
+                })?,
+        };
+        let after = match params.cursor.as_deref() {
+            None | Some("") => None,
+            Some(cursor) => Some(
+                URL_SAFE_NO_PAD
+                    .decode(cursor)
+                    .ok()
+                    .and_then(|bytes| String::from_utf8(bytes).ok())
+                    .map(|text| self.key.from_storage(&text))
+                    .ok_or_else(|| {
+                        ApiError::bad_request(
+                            "invalid_query",
+                            "`cursor` is not a cursor this API returned",
+                        )
+                    })?,
+            ),
+        };
+        Ok((limit, after))
+    }
+
+    /// The key a URL path names: the partition key's text, then the sort key's.
+    fn key_in(&self, path: &[String]) -> Result<Key, ApiError> {
+        let invalid = |message| ApiError::bad_request("invalid_key", message);
+        let (partition, sort) = match path {
+            [partition] => (partition, None),
+            [partition, sort] => (partition, Some(sort.as_str())),
+            _ => return Err(invalid("the path does not name an item".to_string())),
+        };
+        let key = self.key.parse(partition, sort).map_err(invalid)?;
+        self.check_key(&key)?;
+        Ok(key)
+    }
+
+    /// The key an item's body holds, if it is one the API can address.
+    fn key_of(&self, doc: &Map<String, Value>) -> Result<Key, ApiError> {
+        let key = self
+            .key
+            .key_of(doc)
+            .map_err(|message| ApiError::bad_request("invalid_key", message))?;
+        self.check_key(&key)?;
+        Ok(key)
+    }
+
+    /// String keys travel in URL paths, so they keep to characters that need no escaping.
+    fn check_key(&self, key: &Key) -> Result<(), ApiError> {
+        let values = std::iter::once(&key.partition).chain(&key.sort);
+        for (attribute, value) in self.key.attributes().zip(values) {
+            if let KeyValue::S(text) = value {
+                check_key(&attribute.name, text)?;
+            }
+        }
+        Ok(())
+    }
+
     /// Checks a PUT or PATCH: the key, `If-Match` against the stored item, and the body.
     async fn update_request(
         &self,
-        id: &str,
+        path: &[String],
         headers: &HeaderMap,
         body: Body,
     ) -> Result<(Item, Map<String, Value>), ApiError> {
-        check_key(&self.key, id)?;
+        let key = self.key_in(path)?;
         let condition = IfMatch::required(headers)?;
         let doc = read_object(self, headers, body).await?;
-        let current = self.current(id).await?;
+        let current = self.current(&key).await?;
         condition.check(&current)?;
         Ok((current, doc))
     }
 
-    async fn current(&self, key: &str) -> Result<Item, ApiError> {
+    async fn current(&self, key: &Key) -> Result<Item, ApiError> {
         self.store
             .get(self.id, key)
             .await?
@@ -248,22 +318,20 @@ impl TableApi {
         current: Item,
         mut doc: Map<String, Value>,
     ) -> Result<Response, ApiError> {
-        match doc.get(&self.key) {
-            None => {}
-            Some(Value::String(key)) if *key == current.key() => {}
-            Some(_) => {
-                return Err(ApiError::bad_request(
-                    "key_mismatch",
-                    format!(
-                        "`{}` cannot change; it must be `{}` or absent",
-                        self.key,
-                        current.key()
-                    ),
-                ));
+        for (name, value) in self.key.json(current.key()) {
+            match doc.get(&name) {
+                None => {}
+                Some(given) if given == &value => {}
+                Some(_) => {
+                    return Err(ApiError::bad_request(
+                        "key_mismatch",
+                        format!("`{name}` cannot change; it must be `{value}` or absent"),
+                    ));
+                }
             }
+            doc.insert(name, value);
         }
         let version = current.version() + 1;
-        doc.insert(self.key.clone(), Value::String(current.key().to_string()));
         doc.insert("version".into(), json!(version));
         doc.insert(
             "createdAt".into(),
@@ -275,7 +343,7 @@ impl TableApi {
         );
         doc.insert("updatedAt".into(), Value::String(timestamp()));
         let doc = self.validate(doc)?;
-        let item = Item::new(current.key(), version, doc);
+        let item = Item::new(current.key().clone(), version, doc);
         let written = self
             .store
             .write(
@@ -323,6 +391,7 @@ fn written_item(written: Written) -> Item {
         Written::Created(item)
         | Written::Replaced(item)
         | Written::Deleted(item)
+        | Written::Put { item, .. }
         | Written::Replayed { item, .. } => item,
     }
 }

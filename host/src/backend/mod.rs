@@ -17,7 +17,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde_json::{Map, Value};
 
-use crate::config::{BusId, QueueId, TableId};
+use crate::config::{BusId, Key, KeySchema, KeyValue, QueueId, TableId};
 use crate::record::{SequenceNumber, StreamRecord};
 
 /// Everything a backend provides, so that the host holds one backend of either kind.
@@ -54,7 +54,7 @@ pub struct Capabilities {
 /// says what the body holds.
 #[derive(Debug, Clone)]
 pub struct Item {
-    key: String,
+    key: Key,
     version: u64,
     body: Map<String, Value>,
     /// `body` as JSON text: as the store read it, or as first asked for.
@@ -69,9 +69,9 @@ impl PartialEq for Item {
 }
 
 impl Item {
-    pub fn new(key: impl Into<String>, version: u64, body: Map<String, Value>) -> Item {
+    pub fn new(key: Key, version: u64, body: Map<String, Value>) -> Item {
         Item {
-            key: key.into(),
+            key,
             version,
             body,
             text: OnceLock::new(),
@@ -79,12 +79,10 @@ impl Item {
     }
 
     /// An item rebuilt from its body alone: the key and the version are attributes of it.
-    pub fn from_body(key_attribute: &str, body: Map<String, Value>) -> Item {
-        let key = body
-            .get(key_attribute)
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string();
+    pub fn from_body(schema: &KeySchema, body: Map<String, Value>) -> Item {
+        let key = schema
+            .key_of(&body)
+            .unwrap_or_else(|_| Key::simple(String::new()));
         let version = body
             .get("version")
             .and_then(Value::as_u64)
@@ -94,13 +92,13 @@ impl Item {
 
     /// An item whose body the store keeps as JSON text: the text is kept too, so a response
     /// sends it as stored instead of serializing the body again.
-    pub fn from_text(key: String, version: u64, text: String) -> serde_json::Result<Item> {
+    pub fn from_text(key: Key, version: u64, text: String) -> serde_json::Result<Item> {
         let item = Item::new(key, version, serde_json::from_str(&text)?);
         item.text.get_or_init(|| text);
         Ok(item)
     }
 
-    pub fn key(&self) -> &str {
+    pub fn key(&self) -> &Key {
         &self.key
     }
 
@@ -143,11 +141,14 @@ pub enum Write {
         item: Item,
         idempotency: Option<Idempotency>,
     },
+    /// Stores an item whether or not its key is taken (DynamoDB's PutItem without a
+    /// condition); its version is one past the stored one's, or 1.
+    Put { item: Item },
     /// Replaces an item whose stored version is `expected_version`.
     Replace { item: Item, expected_version: u64 },
     /// Deletes an item, if given only when its stored version is `expected_version`.
     Delete {
-        key: String,
+        key: Key,
         expected_version: Option<u64>,
     },
 }
@@ -167,6 +168,11 @@ pub const IDEMPOTENCY_TTL: Duration = Duration::from_secs(24 * 3600);
 pub enum Written {
     Created(Item),
     Replaced(Item),
+    /// The item as stored (at its new version), and the one it replaced, if any.
+    Put {
+        item: Item,
+        old: Option<Item>,
+    },
     /// The item as it was before it was deleted.
     Deleted(Item),
     /// The idempotency key was used before: nothing was written; this is the first result.
@@ -208,20 +214,29 @@ pub enum StoreError {
 pub struct Page {
     pub items: Vec<Item>,
     /// The last key of this page when more items follow.
-    pub next_after: Option<String>,
+    pub next_after: Option<Key>,
 }
 
 /// Items of the tables declared in routes.toml, with conditional writes. Every committed write
 /// appends its change record to the table's stream in the same transaction.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
-    async fn get(&self, table: TableId, key: &str) -> Result<Option<Item>, StoreError>;
+    async fn get(&self, table: TableId, key: &Key) -> Result<Option<Item>, StoreError>;
     /// A page of items after the key `after`: in key order on the embedded backend, in
     /// DynamoDB's scan order on AWS (the conformance suite checks key order where kept).
     async fn list(
         &self,
         table: TableId,
-        after: Option<&str>,
+        after: Option<&Key>,
+        limit: usize,
+    ) -> Result<Page, StoreError>;
+    /// A page of one partition's items after the key `after`, in sort-key order (DynamoDB's
+    /// Query), on a table with a sort key.
+    async fn query(
+        &self,
+        table: TableId,
+        partition: &KeyValue,
+        after: Option<&Key>,
         limit: usize,
     ) -> Result<Page, StoreError>;
     async fn write(&self, table: TableId, write: Write) -> Result<Written, StoreError>;

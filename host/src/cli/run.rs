@@ -93,18 +93,19 @@ fn prepare(
     Ok((plugins, world, inputs))
 }
 
-/// The key attribute of the table whose pipe runs the plugin, to make records of plain items.
-fn key_attribute(config: &Config, plugin: PluginId) -> Option<String> {
+/// The key attributes of the table whose pipe runs the plugin, to make records of plain items.
+fn key_attribute(config: &Config, plugin: PluginId) -> Option<Vec<String>> {
     let pipe = config
         .pipes
         .iter()
         .find(|p| p.filter_plugin == Some(plugin) || p.enrichment == Some(plugin))?;
-    Some(config[pipe.source].key.clone())
+    let key = &config[pipe.source].key;
+    Some(key.attributes().map(|a| a.name.clone()).collect())
 }
 
 /// A stream record (it has `dynamodb`) or an EventBridge event (`detail-type`) as it is; a
 /// plain item as the record of its insert.
-fn as_event(n: usize, input: Value, key: Option<&str>) -> Result<Value, BadInput> {
+fn as_event(n: usize, input: Value, key: Option<&[String]>) -> Result<Value, BadInput> {
     let Value::Object(item) = input else {
         return Err(BadInput(format!(
             "a filter or enricher takes a stream record, an EventBridge event or an item (a JSON object), not {input}"
@@ -113,13 +114,12 @@ fn as_event(n: usize, input: Value, key: Option<&str>) -> Result<Value, BadInput
     if item.contains_key("dynamodb") || item.contains_key("detail-type") {
         return Ok(Value::Object(item));
     }
-    let key = key
-        .or_else(|| item.keys().next().map(String::as_str))
-        .unwrap_or("id");
-    let keys = item
-        .get(key)
-        .map(|value| image_of(&Map::from_iter([(key.to_string(), value.clone())])))
-        .unwrap_or_default();
+    let first = [item.keys().next().map_or("id", String::as_str).to_string()];
+    let key = key.unwrap_or(&first);
+    let keys =
+        image_of(&Map::from_iter(key.iter().filter_map(|name| {
+            Some((name.clone(), item.get(name)?.clone()))
+        })));
     let image = ImageText::of(&image_of(&item));
     Ok(json!({
         "eventID": format!("plugin-run-{}", n + 1),

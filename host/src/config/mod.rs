@@ -6,6 +6,7 @@
 mod checker;
 mod compile;
 mod filter;
+pub mod key;
 mod raw;
 mod routing;
 pub mod units;
@@ -18,6 +19,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use compile::compile;
+pub use key::{Generated, Key, KeyAttribute, KeySchema, KeyType, KeyValue};
 
 /// Loads and validates a routes.toml file; relative paths in it resolve against its folder.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
@@ -276,8 +278,8 @@ impl StreamViewType {
 #[derive(Debug)]
 pub struct TableConfig {
     pub name: String,
-    /// The key attribute, e.g. `orderId`.
-    pub key: String,
+    /// The key attributes: a partition key (e.g. `orderId`) and an optional sort key.
+    pub key: KeySchema,
     /// The HTTP path of the collection, e.g. `/orders`.
     pub path: String,
     pub stream_view_type: StreamViewType,

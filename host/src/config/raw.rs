@@ -32,11 +32,48 @@ pub struct Aws {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Table {
-    pub key: Text,
+    pub key: Spanned<KeySpec>,
+    pub sort_key: Option<Spanned<KeySpec>>,
     pub path: Option<Text>,
     pub stream_view_type: Option<Text>,
     pub stream_retention: Option<Text>,
     pub schema: Option<Text>,
+}
+
+/// A key attribute: its name (a string key), or `{ name, type, generated }`.
+#[derive(Debug)]
+pub enum KeySpec {
+    Name(String),
+    Attribute(KeyAttributeSpec),
+}
+
+impl<'de> Deserialize<'de> for KeySpec {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = KeySpec;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an attribute name, or `{ name = \"...\", type = \"S\" or \"N\" }`")
+            }
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<KeySpec, E> {
+                Ok(KeySpec::Name(text.to_string()))
+            }
+            fn visit_map<M: MapAccess<'de>>(self, map: M) -> Result<KeySpec, M::Error> {
+                KeyAttributeSpec::deserialize(MapAccessDeserializer::new(map))
+                    .map(KeySpec::Attribute)
+            }
+        }
+        deserializer.deserialize_any(KeyVisitor)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyAttributeSpec {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    pub generated: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -84,7 +84,7 @@ fn the_repository_routes_toml_is_valid() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../routes.toml");
     let config = load(&path).unwrap_or_else(|err| panic!("{err}"));
     assert_eq!(config.tables[0].name, "orders");
-    assert_eq!(config.tables[0].key, "orderId");
+    assert_eq!(config.tables[0].key, KeySchema::simple("orderId"));
     assert!(config.tables[0].schema.is_some());
 }
 
@@ -255,21 +255,6 @@ fn unknown_sections_and_bad_names_are_refused() {
         [
             "routes.toml:1:2: tabels: unknown section `tabels`, expected one of `host`, `aws`, `tables`, `plugins`, `pipes`, `buses`, `queues`, `consumers`",
             "routes.toml:3:9: tables.a b: a name has 1 to 80 characters: letters, digits, `-`, `_` and `.`",
-        ]
-    );
-}
-
-#[test]
-fn table_paths_are_unique_and_leave_the_host_paths_alone() {
-    assert_eq!(
-        problems(
-            "[tables.a]\nkey = \"id\"\npath = \"/admin/x\"\n[tables.b]\nkey = \"id\"\npath = \"/admin/x\"\n[tables.c]\nkey = \"version\"\n"
-        ),
-        [
-            "routes.toml:3:8: tables.a.path: path `/admin/x` is reserved by the host (`/admin`, `/healthz`, `/readyz`, `/metrics`)",
-            "routes.toml:6:8: tables.b.path: path `/admin/x` is reserved by the host (`/admin`, `/healthz`, `/readyz`, `/metrics`)",
-            "routes.toml:6:8: tables.b.path: path `/admin/x` is already served by table `a`",
-            "routes.toml:8:7: tables.c.key: `version` cannot be the key attribute: it must be non-empty and not one of `version`, `createdAt`, `updatedAt`",
         ]
     );
 }
@@ -583,7 +568,7 @@ handler = "nobody"
     assert_eq!(
         problems(text),
         [
-            "routes.toml:3:1: tables.orders: unknown field `colour`, expected one of `key`, `path`, `stream_view_type`, `stream_retention`, `schema`",
+            "routes.toml:3:1: tables.orders: unknown field `colour`, expected one of `key`, `sort_key`, `path`, `stream_view_type`, `stream_retention`, `schema`",
             "routes.toml:8:1: plugins.f: unknown field `memroy`, expected one of `world`, `wasm`, `build`, `workdir`, `memory`, `timeout`, `fuel`, `fresh_instance`, `max_invocations`, `config`, `allowed_outbound_hosts`",
             "routes.toml:11:9: buses.b: invalid type: integer `5`, expected a map",
             "routes.toml:14:1: queues.q: unknown field `dlq_`, expected one of `visibility_timeout`, `retention`, `delay`, `max_receive_count`, `dlq`, `fifo`, `content_based_deduplication`",
@@ -699,3 +684,5 @@ fn every_routes_toml_key_is_documented_in_the_readme() {
         keys.len()
     );
 }
+
+mod tables;

@@ -28,7 +28,10 @@ use aws_sdk_dynamodb::types::{
 use serde_json::{Map, Value};
 
 use super::{IDEMPOTENCY_TTL, Idempotency, Item, Page, ShardId, Store, StoreError, Write, Written};
-use crate::config::{AwsConfig, BusConfig, QueueConfig, StreamViewType, TableConfig, TableId};
+use crate::config::{
+    AwsConfig, BusConfig, Key, KeySchema, KeyValue, QueueConfig, StreamViewType, TableConfig,
+    TableId,
+};
 use crate::record::SequenceNumber;
 use convert::{from_item, to_item};
 
@@ -40,7 +43,7 @@ const LEASE_TABLE: &str = "switchyard-leases";
 struct AwsTable {
     /// The DynamoDB table name: the routes.toml name with the configured prefix.
     name: String,
-    key: String,
+    key: KeySchema,
     view: StreamViewType,
 }
 
@@ -159,29 +162,35 @@ impl AwsStore {
     async fn create_table(
         &self,
         name: &str,
-        key: &str,
+        key: &KeySchema,
         stream: Option<StreamSpecification>,
     ) -> Result<(), StoreError> {
-        let key_schema = KeySchemaElement::builder()
-            .attribute_name(key)
-            .key_type(KeyType::Hash)
-            .build()
-            .map_err(unavailable)?;
-        let definition = AttributeDefinition::builder()
-            .attribute_name(key)
-            .attribute_type(ScalarAttributeType::S)
-            .build()
-            .map_err(unavailable)?;
-        self.client
+        let mut request = self
+            .client
             .create_table()
             .table_name(name)
-            .key_schema(key_schema)
-            .attribute_definitions(definition)
             .billing_mode(BillingMode::PayPerRequest)
-            .set_stream_specification(stream)
-            .send()
-            .await
-            .map_err(unavailable)?;
+            .set_stream_specification(stream);
+        for (attribute, role) in key.attributes().zip([KeyType::Hash, KeyType::Range]) {
+            let kind = match attribute.kind {
+                crate::config::KeyType::S => ScalarAttributeType::S,
+                crate::config::KeyType::N => ScalarAttributeType::N,
+            };
+            let element = KeySchemaElement::builder()
+                .attribute_name(&attribute.name)
+                .key_type(role)
+                .build()
+                .map_err(unavailable)?;
+            let definition = AttributeDefinition::builder()
+                .attribute_name(&attribute.name)
+                .attribute_type(kind)
+                .build()
+                .map_err(unavailable)?;
+            request = request
+                .key_schema(element)
+                .attribute_definitions(definition);
+        }
+        request.send().await.map_err(unavailable)?;
         Ok(())
     }
 
@@ -189,12 +198,12 @@ impl AwsStore {
         &self.tables[table.index()]
     }
 
-    async fn fetch(&self, table: &AwsTable, key: &str) -> Result<Option<Item>, StoreError> {
+    async fn fetch(&self, table: &AwsTable, key: &Key) -> Result<Option<Item>, StoreError> {
         let found = self
             .client
             .get_item()
             .table_name(&table.name)
-            .key(&table.key, AttributeValue::S(key.to_string()))
+            .set_key(Some(key_map(&table.key, key)))
             .consistent_read(true)
             .send()
             .await
@@ -205,7 +214,7 @@ impl AwsStore {
     }
 
     /// Why a conditional write on `key` failed: the item is gone, or at another version.
-    async fn diagnose(&self, table: &AwsTable, key: &str, expected: u64) -> StoreError {
+    async fn diagnose(&self, table: &AwsTable, key: &Key, expected: u64) -> StoreError {
         match self.fetch(table, key).await {
             Ok(None) => StoreError::NotFound {
                 key: key.to_string(),
@@ -229,7 +238,7 @@ impl AwsStore {
             .table_name(&table.name)
             .set_item(Some(to_item(item.body())))
             .condition_expression("attribute_not_exists(#k)")
-            .expression_attribute_names("#k", &table.key)
+            .expression_attribute_names("#k", &table.key.partition.name)
             .build()
             .map_err(unavailable)?;
         let Some(idem) = idempotency else {
@@ -239,7 +248,7 @@ impl AwsStore {
                 .table_name(&table.name)
                 .set_item(Some(to_item(item.body())))
                 .condition_expression("attribute_not_exists(#k)")
-                .expression_attribute_names("#k", &table.key)
+                .expression_attribute_names("#k", &table.key.partition.name)
                 .send()
                 .await;
             return match result {
@@ -334,6 +343,38 @@ impl AwsStore {
     }
 }
 
+fn attribute(value: &KeyValue) -> AttributeValue {
+    match value {
+        KeyValue::S(text) => AttributeValue::S(text.clone()),
+        KeyValue::N(text) => AttributeValue::N(text.clone()),
+    }
+}
+
+/// A key as DynamoDB's `Key` map.
+fn key_map(schema: &KeySchema, key: &Key) -> HashMap<String, AttributeValue> {
+    let mut map = HashMap::from([(schema.partition.name.clone(), attribute(&key.partition))]);
+    if let (Some(sort), Some(value)) = (&schema.sort, &key.sort) {
+        map.insert(sort.name.clone(), attribute(value));
+    }
+    map
+}
+
+/// The key a `LastEvaluatedKey` names.
+fn key_of_map(schema: &KeySchema, map: &HashMap<String, AttributeValue>) -> Option<Key> {
+    let value = |attribute: &crate::config::KeyAttribute| match map.get(&attribute.name)? {
+        AttributeValue::S(text) => Some(KeyValue::S(text.clone())),
+        AttributeValue::N(text) => Some(KeyValue::N(text.clone())),
+        _ => None,
+    };
+    Some(Key {
+        partition: value(&schema.partition)?,
+        sort: match &schema.sort {
+            None => None,
+            Some(attribute) => Some(value(attribute)?),
+        },
+    })
+}
+
 fn now_secs() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -357,7 +398,7 @@ impl crate::backend::Storage for AwsStore {
 
 #[async_trait]
 impl Store for AwsStore {
-    async fn get(&self, table: TableId, key: &str) -> Result<Option<Item>, StoreError> {
+    async fn get(&self, table: TableId, key: &Key) -> Result<Option<Item>, StoreError> {
         self.fetch(self.table(table), key).await
     }
 
@@ -365,12 +406,11 @@ impl Store for AwsStore {
     async fn list(
         &self,
         table: TableId,
-        after: Option<&str>,
+        after: Option<&Key>,
         limit: usize,
     ) -> Result<Page, StoreError> {
         let table = self.table(table);
-        let start =
-            after.map(|key| [(table.key.clone(), AttributeValue::S(key.to_string()))].into());
+        let start = after.map(|key| key_map(&table.key, key));
         let page = self
             .client
             .scan()
@@ -388,9 +428,41 @@ impl Store for AwsStore {
             .collect();
         let next_after = page
             .last_evaluated_key()
-            .and_then(|k| k.get(&table.key))
-            .and_then(|v| v.as_s().ok())
-            .map(String::from);
+            .and_then(|k| key_of_map(&table.key, k));
+        Ok(Page { items, next_after })
+    }
+
+    /// A Query page: one partition's items, in sort-key order.
+    async fn query(
+        &self,
+        table: TableId,
+        partition: &KeyValue,
+        after: Option<&Key>,
+        limit: usize,
+    ) -> Result<Page, StoreError> {
+        let table = self.table(table);
+        let start = after.map(|key| key_map(&table.key, key));
+        let page = self
+            .client
+            .query()
+            .table_name(&table.name)
+            .key_condition_expression("#p = :p")
+            .expression_attribute_names("#p", &table.key.partition.name)
+            .expression_attribute_values(":p", attribute(partition))
+            .limit(limit.min(1000) as i32)
+            .set_exclusive_start_key(start)
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        let items: Vec<Item> = page
+            .items()
+            .iter()
+            .map(|i| Item::from_body(&table.key, from_item(i)))
+            .collect();
+        let next_after = page
+            .last_evaluated_key()
+            .and_then(|k| key_of_map(&table.key, k));
         Ok(Page { items, next_after })
     }
 
@@ -398,6 +470,23 @@ impl Store for AwsStore {
         let table = self.table(table);
         match write {
             Write::Create { item, idempotency } => self.create(table, item, idempotency).await,
+            Write::Put { item } => {
+                let out = self
+                    .client
+                    .put_item()
+                    .table_name(&table.name)
+                    .set_item(Some(to_item(item.body())))
+                    .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
+                    .send()
+                    .await
+                    .map_err(unavailable)?;
+                let old = out
+                    .attributes
+                    .map(|a| Item::from_body(&table.key, from_item(&a)));
+                let version = old.as_ref().map_or(1, |old| old.version() + 1);
+                let item = Item::new(item.key().clone(), version, item.into_body());
+                Ok(Written::Put { item, old })
+            }
             Write::Replace {
                 item,
                 expected_version,
@@ -408,7 +497,7 @@ impl Store for AwsStore {
                     .table_name(&table.name)
                     .set_item(Some(to_item(item.body())))
                     .condition_expression("attribute_exists(#k) AND #v = :expected")
-                    .expression_attribute_names("#k", &table.key)
+                    .expression_attribute_names("#k", &table.key.partition.name)
                     .expression_attribute_names("#v", "version")
                     .expression_attribute_values(
                         ":expected",
@@ -436,9 +525,9 @@ impl Store for AwsStore {
                     .client
                     .delete_item()
                     .table_name(&table.name)
-                    .key(&table.key, AttributeValue::S(key.clone()))
+                    .set_key(Some(key_map(&table.key, &key)))
                     .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
-                    .expression_attribute_names("#k", &table.key);
+                    .expression_attribute_names("#k", &table.key.partition.name);
                 request = match expected_version {
                     None => request.condition_expression("attribute_exists(#k)"),
                     Some(version) => request

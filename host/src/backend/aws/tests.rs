@@ -67,6 +67,9 @@ conformance_tests!(
     a_stream_read_waits_for_the_next_commit,
     concurrent_writes_all_commit_with_increasing_sequence_numbers,
     tables_are_kept_apart,
+    an_item_of_a_composite_key_is_addressed_by_both_keys,
+    a_partition_pages_in_sort_key_order,
+    a_put_creates_or_overwrites,
 );
 
 #[tokio::test]
@@ -138,6 +141,10 @@ const ROUTES: &str = r#"
 [tables.orders]
 key = "orderId"
 
+[tables.events]
+key = "id"
+sort_key = { name = "at", type = "N" }
+
 [buses.orders.rules.big]
 pattern = '{"source": ["shop"], "detail": {"total": [{"numeric": [">", 100]}]}}'
 targets = [
@@ -169,13 +176,12 @@ async fn deploy_creates_everything_once_and_a_second_run_changes_nothing() {
         .deploy(&config.queues, &config.buses, true)
         .await
         .unwrap();
-    assert!(
-        planned.contains(
-            &"create table `t-orders` keyed by `orderId` with a NEW_AND_OLD_IMAGES stream"
-                .to_string()
-        ),
-        "{planned:#?}"
-    );
+    for table in [
+        "create table `t-orders` keyed by `orderId` (S) with a NEW_AND_OLD_IMAGES stream",
+        "create table `t-events` keyed by `id` (S) and `at` (N) with a NEW_AND_OLD_IMAGES stream",
+    ] {
+        assert!(planned.contains(&table.to_string()), "{planned:#?}");
+    }
     assert!(
         planned.contains(&"create bus `t-orders`".to_string()),
         "{planned:#?}"
@@ -207,6 +213,29 @@ async fn deploy_creates_everything_once_and_a_second_run_changes_nothing() {
         .await
         .unwrap();
     assert_eq!(second, Plan::new(), "the second run changes nothing");
+
+    // A table with a sort key is a HASH + RANGE table.
+    let events = store
+        .client
+        .describe_table()
+        .table_name("t-events")
+        .send()
+        .await
+        .unwrap()
+        .table
+        .unwrap();
+    let schema: Vec<_> = events
+        .key_schema()
+        .iter()
+        .map(|k| (k.attribute_name(), k.key_type().as_str()))
+        .collect();
+    assert_eq!(schema, [("id", "HASH"), ("at", "RANGE")]);
+    let types: Vec<_> = events
+        .attribute_definitions()
+        .iter()
+        .map(|d| (d.attribute_name(), d.attribute_type().as_str()))
+        .collect();
+    assert!(types.contains(&("at", "N")), "{types:?}");
 
     // The rule target's retry policy and DLQ are EventBridge's to apply.
     let targets = store

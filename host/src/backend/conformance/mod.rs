@@ -6,38 +6,58 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use super::{ChangeStream, Idempotency, Item, Storage, Store, StoreError, Write, Written};
-use crate::config::{StreamViewType, TableConfig, TableId};
+use crate::config::{Key, KeyAttribute, KeySchema, KeyType, StreamViewType, TableConfig, TableId};
 use crate::record::{AttributeValue, EventName, StreamRecord};
 
 mod archives;
+mod keys;
 mod leases;
 mod queues;
 
 pub use archives::*;
+pub use keys::*;
 pub use leases::*;
 pub use queues::*;
 
 pub const ORDERS: TableId = TableId(0);
 const CUSTOMERS: TableId = TableId(1);
+const LEDGER: TableId = TableId(2);
 
 /// The tables every conformance test runs on: `orders` keyed by `orderId`, `customers` by
-/// `customerId`.
+/// `customerId`, and `ledger` by the partition key `account` (a string) and the sort key `seq`
+/// (a number).
 pub fn tables(view: StreamViewType) -> Vec<TableConfig> {
-    let table = |name: &str, key: &str| TableConfig {
+    let table = |name: &str, key: KeySchema| TableConfig {
         name: name.to_string(),
-        key: key.to_string(),
+        key,
         path: format!("/{name}"),
         stream_view_type: view,
         stream_retention: Duration::from_secs(86400),
         schema: None,
     };
-    vec![table("orders", "orderId"), table("customers", "customerId")]
+    let ledger = KeySchema {
+        partition: KeyAttribute {
+            name: "account".into(),
+            kind: KeyType::S,
+            generated: None,
+        },
+        sort: Some(KeyAttribute {
+            name: "seq".into(),
+            kind: KeyType::N,
+            generated: None,
+        }),
+    };
+    vec![
+        table("orders", KeySchema::simple("orderId")),
+        table("customers", KeySchema::simple("customerId")),
+        table("ledger", ledger),
+    ]
 }
 
 pub fn order(key: &str, version: u64, total: u64) -> Item {
     let body = json!({"orderId": key, "version": version, "total": total});
     Item::new(
-        key.to_string(),
+        key.into(),
         version,
         body.as_object().cloned().unwrap_or_default(),
     )
@@ -97,10 +117,10 @@ pub async fn create_then_get_returns_the_item(store: &dyn Store, _: &dyn ChangeS
         .unwrap();
     assert_eq!(written, Written::Created(order("o-1", 1, 10)));
     assert_eq!(
-        store.get(ORDERS, "o-1").await.unwrap(),
+        store.get(ORDERS, &"o-1".into()).await.unwrap(),
         Some(order("o-1", 1, 10))
     );
-    assert_eq!(store.get(ORDERS, "o-2").await.unwrap(), None);
+    assert_eq!(store.get(ORDERS, &"o-2".into()).await.unwrap(), None);
 }
 
 pub async fn create_of_an_existing_key_fails_and_writes_no_record(
@@ -114,7 +134,7 @@ pub async fn create_of_an_existing_key_fails_and_writes_no_record(
     let again = store.write(ORDERS, create(order("o-1", 1, 99))).await;
     assert_eq!(again, Err(StoreError::Exists { key: "o-1".into() }));
     assert_eq!(
-        store.get(ORDERS, "o-1").await.unwrap(),
+        store.get(ORDERS, &"o-1".into()).await.unwrap(),
         Some(order("o-1", 1, 10))
     );
     assert_eq!(read_all(stream, ORDERS).await.len(), 1);
@@ -191,7 +211,7 @@ pub async fn replace_and_delete_check_the_version(store: &dyn Store, stream: &dy
         )
         .await;
     assert_eq!(deleted, Ok(Written::Deleted(order("o-1", 2, 20))));
-    assert_eq!(store.get(ORDERS, "o-1").await.unwrap(), None);
+    assert_eq!(store.get(ORDERS, &"o-1".into()).await.unwrap(), None);
     let gone = store
         .write(
             ORDERS,
@@ -353,11 +373,11 @@ pub async fn idempotent_create_replays_the_first_result(
             item: order("o-1", 1, 10)
         }
     );
-    assert_eq!(store.get(ORDERS, "o-2").await.unwrap(), None);
+    assert_eq!(store.get(ORDERS, &"o-2".into()).await.unwrap(), None);
     assert_eq!(read_all(stream, ORDERS).await.len(), 1);
     // The same key in another table is another key.
     let other = Item::new(
-        "c-1",
+        "c-1".into(),
         1,
         json!({"customerId": "c-1", "version": 1})
             .as_object()
@@ -389,11 +409,11 @@ pub async fn list_pages_through_items_in_key_order(store: &dyn Storage) {
         store.write(ORDERS, create(order(key, 1, 1))).await.unwrap();
     }
     let mut seen = Vec::new();
-    let mut after: Option<String> = None;
+    let mut after: Option<Key> = None;
     loop {
-        let page = store.list(ORDERS, after.as_deref(), 2).await.unwrap();
+        let page = store.list(ORDERS, after.as_ref(), 2).await.unwrap();
         assert!(page.items.len() <= 2);
-        seen.extend(page.items.into_iter().map(|i| i.key));
+        seen.extend(page.items.into_iter().map(|i| i.key.to_string()));
         match page.next_after {
             Some(next) => after = Some(next),
             None => break,
@@ -409,31 +429,31 @@ pub async fn list_pages_through_items_in_key_order(store: &dyn Storage) {
         first
             .items
             .iter()
-            .map(|i| i.key.as_str())
+            .map(|i| i.key.to_string())
             .collect::<Vec<_>>(),
         ["a", "b"]
     );
-    assert_eq!(first.next_after.as_deref(), Some("b"));
+    assert_eq!(first.next_after, Some("b".into()));
     let second = store
-        .list(ORDERS, first.next_after.as_deref(), 2)
+        .list(ORDERS, first.next_after.as_ref(), 2)
         .await
         .unwrap();
     assert_eq!(
         second
             .items
             .iter()
-            .map(|i| i.key.as_str())
+            .map(|i| i.key.to_string())
             .collect::<Vec<_>>(),
         ["c", "d"]
     );
     let last = store
-        .list(ORDERS, second.next_after.as_deref(), 2)
+        .list(ORDERS, second.next_after.as_ref(), 2)
         .await
         .unwrap();
     assert_eq!(
         last.items
             .iter()
-            .map(|i| i.key.as_str())
+            .map(|i| i.key.to_string())
             .collect::<Vec<_>>(),
         ["e"]
     );
@@ -495,7 +515,7 @@ pub async fn concurrent_writes_all_commit_with_increasing_sequence_numbers(
 pub async fn tables_are_kept_apart(store: &dyn Store, stream: &dyn ChangeStream) {
     store.write(ORDERS, create(order("x", 1, 1))).await.unwrap();
     let customer = Item::new(
-        "x",
+        "x".into(),
         1,
         json!({"customerId": "x", "version": 1})
             .as_object()
@@ -506,10 +526,13 @@ pub async fn tables_are_kept_apart(store: &dyn Store, stream: &dyn ChangeStream)
         .write(CUSTOMERS, create(customer.clone()))
         .await
         .unwrap();
-    assert_eq!(store.get(CUSTOMERS, "x").await.unwrap(), Some(customer));
+    assert_eq!(
+        store.get(CUSTOMERS, &"x".into()).await.unwrap(),
+        Some(customer)
+    );
     assert_eq!(
         store
-            .get(ORDERS, "x")
+            .get(ORDERS, &"x".into())
             .await
             .unwrap()
             .map(|i| i.body["total"].clone()),

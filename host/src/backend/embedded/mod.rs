@@ -18,9 +18,11 @@ use serde_json::{Map, Value};
 use tokio::sync::{oneshot, watch};
 
 use super::{ChangeStream, Item, Page, Shard, ShardId, Store, StoreError, Write, Written};
-use crate::config::{BusConfig, Config, QueueConfig, StreamViewType, TableConfig, TableId};
+use crate::config::{
+    BusConfig, Config, Key, KeySchema, KeyValue, QueueConfig, StreamViewType, TableConfig, TableId,
+};
 use crate::record::{
-    AttributeValue, EventName, ImageText, SequenceNumber, StreamRecord, StreamRecordData,
+    EventName, ImageText, SequenceNumber, StreamRecord, StreamRecordData, key_image,
 };
 use queues::QueueInfo;
 pub use writer::CommitStats;
@@ -70,7 +72,7 @@ pub const SHARD: &str = "shardId-00000000000000000000-embedded";
 /// What the store keeps of each table declared in routes.toml.
 struct TableInfo {
     name: String,
-    key: String,
+    key: KeySchema,
     view: StreamViewType,
     retention: Duration,
     arn: String,
@@ -245,6 +247,41 @@ impl EmbeddedStore {
             .map_err(|_| StoreError::Unavailable("the transaction did not commit".into()))
     }
 
+    /// The items whose storage text lies after `after` (and before `before`), in its order.
+    async fn page(
+        &self,
+        table: TableId,
+        after: String,
+        before: Option<String>,
+        limit: usize,
+    ) -> Result<Page, StoreError> {
+        let info = self.table(table);
+        let (name, schema) = (info.name.clone(), info.key.clone());
+        let rows = self
+            .query(move |conn| {
+                let mut stmt = conn.prepare_cached(
+                    "SELECT key, version, body FROM items WHERE tbl = ?1 AND key > ?2 AND (?3 IS NULL OR key < ?3) ORDER BY key LIMIT ?4",
+                )?;
+                let rows = stmt.query_map(params![name, after, before, limit as i64 + 1], |row| {
+                    Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?, row.get::<_, String>(2)?))
+                })?;
+                rows.collect::<rusqlite::Result<Vec<_>>>()
+            })
+            .await?;
+        let more = rows.len() > limit;
+        let items = rows
+            .into_iter()
+            .take(limit)
+            .map(|(key, version, body)| item(schema.from_storage(&key), version, body))
+            .collect::<Result<Vec<_>, _>>()?;
+        let next_after = if more {
+            items.last().map(|i| i.key.clone())
+        } else {
+            None
+        };
+        Ok(Page { items, next_after })
+    }
+
     fn table(&self, table: TableId) -> &TableInfo {
         &self.tables[table.index()]
     }
@@ -269,7 +306,7 @@ impl EmbeddedStore {
             aws_region: self.region.clone(),
             dynamodb: StreamRecordData {
                 approximate_creation_date_time: row.created_ms.div_euclid(1000),
-                keys: [(table.key.clone(), AttributeValue::S(row.key))].into(),
+                keys: key_image(&table.key, &table.key.from_storage(&row.key)),
                 new_image: image(&row.new)?,
                 old_image: image(&row.old)?,
                 sequence_number: SequenceNumber::from_u64(row.seq),
@@ -307,12 +344,12 @@ impl crate::backend::Storage for EmbeddedStore {
 
 #[async_trait]
 impl Store for EmbeddedStore {
-    async fn get(&self, table: TableId, key: &str) -> Result<Option<Item>, StoreError> {
-        let (name, key) = (self.table(table).name.clone(), key.to_string());
+    async fn get(&self, table: TableId, key: &Key) -> Result<Option<Item>, StoreError> {
+        let (name, key) = (self.table(table).name.clone(), key.clone());
         let row = self
             .query(move |conn| {
                 conn.prepare_cached("SELECT version, body FROM items WHERE tbl = ?1 AND key = ?2")?
-                    .query_row(params![name, key], |row| {
+                    .query_row(params![name, key.storage()], |row| {
                         Ok((key.clone(), row.get::<_, i64>(0)?, row.get::<_, String>(1)?))
                     })
                     .optional()
@@ -325,36 +362,23 @@ impl Store for EmbeddedStore {
     async fn list(
         &self,
         table: TableId,
-        after: Option<&str>,
+        after: Option<&Key>,
         limit: usize,
     ) -> Result<Page, StoreError> {
-        let (name, after) = (
-            self.table(table).name.clone(),
-            after.unwrap_or("").to_string(),
-        );
-        let rows = self
-            .query(move |conn| {
-                let mut stmt = conn.prepare_cached(
-                    "SELECT key, version, body FROM items WHERE tbl = ?1 AND key > ?2 ORDER BY key LIMIT ?3",
-                )?;
-                let rows = stmt.query_map(params![name, after, limit as i64 + 1], |row| {
-                    Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?, row.get::<_, String>(2)?))
-                })?;
-                rows.collect::<rusqlite::Result<Vec<_>>>()
-            })
-            .await?;
-        let more = rows.len() > limit;
-        let items = rows
-            .into_iter()
-            .take(limit)
-            .map(|(key, version, body)| item(key, version, body))
-            .collect::<Result<Vec<_>, _>>()?;
-        let next_after = if more {
-            items.last().map(|i| i.key.clone())
-        } else {
-            None
-        };
-        Ok(Page { items, next_after })
+        let after = after.map(Key::storage).unwrap_or_default();
+        self.page(table, after, None, limit).await
+    }
+
+    async fn query(
+        &self,
+        table: TableId,
+        partition: &KeyValue,
+        after: Option<&Key>,
+        limit: usize,
+    ) -> Result<Page, StoreError> {
+        let after = after.map_or_else(|| Key::partition_start(partition), Key::storage);
+        let before = Key::partition_end(partition);
+        self.page(table, after, Some(before), limit).await
     }
 
     async fn write(&self, table: TableId, write: Write) -> Result<Written, StoreError> {
@@ -523,7 +547,7 @@ fn parse_body(text: &str) -> Result<Map<String, Value>, StoreError> {
     serde_json::from_str(text).map_err(not_an_object)
 }
 
-fn item(key: String, version: i64, text: String) -> Result<Item, StoreError> {
+fn item(key: Key, version: i64, text: String) -> Result<Item, StoreError> {
     Item::from_text(key, version as u64, text).map_err(not_an_object)
 }
 

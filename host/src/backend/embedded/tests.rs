@@ -41,6 +41,9 @@ conformance_tests!(
     a_stream_read_waits_for_the_next_commit,
     concurrent_writes_all_commit_with_increasing_sequence_numbers,
     tables_are_kept_apart,
+    an_item_of_a_composite_key_is_addressed_by_both_keys,
+    a_partition_pages_in_sort_key_order,
+    a_put_creates_or_overwrites,
 );
 
 // The queue suite takes (Queues, Handoff); the store is both.
@@ -248,7 +251,7 @@ async fn a_written_or_read_item_carries_its_stored_text() {
     };
     assert_eq!(created.text(), text);
     let read = store
-        .get(conformance::ORDERS, "o-1")
+        .get(conformance::ORDERS, &"o-1".into())
         .await
         .unwrap()
         .unwrap();

@@ -10,6 +10,7 @@ use tokio::sync::oneshot;
 
 use super::{TableInfo, now_ms};
 use crate::backend::{IDEMPOTENCY_TTL, Idempotency, Item, StoreError, Write, Written};
+use crate::config::Key;
 use crate::record::EventName;
 
 /// Most writes one transaction takes; bounds the latency one commit adds to the writes in it.
@@ -150,6 +151,7 @@ fn apply_group(
 enum Done {
     Created,
     Replaced,
+    Put { version: u64, old: Option<Item> },
     Deleted(Item),
     Replayed { fingerprint: String, item: Item },
 }
@@ -159,6 +161,10 @@ impl Done {
         match (self, write) {
             (Done::Created, Write::Create { item, .. }) => Written::Created(item),
             (Done::Replaced, Write::Replace { item, .. }) => Written::Replaced(item),
+            (Done::Put { version, old }, Write::Put { item }) => Written::Put {
+                item: Item::new(item.key().clone(), version, item.into_body()),
+                old,
+            },
             (Done::Deleted(old), _) => Written::Deleted(old),
             (Done::Replayed { fingerprint, item }, _) => Written::Replayed { fingerprint, item },
             _ => unreachable!("a write is done as what it asked for"),
@@ -175,6 +181,7 @@ fn apply(tx: &Connection, table: &TableInfo, write: &Write, now: i64) -> rusqlit
             item,
             expected_version,
         } => replace(tx, table, item, *expected_version, now),
+        Write::Put { item } => put(tx, table, item, now),
         Write::Delete {
             key,
             expected_version,
@@ -189,7 +196,7 @@ fn create(
     idempotency: Option<&Idempotency>,
     now: i64,
 ) -> rusqlite::Result<Applied> {
-    let body = item.text();
+    let (body, key) = (item.text(), item.key().storage());
     if let Some(idem) = idempotency {
         let fresh_after = now - IDEMPOTENCY_TTL.as_millis() as i64;
         let seen: Option<(String, String)> = tx
@@ -205,21 +212,13 @@ fn create(
         .prepare_cached(
             "INSERT INTO items (tbl, key, version, body) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
         )?
-        .execute(params![table.name, item.key(), item.version() as i64, body])?;
+        .execute(params![table.name, key, item.version() as i64, body])?;
     if inserted == 0 {
         return Ok(Err(StoreError::Exists {
             key: item.key().to_string(),
         }));
     }
-    let seq = append(
-        tx,
-        table,
-        EventName::Insert,
-        item.key(),
-        None,
-        Some(body),
-        now,
-    )?;
+    let seq = append(tx, table, EventName::Insert, &key, None, Some(body), now)?;
     if let Some(idem) = idempotency {
         tx.prepare_cached(
             "INSERT OR REPLACE INTO idempotency (tbl, key, fingerprint, response, created_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -236,18 +235,18 @@ fn replace(
     expected: u64,
     now: i64,
 ) -> rusqlite::Result<Applied> {
-    let body = item.text();
+    let (body, key) = (item.text(), item.key().storage());
     let old = match check(tx, table, item.key(), Some(expected))? {
         Ok(old) => old,
         Err(err) => return Ok(Err(err)),
     };
     tx.prepare_cached("UPDATE items SET version = ?3, body = ?4 WHERE tbl = ?1 AND key = ?2")?
-        .execute(params![table.name, item.key(), item.version() as i64, body])?;
+        .execute(params![table.name, key, item.version() as i64, body])?;
     let seq = append(
         tx,
         table,
         EventName::Modify,
-        item.key(),
+        &key,
         Some(&old.1),
         Some(body),
         now,
@@ -255,10 +254,32 @@ fn replace(
     Ok(Ok((Done::Replaced, Some(seq))))
 }
 
+/// Stores an item whether or not its key is taken, as DynamoDB's PutItem does: an INSERT
+/// record for a new key, a MODIFY with the old image for a taken one.
+fn put(tx: &Connection, table: &TableInfo, item: &Item, now: i64) -> rusqlite::Result<Applied> {
+    let (body, key) = (item.text(), item.key().storage());
+    let old = current(tx, table, &key)?;
+    let version = old.as_ref().map_or(1, |(version, _)| version + 1);
+    tx.prepare_cached(
+        "INSERT OR REPLACE INTO items (tbl, key, version, body) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![table.name, key, version as i64, body])?;
+    let (event, old_body) = match &old {
+        None => (EventName::Insert, None),
+        Some((_, old)) => (EventName::Modify, Some(old.as_str())),
+    };
+    let seq = append(tx, table, event, &key, old_body, Some(body), now)?;
+    let old = match old {
+        None => None,
+        Some((_, body)) => Some(super::item_from_body(table, &body)?),
+    };
+    Ok(Ok((Done::Put { version, old }, Some(seq))))
+}
+
 fn delete(
     tx: &Connection,
     table: &TableInfo,
-    key: &str,
+    key: &Key,
     expected: Option<u64>,
     now: i64,
 ) -> rusqlite::Result<Applied> {
@@ -266,9 +287,10 @@ fn delete(
         Ok(old) => old,
         Err(err) => return Ok(Err(err)),
     };
+    let key = key.storage();
     tx.prepare_cached("DELETE FROM items WHERE tbl = ?1 AND key = ?2")?
         .execute(params![table.name, key])?;
-    let seq = append(tx, table, EventName::Remove, key, Some(&body), None, now)?;
+    let seq = append(tx, table, EventName::Remove, &key, Some(&body), None, now)?;
     let old = super::item_from_body(table, &body)?;
     Ok(Ok((Done::Deleted(old), Some(seq))))
 }
@@ -277,10 +299,10 @@ fn delete(
 fn check(
     tx: &Connection,
     table: &TableInfo,
-    key: &str,
+    key: &Key,
     expected: Option<u64>,
 ) -> rusqlite::Result<Result<(u64, String), StoreError>> {
-    Ok(match current(tx, table, key)? {
+    Ok(match current(tx, table, &key.storage())? {
         None => Err(StoreError::NotFound {
             key: key.to_string(),
         }),

@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use super::{AwsStore, unavailable};
 use crate::backend::StoreError;
-use crate::config::{BusConfig, Destination, QueueConfig, StreamViewType};
+use crate::config::{BusConfig, Destination, KeySchema, QueueConfig, StreamViewType};
 
 /// What deploy changed, or would change, one line each.
 pub type Plan = Vec<String>;
@@ -106,9 +106,14 @@ impl AwsStore {
             let wanted = view(table.view);
             if !existing.contains(&table.name) {
                 plan.push(format!(
-                    "create table `{}` keyed by `{}` with a {} stream",
+                    "create table `{}` keyed by {} with a {} stream",
                     table.name,
-                    table.key,
+                    table
+                        .key
+                        .attributes()
+                        .map(|a| format!("`{}` ({})", a.name, a.kind.as_str()))
+                        .collect::<Vec<_>>()
+                        .join(" and "),
                     wanted.as_str()
                 ));
                 if !dry_run {
@@ -159,7 +164,8 @@ impl AwsStore {
             if !existing.contains(name) {
                 plan.push(format!("create table `{name}` for {what}"));
                 if !dry_run {
-                    self.create_table(name, key, None).await?;
+                    self.create_table(name, &KeySchema::simple(key), None)
+                        .await?;
                     if name == &self.idempotency {
                         self.client
                             .update_time_to_live()

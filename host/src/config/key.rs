@@ -1,0 +1,520 @@
+//! A table's primary key, as DynamoDB's: a partition key and an optional sort key, each a
+//! string (`S`) or a number (`N`). Numbers are kept as their canonical decimal text, so `1.50`
+//! and `1.5` are the same key, and sort by value, not by text.
+
+use std::fmt;
+
+use serde_json::{Map, Number, Value};
+
+/// DynamoDB's largest partition key value, in bytes; a sort key may have [`MAX_SORT_LEN`].
+pub const MAX_PARTITION_LEN: usize = 2048;
+pub const MAX_SORT_LEN: usize = 1024;
+
+/// The type of a key attribute. DynamoDB's binary (`B`) keys are not supported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyType {
+    S,
+    N,
+}
+
+impl KeyType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyType::S => "S",
+            KeyType::N => "N",
+        }
+    }
+}
+
+/// What fills a key attribute a create request leaves out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Generated {
+    /// A UUID (version 7, so later ones sort later), like an API Gateway request id.
+    Uuid,
+    /// The request's time, as the item's `createdAt` is written (RFC 3339, milliseconds, UTC).
+    Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyAttribute {
+    pub name: String,
+    pub kind: KeyType,
+    pub generated: Option<Generated>,
+}
+
+/// A table's key attributes: DynamoDB's HASH and optional RANGE key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeySchema {
+    pub partition: KeyAttribute,
+    pub sort: Option<KeyAttribute>,
+}
+
+/// One key attribute's value: a string, or a number as its canonical text.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum KeyValue {
+    S(String),
+    N(String),
+}
+
+/// An item's primary key.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Key {
+    pub partition: KeyValue,
+    pub sort: Option<KeyValue>,
+}
+
+impl KeyValue {
+    pub fn text(&self) -> &str {
+        match self {
+            KeyValue::S(text) | KeyValue::N(text) => text,
+        }
+    }
+
+    /// The value as a JSON attribute of an item.
+    pub fn to_json(&self) -> Value {
+        match self {
+            KeyValue::S(text) => Value::String(text.clone()),
+            KeyValue::N(text) => serde_json::from_str::<Number>(text)
+                .map(Value::Number)
+                .unwrap_or_else(|_| Value::String(text.clone())),
+        }
+    }
+
+    /// Text that sorts, byte for byte, as DynamoDB sorts the values: strings by their UTF-8
+    /// bytes, numbers by value.
+    fn sortable(&self) -> String {
+        match self {
+            KeyValue::S(text) => text.clone(),
+            KeyValue::N(text) => Decimal::parse(text).map_or_else(String::new, |d| d.sortable()),
+        }
+    }
+}
+
+impl Key {
+    /// A key of a table with a string partition key and no sort key.
+    pub fn simple(partition: impl Into<String>) -> Key {
+        Key {
+            partition: KeyValue::S(partition.into()),
+            sort: None,
+        }
+    }
+
+    /// The key as one text for the embedded store: the partition key's text, then (on a table
+    /// with a sort key) a NUL and the sort key's sortable text, so that one partition's items
+    /// are adjacent and in sort-key order. A table keyed by a string alone stores the string.
+    pub fn storage(&self) -> String {
+        match &self.sort {
+            None => self.partition.text().to_string(),
+            Some(sort) => format!("{}\0{}", self.partition.text(), sort.sortable()),
+        }
+    }
+
+    /// The key back if its strings are within DynamoDB's lengths for key values.
+    fn within_limits(self, schema: &KeySchema) -> Result<Key, String> {
+        let long = |value: &KeyValue, limit: usize, name: &str| match value {
+            KeyValue::S(text) if text.len() > limit => Err(format!(
+                "key `{name}` is {} bytes long; DynamoDB keeps at most {limit}",
+                text.len()
+            )),
+            _ => Ok(()),
+        };
+        long(&self.partition, MAX_PARTITION_LEN, &schema.partition.name)?;
+        if let (Some(sort), Some(attribute)) = (&self.sort, &schema.sort) {
+            long(sort, MAX_SORT_LEN, &attribute.name)?;
+        }
+        Ok(self)
+    }
+
+    /// The first text past every storage text of `partition`'s items.
+    pub fn partition_end(partition: &KeyValue) -> String {
+        format!("{}\u{1}", partition.text())
+    }
+
+    /// The first storage text of `partition`'s items.
+    pub fn partition_start(partition: &KeyValue) -> String {
+        format!("{}\0", partition.text())
+    }
+}
+
+impl fmt::Display for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.sort {
+            None => f.write_str(self.partition.text()),
+            Some(sort) => write!(f, "{}/{}", self.partition.text(), sort.text()),
+        }
+    }
+}
+
+/// A key of a table keyed by one string attribute.
+impl From<&str> for Key {
+    fn from(partition: &str) -> Key {
+        Key::simple(partition)
+    }
+}
+
+impl PartialEq<str> for Key {
+    fn eq(&self, other: &str) -> bool {
+        self.sort.is_none() && self.partition.text() == other
+    }
+}
+
+impl PartialEq<&str> for Key {
+    fn eq(&self, other: &&str) -> bool {
+        self == *other
+    }
+}
+
+impl KeySchema {
+    /// A table keyed by one string attribute, as routes.toml's `key = "id"` declares it.
+    pub fn simple(name: impl Into<String>) -> KeySchema {
+        KeySchema {
+            partition: KeyAttribute {
+                name: name.into(),
+                kind: KeyType::S,
+                generated: Some(Generated::Uuid),
+            },
+            sort: None,
+        }
+    }
+
+    pub fn attributes(&self) -> impl Iterator<Item = &KeyAttribute> {
+        std::iter::once(&self.partition).chain(&self.sort)
+    }
+
+    /// Whether `name` is one of the key attributes.
+    pub fn is_key(&self, name: &str) -> bool {
+        self.attributes().any(|a| a.name == name)
+    }
+
+    /// The key an item's body holds, or what is wrong with it (DynamoDB's wording where it
+    /// has one).
+    pub fn key_of(&self, body: &Map<String, Value>) -> Result<Key, String> {
+        let value = |attribute: &KeyAttribute| {
+            let Some(value) = body.get(&attribute.name) else {
+                return Err(format!(
+                    "One of the required keys was not given a value: `{}`",
+                    attribute.name
+                ));
+            };
+            attribute.value_of(value)
+        };
+        Key {
+            partition: value(&self.partition)?,
+            sort: self.sort.as_ref().map(value).transpose()?,
+        }
+        .within_limits(self)
+    }
+
+    /// A key from its text, as a URL path carries it: the partition key's, then the sort key's.
+    pub fn parse(&self, partition: &str, sort: Option<&str>) -> Result<Key, String> {
+        let sort = match (&self.sort, sort) {
+            (None, None) => None,
+            (Some(attribute), Some(text)) => Some(attribute.parse(text)?),
+            (Some(attribute), None) => {
+                return Err(format!("the sort key `{}` is missing", attribute.name));
+            }
+            (None, Some(_)) => return Err("this table has no sort key".to_string()),
+        };
+        Key {
+            partition: self.partition.parse(partition)?,
+            sort,
+        }
+        .within_limits(self)
+    }
+
+    /// The key that [`Key::storage`] wrote.
+    pub fn from_storage(&self, text: &str) -> Key {
+        let (partition, sort) = match &self.sort {
+            None => (text, None),
+            Some(attribute) => {
+                let (partition, sort) = text.split_once('\0').unwrap_or((text, ""));
+                let sort = match attribute.kind {
+                    KeyType::S => KeyValue::S(sort.to_string()),
+                    KeyType::N => KeyValue::N(
+                        Decimal::from_sortable(sort).map_or_else(String::new, |d| d.canonical()),
+                    ),
+                };
+                (partition, Some(sort))
+            }
+        };
+        let partition = match self.partition.kind {
+            KeyType::S => KeyValue::S(partition.to_string()),
+            KeyType::N => KeyValue::N(partition.to_string()),
+        };
+        Key { partition, sort }
+    }
+
+    /// The key's attributes, by name, as JSON.
+    pub fn json(&self, key: &Key) -> Vec<(String, Value)> {
+        let mut attributes = vec![(self.partition.name.clone(), key.partition.to_json())];
+        if let (Some(attribute), Some(sort)) = (&self.sort, &key.sort) {
+            attributes.push((attribute.name.clone(), sort.to_json()));
+        }
+        attributes
+    }
+}
+
+impl KeyAttribute {
+    /// The key value an item attribute holds, if it is of this attribute's type.
+    pub fn value_of(&self, value: &Value) -> Result<KeyValue, String> {
+        match (self.kind, value) {
+            (KeyType::S, Value::String(text)) => self.string(text),
+            (KeyType::N, Value::Number(number)) => self.number(&number.to_string()),
+            (kind, _) => Err(format!(
+                "Type mismatch for key `{}`: expected {}, got {}",
+                self.name,
+                kind.as_str(),
+                json_type(value)
+            )),
+        }
+    }
+
+    /// A key value from text: a string as it is, a number parsed.
+    pub fn parse(&self, text: &str) -> Result<KeyValue, String> {
+        match self.kind {
+            KeyType::S => self.string(text),
+            KeyType::N => self.number(text),
+        }
+    }
+
+    fn string(&self, text: &str) -> Result<KeyValue, String> {
+        if text.is_empty() {
+            return Err(format!(
+                "One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty string value. Key: {}",
+                self.name
+            ));
+        }
+        if text.contains('\0') {
+            return Err(format!("key `{}` contains a NUL character", self.name));
+        }
+        Ok(KeyValue::S(text.to_string()))
+    }
+
+    fn number(&self, text: &str) -> Result<KeyValue, String> {
+        let decimal = Decimal::parse(text).ok_or_else(|| {
+            format!(
+                "key `{}` must be a number (DynamoDB's N: up to 38 digits, magnitude 1E-130 to 9.9E+125); got {text:?}",
+                self.name
+            )
+        })?;
+        Ok(KeyValue::N(decimal.canonical()))
+    }
+}
+
+fn json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "N",
+        Value::String(_) => "S",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "a map",
+    }
+}
+
+/// A DynamoDB number: `0.digits × 10^exponent`, digits without leading or trailing zeros
+/// (none at all for zero).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Decimal {
+    negative: bool,
+    digits: String,
+    exponent: i32,
+}
+
+/// Bias that makes every DynamoDB exponent (-129 to 126 in this form) three digits.
+const EXPONENT_BIAS: i32 = 500;
+
+impl Decimal {
+    /// Parses JSON-style number text; refuses what DynamoDB cannot hold: more than 38
+    /// significant digits, or a magnitude outside 1E-130 to 9.99...E+125.
+    fn parse(text: &str) -> Option<Decimal> {
+        let (negative, rest) = match text.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, text.strip_prefix('+').unwrap_or(text)),
+        };
+        let (mantissa, exponent) = match rest.find(['e', 'E']) {
+            Some(at) => (&rest[..at], rest[at + 1..].parse::<i32>().ok()?),
+            None => (rest, 0),
+        };
+        let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+        if whole.is_empty() && fraction.is_empty()
+            || !whole
+                .bytes()
+                .chain(fraction.bytes())
+                .all(|b| b.is_ascii_digit())
+        {
+            return None;
+        }
+        let all = format!("{whole}{fraction}");
+        let leading = all.bytes().take_while(|&b| b == b'0').count();
+        let digits = all[leading..].trim_end_matches('0');
+        if digits.is_empty() {
+            return Some(Decimal {
+                negative: false,
+                digits: String::new(),
+                exponent: 0,
+            });
+        }
+        let exponent = exponent
+            .checked_add(whole.len() as i32)?
+            .checked_sub(leading as i32)?;
+        if digits.len() > 38 || !(-129..=126).contains(&exponent) {
+            return None;
+        }
+        Some(Decimal {
+            negative,
+            digits: digits.to_string(),
+            exponent,
+        })
+    }
+
+    /// Plain decimal text without an exponent: `150`, `-0.25`, `0`.
+    fn canonical(&self) -> String {
+        if self.digits.is_empty() {
+            return "0".to_string();
+        }
+        let sign = if self.negative { "-" } else { "" };
+        let (digits, exponent) = (&self.digits, self.exponent);
+        if exponent <= 0 {
+            let zeros = "0".repeat(exponent.unsigned_abs() as usize);
+            format!("{sign}0.{zeros}{digits}")
+        } else if exponent as usize >= digits.len() {
+            let zeros = "0".repeat(exponent as usize - digits.len());
+            format!("{sign}{digits}{zeros}")
+        } else {
+            let (whole, fraction) = digits.split_at(exponent as usize);
+            format!("{sign}{whole}.{fraction}")
+        }
+    }
+
+    /// Text whose byte order is the numbers' order: a class (`0` negative, `1` zero,
+    /// `2` positive), the biased exponent, then the digits; a negative number's exponent and
+    /// digits are complemented, and end in `~` so that a longer one (more negative) sorts first.
+    fn sortable(&self) -> String {
+        if self.digits.is_empty() {
+            return "1".to_string();
+        }
+        let biased = self.exponent + EXPONENT_BIAS;
+        if self.negative {
+            let complement: String = self
+                .digits
+                .bytes()
+                .map(|b| char::from(b'9' - (b - b'0')))
+                .collect();
+            format!("0{:03}{complement}~", 999 - biased)
+        } else {
+            format!("2{biased:03}{}", self.digits)
+        }
+    }
+
+    fn from_sortable(text: &str) -> Option<Decimal> {
+        let class = text.get(..1)?;
+        if class == "1" {
+            return Decimal::parse("0");
+        }
+        let exponent: i32 = text.get(1..4)?.parse().ok()?;
+        let rest = text.get(4..)?;
+        let (negative, exponent, digits) = match class {
+            "2" => (false, exponent - EXPONENT_BIAS, rest.to_string()),
+            "0" => (
+                true,
+                999 - exponent - EXPONENT_BIAS,
+                rest.strip_suffix('~')?
+                    .bytes()
+                    .map(|b| char::from(b'9' - (b - b'0')))
+                    .collect(),
+            ),
+            _ => return None,
+        };
+        Some(Decimal {
+            negative,
+            digits,
+            exponent,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    fn composite(sort: KeyType) -> KeySchema {
+        KeySchema {
+            partition: KeyAttribute {
+                name: "id".into(),
+                kind: KeyType::S,
+                generated: None,
+            },
+            sort: Some(KeyAttribute {
+                name: "at".into(),
+                kind: sort,
+                generated: None,
+            }),
+        }
+    }
+
+    #[test]
+    fn numbers_are_kept_as_dynamodb_keeps_them() {
+        let canonical = |text: &str| Decimal::parse(text).map(|d| d.canonical());
+        assert_eq!(canonical("1.50").as_deref(), Some("1.5"));
+        assert_eq!(canonical("1e2").as_deref(), Some("100"));
+        assert_eq!(canonical("-0.0025").as_deref(), Some("-0.0025"));
+        assert_eq!(canonical("-0").as_deref(), Some("0"));
+        assert_eq!(canonical("007").as_deref(), Some("7"));
+        assert_eq!(canonical("12.5E-1").as_deref(), Some("1.25"));
+        // DynamoDB's limits: 38 significant digits, 1E-130 to 9.9...E+125.
+        assert!(canonical(&"1".repeat(39)).is_none());
+        assert!(canonical("1E126").is_none());
+        assert!(canonical("1E-131").is_none());
+        assert!(canonical("9.9E125").is_some());
+        assert!(canonical("1E-130").is_some());
+        assert!(canonical("abc").is_none());
+        assert!(canonical("1.2.3").is_none());
+        assert!(canonical("").is_none());
+    }
+
+    #[test]
+    fn a_composite_key_survives_its_storage_text() {
+        for (kind, value) in [
+            (KeyType::S, json!("2024-01-02T03:04:05Z")),
+            (KeyType::N, json!(-12.5)),
+        ] {
+            let schema = composite(kind);
+            let body = json!({"id": "o-1", "at": value});
+            let key = schema.key_of(body.as_object().unwrap()).unwrap();
+            assert_eq!(schema.from_storage(&key.storage()), key);
+            assert!(key.storage() > Key::partition_start(&key.partition));
+            assert!(key.storage() < Key::partition_end(&key.partition));
+        }
+    }
+
+    #[test]
+    fn a_key_of_the_wrong_type_or_missing_is_named() {
+        let schema = composite(KeyType::N);
+        let err = schema.key_of(json!({"id": "o-1", "at": "x"}).as_object().unwrap());
+        assert_eq!(
+            err.unwrap_err(),
+            "Type mismatch for key `at`: expected N, got S"
+        );
+        let err = schema.key_of(json!({"id": "o-1"}).as_object().unwrap());
+        assert!(err.unwrap_err().contains("`at`"));
+        assert!(schema.parse("o-1", None).is_err());
+        assert_eq!(
+            schema.parse("o-1", Some("2.50")).unwrap().sort,
+            Some(KeyValue::N("2.5".into()))
+        );
+    }
+
+    proptest! {
+        /// The storage text of numbers sorts as the numbers do.
+        #[test]
+        fn sortable_numbers_sort_by_value(a in -1e12f64..1e12, b in -1e12f64..1e12, scale in -20i32..20) {
+            let text = |x: f64| format!("{x}e{scale}");
+            let (da, db) = (Decimal::parse(&text(a)).unwrap(), Decimal::parse(&text(b)).unwrap());
+            prop_assert_eq!(da.sortable().cmp(&db.sortable()), a.partial_cmp(&b).unwrap());
+            prop_assert_eq!(Decimal::from_sortable(&da.sortable()).unwrap(), da);
+        }
+    }
+}
