@@ -5,6 +5,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::type_complexity))]
 
 pub mod api;
+pub mod apigateway;
 pub mod backend;
 pub mod batching;
 pub mod bus;

@@ -2,11 +2,10 @@
 //! that must all pass (as event-ruler does). Every rule of the language is checked here, and a
 //! problem names its place inside the pattern, e.g. `detail.state[0].prefix`.
 
-use std::net::IpAddr;
-
 use super::PatternError;
 use super::json::{self, Json};
-use super::leaf::{Cidr, Matcher, NumberProblem, Range, Wildcard, scale};
+use super::leaf::{Cidr, Folded, Matcher, Range, Wildcard, ip_address};
+use super::number::comparable;
 
 /// Longest pattern text accepted: AWS's largest event pattern size quota.
 pub const MAX_PATTERN_BYTES: usize = 4096;
@@ -49,13 +48,26 @@ const RESERVED: [&str; 25] = [
 /// when the field has no leaf at all.
 #[derive(Debug, Clone, PartialEq)]
 pub(super) struct Test {
-    pub path: Vec<String>,
+    /// The field's name as event-ruler spells it: its steps joined with "." (see
+    /// [`field_name`]), so `{"a.b": ...}` and `{"a": {"b": ...}}` name one field.
+    pub name: String,
     pub matchers: Vec<Matcher>,
     pub absent: bool,
 }
 
 /// One alternative of a pattern: all its tests must pass.
 pub(super) type Branch = Vec<Test>;
+
+/// Which of event-ruler's compilers reads the pattern. GenericMachine.addRule compiles with
+/// JsonRuleCompiler and, when that throws a JsonParseException, again with the legacy
+/// RuleCompiler, which knows no `$or` (it is a field name there, e.g. `{"$or": {"a": ["x"]}}`),
+/// no reserved words, no `anything-but` wildcard and no lists inside `anything-but` prefix or
+/// suffix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reading {
+    Current,
+    Legacy,
+}
 
 pub(super) fn compile(text: &str) -> Result<Vec<Branch>, PatternError> {
     if text.len() > MAX_PATTERN_BYTES {
@@ -77,9 +89,26 @@ pub(super) fn compile(text: &str) -> Result<Vec<Branch>, PatternError> {
             ),
         ));
     };
+    // Where both readings refuse, the current one's complaint is the one that fits the intent.
+    branches(&members, Reading::Current)
+        .or_else(|err| branches(&members, Reading::Legacy).map_err(|_| err))
+}
+
+fn branches(members: &[(String, Json)], reading: Reading) -> Result<Vec<Branch>, PatternError> {
     let mut branches = vec![Vec::new()];
-    object(&members, &mut Vec::new(), "", &mut branches, false)?;
+    object(members, &mut Vec::new(), "", &mut branches, false, reading)?;
     Ok(branches)
+}
+
+/// The name event-ruler gives the field of `key` under the objects `path` (Path.extendedName):
+/// all joined with ".", except that nothing goes before `key` when the path joins to "".
+fn field_name(path: &[String], key: &str) -> String {
+    let base = path.join(".");
+    if base.is_empty() {
+        key.to_string()
+    } else {
+        format!("{base}.{key}")
+    }
 }
 
 fn error(at: &str, message: impl Into<String>) -> PatternError {
@@ -103,13 +132,14 @@ fn object(
     at: &str,
     branches: &mut Vec<Branch>,
     in_or: bool,
+    reading: Reading,
 ) -> Result<(), PatternError> {
     if members.is_empty() {
         return Err(error(at, "empty objects are not allowed"));
     }
     for (key, value) in members {
         let here = member(at, key);
-        if key == "$or" {
+        if key == "$or" && reading == Reading::Current {
             alternatives(value, path, &here, branches)?;
             continue;
         }
@@ -119,14 +149,18 @@ fn object(
                 format!("\"{key}\" is a reserved word and cannot be a field name inside `$or`"),
             ));
         }
-        path.push(key.clone());
         match value {
-            Json::Object(inner) => object(inner, path, &here, branches, in_or)?,
+            Json::Object(inner) => {
+                path.push(key.clone());
+                object(inner, path, &here, branches, in_or, reading)?;
+                path.pop();
+            }
             Json::Array(values) => {
-                let test = values_of(values, path, &here)?;
+                let test = values_of(values, field_name(path, key), &here, reading)?;
                 for branch in branches.iter_mut() {
-                    // A path given twice keeps its last value list, as AWS does.
-                    branch.retain(|t| t.path != *path);
+                    // A field given twice, however spelled, keeps its last value list, as
+                    // event-ruler does (JsonRuleCompiler.writeRules, `rule.put(name, values)`).
+                    branch.retain(|t| t.name != test.name);
                     branch.push(test.clone());
                 }
             }
@@ -140,7 +174,6 @@ fn object(
                 ));
             }
         }
-        path.pop();
     }
     Ok(())
 }
@@ -170,7 +203,7 @@ fn alternatives(
             ));
         };
         let mut forked = before.clone();
-        object(members, path, &here, &mut forked, true)?;
+        object(members, path, &here, &mut forked, true, Reading::Current)?;
         branches.extend(forked);
         if branches.len() > MAX_BRANCHES {
             return Err(error(
@@ -184,29 +217,35 @@ fn alternatives(
     Ok(())
 }
 
-fn values_of(values: &[Json], path: &[String], at: &str) -> Result<Test, PatternError> {
+fn values_of(
+    values: &[Json],
+    name: String,
+    at: &str,
+    reading: Reading,
+) -> Result<Test, PatternError> {
     if values.is_empty() {
         return Err(error(at, "empty arrays are not allowed"));
     }
     let mut test = Test {
-        path: path.to_vec(),
+        name,
         matchers: Vec::new(),
         absent: false,
     };
     for (i, value) in values.iter().enumerate() {
         let here = format!("{at}[{i}]");
         let matcher = match value {
-            Json::String(s) => match s.parse::<IpAddr>() {
-                Ok(ip) => Matcher::StrOrIp(s.as_str().into(), ip),
-                Err(_) => Matcher::Str(s.as_str().into()),
+            Json::String(s) => match ip_address(s) {
+                Some(ip) => Matcher::StrOrIp(s.as_str().into(), ip),
+                None => Matcher::Str(s.as_str().into()),
             },
+            // Matched by its text, and by its value when event-ruler can compare it.
             Json::Number(n) => Matcher::Number {
                 text: n.as_str().into(),
-                scaled: scale(n).ok(),
+                key: comparable(n),
             },
             Json::Bool(b) => Matcher::Bool(*b),
             Json::Null => Matcher::Null,
-            Json::Object(members) => match operator(members, &here)? {
+            Json::Object(members) => match operator(members, &here, reading)? {
                 Some(matcher) => matcher,
                 None => {
                     test.absent = true;
@@ -226,7 +265,11 @@ fn values_of(values: &[Json], path: &[String], at: &str) -> Result<Test, Pattern
 }
 
 /// An operator object such as `{"prefix": "us-"}`; `None` stands for `{"exists": false}`.
-fn operator(members: &[(String, Json)], at: &str) -> Result<Option<Matcher>, PatternError> {
+fn operator(
+    members: &[(String, Json)],
+    at: &str,
+    reading: Reading,
+) -> Result<Option<Matcher>, PatternError> {
     let [(name, operand)] = members else {
         return Err(error(
             at,
@@ -247,24 +290,24 @@ fn operator(members: &[(String, Json)], at: &str) -> Result<Option<Matcher>, Pat
     let matcher = match name.as_str() {
         "prefix" => match operand {
             Json::Object(inner) => {
-                Matcher::PrefixIgnoreCase(ignore_case(inner, &here, name)?.into())
+                Matcher::PrefixIgnoreCase(Folded::new(&ignore_case(inner, &here, name)?))
             }
             _ => Matcher::Prefix(text("a string or `{\"equals-ignore-case\": ...}`")?.into()),
         },
         "suffix" => match operand {
             Json::Object(inner) => {
-                Matcher::SuffixIgnoreCase(ignore_case(inner, &here, name)?.into())
+                Matcher::SuffixIgnoreCase(Folded::new(&ignore_case(inner, &here, name)?))
             }
             _ => Matcher::Suffix(text("a string or `{\"equals-ignore-case\": ...}`")?.into()),
         },
-        "equals-ignore-case" => Matcher::EqualsIgnoreCase(text("a string")?.to_lowercase().into()),
+        "equals-ignore-case" => Matcher::EqualsIgnoreCase(Folded::new(&text("a string")?)),
         // The text as written: no reading as an IP address or a number.
         "exactly" => Matcher::Str(text("a string")?.into()),
         "wildcard" => {
             Matcher::Wildcard(Wildcard::parse(&text("a string")?).map_err(|m| error(&here, m))?)
         }
         "cidr" => Matcher::Cidr(Cidr::parse(&text("a string")?).map_err(|m| error(&here, m))?),
-        "anything-but" => anything_but(operand, &here)?,
+        "anything-but" => anything_but(operand, &here, reading)?,
         "numeric" => Matcher::Range(numeric(operand, &here)?),
         "exists" => match operand {
             Json::Bool(true) => Matcher::Exists,
@@ -281,10 +324,10 @@ fn operator(members: &[(String, Json)], at: &str) -> Result<Option<Matcher>, Pat
     Ok(Some(matcher))
 }
 
-/// `{"equals-ignore-case": "text"}` inside `prefix` or `suffix`; the text, lowercased.
+/// `{"equals-ignore-case": "text"}` inside `prefix` or `suffix`; the text.
 fn ignore_case(members: &[(String, Json)], at: &str, op: &str) -> Result<String, PatternError> {
     match members {
-        [(name, Json::String(s))] if name == "equals-ignore-case" => Ok(s.to_lowercase()),
+        [(name, Json::String(s))] if name == "equals-ignore-case" => Ok(s.clone()),
         [(name, other)] if name == "equals-ignore-case" => Err(error(
             &member(at, name),
             format!("`equals-ignore-case` takes a string, not {}", other.kind()),
@@ -296,7 +339,7 @@ fn ignore_case(members: &[(String, Json)], at: &str, op: &str) -> Result<String,
     }
 }
 
-fn anything_but(operand: &Json, at: &str) -> Result<Matcher, PatternError> {
+fn anything_but(operand: &Json, at: &str, reading: Reading) -> Result<Matcher, PatternError> {
     let excluded = match operand {
         Json::String(s) => vec![Matcher::Str(s.as_str().into())],
         Json::Number(n) => vec![Matcher::NumberValue(number(n, at)?)],
@@ -339,7 +382,7 @@ fn anything_but(operand: &Json, at: &str) -> Result<Matcher, PatternError> {
                 "inside an `anything-but` list, only strings and numbers are allowed",
             ));
         }
-        Json::Object(members) => return anything_but_operator(members, at),
+        Json::Object(members) => return anything_but_operator(members, at, reading),
         other => {
             return Err(error(
                 at,
@@ -355,7 +398,11 @@ fn anything_but(operand: &Json, at: &str) -> Result<Matcher, PatternError> {
 
 /// `anything-but` with `prefix`, `suffix`, `equals-ignore-case` or `wildcard`, on one string
 /// or a list of strings.
-fn anything_but_operator(members: &[(String, Json)], at: &str) -> Result<Matcher, PatternError> {
+fn anything_but_operator(
+    members: &[(String, Json)],
+    at: &str,
+    reading: Reading,
+) -> Result<Matcher, PatternError> {
     let [(op, operand)] = members else {
         return Err(error(
             at,
@@ -366,10 +413,17 @@ fn anything_but_operator(members: &[(String, Json)], at: &str) -> Result<Matcher
         ));
     };
     let here = member(at, op);
+    if reading == Reading::Legacy && op == "wildcard" {
+        return Err(error(
+            at,
+            format!("unsupported operator \"{op}\" inside `anything-but`"),
+        ));
+    }
+    let lists = reading == Reading::Current || op == "equals-ignore-case";
     let texts: Vec<&str> = match operand {
         Json::String(s) => vec![s.as_str()],
         Json::Array(items)
-            if !items.is_empty() && items.iter().all(|i| matches!(i, Json::String(_))) =>
+            if lists && !items.is_empty() && items.iter().all(|i| matches!(i, Json::String(_))) =>
         {
             items
                 .iter()
@@ -400,7 +454,7 @@ fn anything_but_operator(members: &[(String, Json)], at: &str) -> Result<Matcher
             }
             "prefix" => Matcher::Prefix(text.into()),
             "suffix" => Matcher::Suffix(text.into()),
-            "equals-ignore-case" => Matcher::EqualsIgnoreCase(text.to_lowercase().into()),
+            "equals-ignore-case" => Matcher::EqualsIgnoreCase(Folded::new(text)),
             "wildcard" => Matcher::Wildcard(Wildcard::parse(text).map_err(|m| error(&here, m))?),
             other => {
                 return Err(error(
@@ -419,7 +473,7 @@ fn numeric(operand: &Json, at: &str) -> Result<Range, PatternError> {
     let Json::Array(items) = operand else {
         return Err(error(at, shape));
     };
-    let bound = |op: &Json, value: &Json| -> Result<(String, i64), PatternError> {
+    let bound = |op: &Json, value: &Json| -> Result<(String, u64), PatternError> {
         let Json::String(op) = op else {
             return Err(error(at, shape));
         };
@@ -504,12 +558,15 @@ fn numeric(operand: &Json, at: &str) -> Result<Range, PatternError> {
     }
 }
 
-fn number(text: &str, at: &str) -> Result<i64, PatternError> {
-    scale(text).map_err(|problem| match problem {
-        NumberProblem::OutOfRange => error(
+/// A pattern number that must be compared by value; event-ruler refuses one it cannot compare
+/// (ComparableNumber.generate: "Cannot compare number").
+fn number(text: &str, at: &str) -> Result<u64, PatternError> {
+    comparable(text).ok_or_else(|| {
+        error(
             at,
-            format!("{text} is out of range: numeric matching takes values from -5.0e9 to 5.0e9"),
-        ),
-        NumberProblem::TooPrecise => error(at, format!("{text} has more than 6 decimal places")),
+            format!(
+                "{text} cannot be compared as a number: it is beyond the range or the precision of a 64-bit float"
+            ),
+        )
     })
 }

@@ -1,38 +1,32 @@
 //! What one value of a pattern's value list tests on one leaf of an event: exact values, string
 //! operators, numeric ranges, CIDR blocks, wildcards, and anything-but.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::event::Value;
-
-/// The largest magnitude numeric matching handles, as AWS does: 5.0e9, with 6 decimal places.
-pub(super) const NUMBER_LIMIT: i64 = 5_000_000_000;
-const SCALE: i64 = 1_000_000;
+use super::number::comparable;
 
 /// One test on one leaf.
 #[derive(Debug, Clone, PartialEq)]
 pub(super) enum Matcher {
     /// A string, exactly.
     Str(Box<str>),
-    /// A string that is an IP address: the same string, or the same address spelled another way.
+    /// A string that is an IP address: the same address, however it is spelled.
     StrOrIp(Box<str>, IpAddr),
-    /// A number: the same value (when in the numeric range) or the same text.
+    /// A number: the same text, or the same value when event-ruler can compare it.
     Number {
         text: Box<str>,
-        scaled: Option<i64>,
+        key: Option<u64>,
     },
     /// A number by value only (the members of an anything-but list).
-    NumberValue(i64),
+    NumberValue(u64),
     Bool(bool),
     Null,
     Prefix(Box<str>),
-    /// Lowercased.
-    PrefixIgnoreCase(Box<str>),
+    PrefixIgnoreCase(Folded),
     Suffix(Box<str>),
-    /// Lowercased.
-    SuffixIgnoreCase(Box<str>),
-    /// Lowercased.
-    EqualsIgnoreCase(Box<str>),
+    SuffixIgnoreCase(Folded),
+    EqualsIgnoreCase(Folded),
     Wildcard(Wildcard),
     Range(Range),
     Cidr(Cidr),
@@ -49,139 +43,151 @@ impl Matcher {
             (Matcher::Not(excluded), value) => !excluded.iter().any(|m| m.matches(value)),
             (Matcher::Str(want), Value::Str(s)) => want.as_ref() == s.as_ref(),
             (Matcher::StrOrIp(want, ip), Value::Str(s)) => {
-                want.as_ref() == s.as_ref() || s.parse::<IpAddr>().is_ok_and(|got| got == *ip)
+                want.as_ref() == s.as_ref() || ip_address(s) == Some(*ip)
             }
-            (Matcher::Number { text, scaled }, Value::Num(n)) => {
-                text.as_ref() == *n || scaled.is_some_and(|want| scale(n) == Ok(want))
+            (Matcher::Number { text, key }, Value::Num(n)) => {
+                text.as_ref() == *n || key.is_some_and(|want| comparable(n) == Some(want))
             }
-            (Matcher::NumberValue(want), Value::Num(n)) => scale(n) == Ok(*want),
+            (Matcher::NumberValue(want), Value::Num(n)) => comparable(n) == Some(*want),
             (Matcher::Bool(want), Value::Bool(b)) => want == b,
             (Matcher::Null, Value::Null) => true,
             (Matcher::Prefix(p), Value::Str(s)) => s.starts_with(p.as_ref()),
             (Matcher::Suffix(p), Value::Str(s)) => s.ends_with(p.as_ref()),
-            (Matcher::PrefixIgnoreCase(p), Value::Str(s)) => {
-                fold_case(s, p, |s, p| s.starts_with(p))
-            }
-            (Matcher::SuffixIgnoreCase(p), Value::Str(s)) => fold_case(s, p, |s, p| s.ends_with(p)),
-            (Matcher::EqualsIgnoreCase(p), Value::Str(s)) => fold_case(s, p, |s, p| s == p),
+            (Matcher::PrefixIgnoreCase(f), Value::Str(s)) => f.starts(s),
+            (Matcher::SuffixIgnoreCase(f), Value::Str(s)) => f.ends(s),
+            (Matcher::EqualsIgnoreCase(f), Value::Str(s)) => f.equals(s),
             (Matcher::Wildcard(w), Value::Str(s)) => w.matches(s),
-            (Matcher::Range(range), Value::Num(n)) => scale(n).is_ok_and(|v| range.contains(v)),
+            (Matcher::Range(range), Value::Num(n)) => {
+                comparable(n).is_some_and(|v| range.contains(v))
+            }
             (Matcher::Cidr(cidr), Value::Str(s)) => {
-                s.parse::<IpAddr>().is_ok_and(|ip| cidr.contains(ip))
+                ip_address(s).is_some_and(|ip| cidr.contains(ip))
             }
             _ => false,
         }
     }
 }
 
-/// Tests `value` against an already lowercased `pattern`, ignoring case. A value that is
-/// lowercase ASCII already is tested in place; any other is lowercased first.
-fn fold_case(value: &str, pattern: &str, test: impl Fn(&str, &str) -> bool) -> bool {
-    if value
-        .bytes()
-        .any(|b| b.is_ascii_uppercase() || !b.is_ascii())
-    {
-        test(&value.to_lowercase(), pattern)
-    } else {
-        test(value, pattern)
-    }
+/// A string matched ignoring case as event-ruler does (EqualsIgnoreCaseParser): each UTF-16 unit
+/// of the pattern stands for its `toLowerCase(Locale.ROOT)` or its `toUpperCase(Locale.ROOT)`,
+/// and the event's text must be one of the two at each place. The event is not folded, so `ß`
+/// matches `SS` but not `ss`. Half of a surrogate pair is `?`, as Java encodes it alone.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Folded {
+    /// Runs that must appear as they are, and places that take one of two spellings.
+    parts: Vec<Fold>,
 }
 
-/// Why a number cannot take part in numeric matching.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum NumberProblem {
-    OutOfRange,
-    TooPrecise,
+#[derive(Debug, Clone, PartialEq)]
+enum Fold {
+    Same(Box<str>),
+    Either(Box<str>, Box<str>),
 }
 
-/// A JSON number's value times 10^6, exactly, when it is within ±5.0e9 and has at most six
-/// decimal places (AWS's numeric matching).
-pub(super) fn scale(text: &str) -> Result<i64, NumberProblem> {
-    let bytes = text.as_bytes();
-    let (negative, mut i) = if bytes.first() == Some(&b'-') {
-        (true, 1)
-    } else {
-        (false, 0)
-    };
-    let mut mantissa: u128 = 0;
-    let mut significant = 0usize;
-    let mut exponent: i64 = 0;
-    let mut dropped_nonzero = false;
-    let mut push = |digit: u8, mantissa: &mut u128, significant: &mut usize| -> i64 {
-        // Keep up to 30 significant digits; digits past that only shift the exponent.
-        if *significant < 30 {
-            *mantissa = *mantissa * 10 + u128::from(digit - b'0');
-            if *mantissa > 0 {
-                *significant += 1;
+impl Folded {
+    pub fn new(text: &str) -> Folded {
+        let mut parts = Vec::new();
+        let mut same = String::new();
+        for c in text.chars() {
+            if c.len_utf16() == 2 {
+                same.push_str("??");
+                continue;
             }
-            0
-        } else {
-            dropped_nonzero |= digit != b'0';
-            1
+            let lower: String = c.to_lowercase().collect();
+            let upper: String = c.to_uppercase().collect();
+            if lower == upper {
+                same.push_str(&lower);
+            } else {
+                if !same.is_empty() {
+                    parts.push(Fold::Same(std::mem::take(&mut same).into_boxed_str()));
+                }
+                parts.push(Fold::Either(lower.into_boxed_str(), upper.into_boxed_str()));
+            }
         }
-    };
-    while let Some(d @ b'0'..=b'9') = bytes.get(i) {
-        exponent += push(*d, &mut mantissa, &mut significant);
-        i += 1;
-    }
-    if bytes.get(i) == Some(&b'.') {
-        i += 1;
-        while let Some(d @ b'0'..=b'9') = bytes.get(i) {
-            exponent += push(*d, &mut mantissa, &mut significant) - 1;
-            i += 1;
+        if !same.is_empty() {
+            parts.push(Fold::Same(same.into_boxed_str()));
         }
+        Folded { parts }
     }
-    if let Some(b'e' | b'E') = bytes.get(i) {
-        let written: i64 = text[i + 1..]
-            .parse()
-            .map_err(|_| NumberProblem::OutOfRange)?;
-        exponent = exponent.saturating_add(written);
+
+    fn equals(&self, value: &str) -> bool {
+        Self::from_start(&self.parts, value, true)
     }
-    if mantissa == 0 {
-        return if dropped_nonzero {
-            Err(NumberProblem::OutOfRange)
-        } else {
-            Ok(0)
+
+    fn starts(&self, value: &str) -> bool {
+        Self::from_start(&self.parts, value, false)
+    }
+
+    fn ends(&self, value: &str) -> bool {
+        Self::to_end(&self.parts, value)
+    }
+
+    /// Whether `parts` spell the end of `value`.
+    fn to_end(parts: &[Fold], value: &str) -> bool {
+        let Some((last, rest)) = parts.split_last() else {
+            return true;
         };
-    }
-    if dropped_nonzero {
-        return Err(NumberProblem::TooPrecise);
-    }
-    // value = mantissa * 10^exponent; scaled = mantissa * 10^(exponent + 6)
-    let shift = exponent + 6;
-    let scaled: u128 = if shift >= 0 {
-        if shift > 20 {
-            return Err(NumberProblem::OutOfRange);
+        let ends = |part: &str| {
+            value
+                .strip_suffix(part)
+                .is_some_and(|before| Folded::to_end(rest, before))
+        };
+        match last {
+            Fold::Same(part) => ends(part),
+            Fold::Either(lower, upper) => ends(lower) || ends(upper),
         }
-        mantissa
-            .checked_mul(10u128.pow(shift as u32))
-            .ok_or(NumberProblem::OutOfRange)?
-    } else {
-        if -shift > 38 {
-            return Err(NumberProblem::TooPrecise);
-        }
-        let divisor = 10u128.pow((-shift) as u32);
-        if !mantissa.is_multiple_of(divisor) {
-            return Err(NumberProblem::TooPrecise);
-        }
-        mantissa / divisor
-    };
-    if scaled > (NUMBER_LIMIT as u128) * (SCALE as u128) {
-        return Err(NumberProblem::OutOfRange);
     }
-    let scaled = scaled as i64;
-    Ok(if negative { -scaled } else { scaled })
+
+    /// Whether `parts` spell the beginning of `value` (all of it, with `whole`).
+    fn from_start(parts: &[Fold], value: &str, whole: bool) -> bool {
+        let Some((first, rest)) = parts.split_first() else {
+            return !whole || value.is_empty();
+        };
+        let starts = |part: &str| {
+            value
+                .strip_prefix(part)
+                .is_some_and(|after| Folded::from_start(rest, after, whole))
+        };
+        match first {
+            Fold::Same(part) => starts(part),
+            Fold::Either(lower, upper) => starts(lower) || starts(upper),
+        }
+    }
+}
+
+/// The address an event or pattern string stands for, as event-ruler reads one (CIDR.ipToBytes):
+/// only a string that IPv4_REGEX or IPv6_REGEX matches (Constants.java: four runs of digits
+/// between dots, or hex digits and colons with at least one colon) and that then parses, with an
+/// IPv4-mapped IPv6 address read as the IPv4 address (InetAddress returns an Inet4Address).
+pub(super) fn ip_address(text: &str) -> Option<IpAddr> {
+    let bytes = text.as_bytes();
+    let ipv4 = bytes.split(|b| *b == b'.').count() == 4
+        && bytes
+            .split(|b| *b == b'.')
+            .all(|run| !run.is_empty() && run.iter().all(u8::is_ascii_digit));
+    if ipv4 {
+        return text.parse::<Ipv4Addr>().ok().map(IpAddr::V4);
+    }
+    let ipv6 = bytes.contains(&b':') && bytes.iter().all(|b| *b == b':' || b.is_ascii_hexdigit());
+    if !ipv6 {
+        return None;
+    }
+    let ip = text.parse::<Ipv6Addr>().ok()?;
+    Some(match ip.to_ipv4_mapped() {
+        Some(v4) => IpAddr::V4(v4),
+        None => IpAddr::V6(ip),
+    })
 }
 
 /// A numeric interval; each end is open or closed, or absent.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(super) struct Range {
-    pub low: Option<(i64, bool)>,
-    pub high: Option<(i64, bool)>,
+    pub low: Option<(u64, bool)>,
+    pub high: Option<(u64, bool)>,
 }
 
 impl Range {
-    fn contains(&self, v: i64) -> bool {
+    fn contains(&self, v: u64) -> bool {
         let above = match self.low {
             None => true,
             Some((low, inclusive)) => v > low || (inclusive && v == low),
@@ -202,15 +208,25 @@ pub(super) enum Cidr {
 }
 
 impl Cidr {
+    /// Parses as CIDR.cidr does: `String.split("/")` (which drops trailing empty parts) must
+    /// give two parts, the mask is read by `Integer.parseInt` (a sign is allowed), and the
+    /// address is read like any IP address string (see [`ip_address`]).
     pub fn parse(text: &str) -> Result<Cidr, String> {
-        let (address, bits) = text
-            .split_once('/')
-            .ok_or_else(|| format!("\"{text}\" is not a CIDR block like \"10.0.0.0/24\""))?;
+        let not_cidr = || format!("\"{text}\" is not a CIDR block like \"10.0.0.0/24\"");
+        let mut parts: Vec<&str> = text.split('/').collect();
+        while parts.last() == Some(&"") {
+            parts.pop();
+        }
+        let [address, bits] = parts[..] else {
+            return Err(not_cidr());
+        };
         let bits: u32 = bits
-            .parse()
-            .map_err(|_| format!("\"{text}\" has an invalid prefix length"))?;
-        match address.parse::<IpAddr>() {
-            Ok(IpAddr::V4(ip)) if bits < 32 => {
+            .parse::<i32>()
+            .ok()
+            .and_then(|bits| u32::try_from(bits).ok())
+            .ok_or_else(|| format!("\"{text}\" has an invalid prefix length"))?;
+        match ip_address(address) {
+            Some(IpAddr::V4(ip)) if bits < 32 => {
                 let mask = if bits == 0 {
                     0
                 } else {
@@ -221,7 +237,7 @@ impl Cidr {
                     mask,
                 })
             }
-            Ok(IpAddr::V6(ip)) if bits < 128 => {
+            Some(IpAddr::V6(ip)) if bits < 128 => {
                 let mask = if bits == 0 {
                     0
                 } else {
@@ -232,20 +248,15 @@ impl Cidr {
                     mask,
                 })
             }
-            // event-ruler refuses a mask of the address's full length (CIDR.cidr): one address
-            // is written as a plain string.
-            Ok(IpAddr::V4(_)) if bits == 32 => Err(format!(
+            // event-ruler refuses a mask of the address's full length too (CIDR.cidr): one
+            // address is written as a plain string.
+            Some(IpAddr::V4(_)) => Err(format!(
                 "\"{text}\" has a prefix length too long for its address: IPv4 mask bits must be < 32"
             )),
-            Ok(IpAddr::V6(_)) if bits == 128 => Err(format!(
+            Some(IpAddr::V6(_)) => Err(format!(
                 "\"{text}\" has a prefix length too long for its address: IPv6 mask bits must be < 128"
             )),
-            Ok(_) => Err(format!(
-                "\"{text}\" has a prefix length too long for its address"
-            )),
-            Err(_) => Err(format!(
-                "\"{text}\" is not a CIDR block like \"10.0.0.0/24\""
-            )),
+            None => Err(not_cidr()),
         }
     }
 
@@ -344,31 +355,32 @@ mod tests {
     use super::*;
 
     #[test]
-    fn numbers_scale_exactly_whatever_their_spelling() {
-        for (text, want) in [
-            ("5", 5_000_000),
-            ("5.0", 5_000_000),
-            ("5e0", 5_000_000),
-            ("0.5E1", 5_000_000),
-            ("-0", 0),
-            ("3.018e2", 301_800_000),
-            ("-1.000001", -1_000_001),
-            ("5000000000", 5_000_000_000_000_000),
-            ("1e-6", 1),
+    fn ip_addresses_follow_event_rulers_regexes_then_parse() {
+        let ip = |s: &str| ip_address(s).map(|ip| ip.to_string());
+        assert_eq!(ip("10.0.0.1").as_deref(), Some("10.0.0.1"));
+        assert_eq!(ip("::ffff:a00:1").as_deref(), Some("10.0.0.1"));
+        assert_eq!(ip("::1").as_deref(), Some("::1"));
+        for not_ip in [
+            "10.0.0.01",
+            "::ffff:10.0.0.1",
+            "08:23",
+            "fe80::1%eth0",
+            "1.2.3",
+            "256.0.0.1",
+            "",
         ] {
-            assert_eq!(scale(text), Ok(want), "{text}");
+            assert_eq!(ip(not_ip), None, "{not_ip}");
         }
-        assert_eq!(scale("5000000000.000001"), Err(NumberProblem::OutOfRange));
-        assert_eq!(scale("1e10"), Err(NumberProblem::OutOfRange));
-        assert_eq!(scale("1.0000001"), Err(NumberProblem::TooPrecise));
-        assert_eq!(scale("1e-7"), Err(NumberProblem::TooPrecise));
-        assert_eq!(
-            scale("1.5000000"),
-            Ok(1_500_000),
-            "trailing zeros are not precision"
+    }
+
+    #[test]
+    fn folding_takes_either_case_of_each_pattern_character() {
+        let f = Folded::new("aß");
+        assert!(!f.equals("ass") && f.equals("Aß") && f.equals("ASS") && f.equals("aSS"));
+        assert!(f.starts("ASSx") && !f.starts("As") && f.ends("xaß") && !f.ends("ss"));
+        assert!(
+            Folded::new("").equals("") && Folded::new("").starts("x") && Folded::new("").ends("x")
         );
-        assert_eq!(scale("0.000000"), Ok(0));
-        assert_eq!(scale("1e999999999999"), Err(NumberProblem::OutOfRange));
     }
 
     #[test]

@@ -10,6 +10,7 @@ mod compile;
 mod event;
 mod json;
 mod leaf;
+mod number;
 
 #[cfg(test)]
 mod properties;
@@ -123,7 +124,7 @@ impl RuleSet {
                 let tests = tests
                     .into_iter()
                     .map(|t| FieldTest {
-                        field: trie.field(&t.path),
+                        field: trie.field(&t.name),
                         matchers: t.matchers,
                         absent: t.absent,
                     })

@@ -1,0 +1,2 @@
+mod dynamodb;
+mod template;
