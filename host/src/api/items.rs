@@ -453,7 +453,7 @@ async fn read_object(
 /// Reads at most `limit` bytes of body. A larger body is read on and thrown away (up to
 /// [`DRAIN_LIMIT`]) before the 413 goes out: a server that answers and closes while the client
 /// is still sending makes the client's TCP stack drop the answer with a reset.
-async fn read_limited(mut body: Body, limit: usize) -> Result<Vec<u8>, ApiError> {
+pub(super) async fn read_limited(mut body: Body, limit: usize) -> Result<Vec<u8>, ApiError> {
     let unreadable =
         || ApiError::bad_request("unreadable_body", "the request body could not be read");
     let mut bytes = Vec::new();

@@ -3,6 +3,7 @@
 
 mod admin;
 mod error;
+mod integration;
 mod items;
 mod ops;
 
@@ -65,6 +66,7 @@ pub fn router(app: App) -> Router {
             .merge(admin::routes(&app, table));
     }
     let api = api
+        .merge(integration::routes(&app))
         .merge(ops::routes(app.runtime.clone()))
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed);

@@ -28,7 +28,7 @@ const SECTIONS: [&str; 8] = [
 ];
 
 /// Paths the host serves itself; a table may not take them.
-const RESERVED_PATHS: [&str; 4] = ["/admin", "/healthz", "/readyz", "/metrics"];
+pub(super) const RESERVED_PATHS: [&str; 4] = ["/admin", "/healthz", "/readyz", "/metrics"];
 
 /// Attributes the API changes on every write of an item, so that no key may be one of them.
 const CHANGING_ATTRIBUTES: [&str; 2] = ["version", "updatedAt"];
@@ -411,6 +411,7 @@ impl Checker<'_> {
     fn tables(&mut self, entries: Vec<Entry<raw::Table>>) -> Vec<TableConfig> {
         let mut paths: HashMap<String, String> = HashMap::new();
         let mut tables = Vec::new();
+        let mut integration_paths = Vec::new();
         for Entry { name, raw, .. } in entries {
             let key = format!("tables.{name}");
             let partition = self.key_attribute(&format!("{key}.key"), &raw.key, false);
@@ -481,6 +482,7 @@ impl Checker<'_> {
                 .schema
                 .as_ref()
                 .and_then(|s| self.schema(&format!("{key}.schema"), s));
+            let integrations = self.integrations(&key, &raw.integrations, &mut integration_paths);
             tables.push(TableConfig {
                 name,
                 key: KeySchema { partition, sort },
@@ -488,8 +490,10 @@ impl Checker<'_> {
                 stream_view_type,
                 stream_retention,
                 schema,
+                integrations,
             });
         }
+        self.integration_routes(&tables, &integration_paths);
         tables
     }
 

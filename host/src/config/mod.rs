@@ -6,6 +6,7 @@
 mod checker;
 mod compile;
 mod filter;
+mod integration;
 pub mod key;
 mod raw;
 mod routing;
@@ -285,6 +286,24 @@ pub struct TableConfig {
     pub stream_view_type: StreamViewType,
     pub stream_retention: Duration,
     pub schema: Option<Schema>,
+    /// API Gateway methods that write to this table through a mapping template.
+    pub integrations: Vec<Integration>,
+}
+
+/// An API Gateway method whose AWS integration calls DynamoDB on the table: the request
+/// template makes DynamoDB's request from the HTTP request, the response template the answer.
+#[derive(Debug, Clone)]
+pub struct Integration {
+    /// Upper case, e.g. `POST`.
+    pub method: String,
+    /// The resource path, e.g. `/createId` or `/orders/{id}`.
+    pub path: String,
+    pub action: crate::apigateway::ActionKind,
+    pub request: Arc<crate::apigateway::Template>,
+    /// The status of the default integration response.
+    pub status: u16,
+    /// The response template; without one, DynamoDB's answer passes through.
+    pub response: Option<Arc<crate::apigateway::Template>>,
 }
 
 /// A compiled JSON Schema that writes to a table must satisfy.

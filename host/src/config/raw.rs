@@ -38,6 +38,20 @@ pub struct Table {
     pub stream_view_type: Option<Text>,
     pub stream_retention: Option<Text>,
     pub schema: Option<Text>,
+    #[serde(default)]
+    pub integrations: Vec<Spanned<Integration>>,
+}
+
+/// An API Gateway method with an AWS integration to DynamoDB, as a SAM template declares it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Integration {
+    pub method: Text,
+    pub path: Text,
+    pub action: Text,
+    pub request_template: Text,
+    pub status: Option<Spanned<i64>>,
+    pub response_template: Option<Text>,
 }
 
 /// A key attribute: its name (a string key), or `{ name, type, generated }`.

@@ -34,6 +34,7 @@ pub fn tables(view: StreamViewType) -> Vec<TableConfig> {
         stream_view_type: view,
         stream_retention: Duration::from_secs(86400),
         schema: None,
+        integrations: Vec::new(),
     };
     let ledger = KeySchema {
         partition: KeyAttribute {
