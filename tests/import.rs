@@ -1,0 +1,1 @@
+//! `switchyard import` through the real binary.
