@@ -239,3 +239,128 @@ fn imported_routes_pass_switchyard_check() {
         );
     }
 }
+
+/// Imports the AWS sample into a temp dir, each Python project given the componentize-py of
+/// the repository's Python examples (the same pinned version; installed once, by the line of
+/// their build script that installs it), so that the projects do not each download it.
+fn imported_sample() -> tempfile::TempDir {
+    use std::process::Command;
+    static INSTALLED: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    let examples = repo().join("plugins/python");
+    INSTALLED.get_or_init(|| {
+        let script = std::fs::read_to_string(examples.join("build.sh")).unwrap();
+        let install = script.lines().find(|l| l.contains(" || ")).unwrap();
+        let status = Command::new("sh")
+            .args(["-c", install])
+            .current_dir(&examples)
+            .status()
+            .unwrap();
+        assert!(status.success(), "`{install}` installs componentize-py");
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let output = import(
+        &fixture("sample/template.yaml"),
+        dir.path(),
+        &["--stack-name", "outbox"],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    for project in [
+        "order-created-publisher-function",
+        "order-notification-function",
+    ] {
+        let project = dir.path().join("plugins").join(project);
+        std::os::unix::fs::symlink(examples.join(".venv"), project.join(".venv")).unwrap();
+    }
+    dir
+}
+
+#[test]
+fn an_imported_python_project_builds_and_runs_the_lambda_handler_unchanged() {
+    let dir = imported_sample();
+    let project = dir.path().join("plugins/order-created-publisher-function");
+    let build = std::process::Command::new("sh")
+        .arg(project.join("build.sh"))
+        .output()
+        .unwrap();
+    assert!(build.status.success(), "{}", stderr(&build));
+    // The plugin's entry as the import wrote it, alone in a routes.toml.
+    let text = std::fs::read_to_string(dir.path().join("routes.toml")).unwrap();
+    let routes: toml::Table = toml::from_str(&text).unwrap();
+    let plugin = &routes["plugins"]["order-created-publisher-function"];
+    let mut solo = toml::Table::new();
+    let mut plugins = toml::Table::new();
+    plugins.insert("publisher".into(), plugin.clone());
+    solo.insert("plugins".into(), toml::Value::Table(plugins));
+    let solo_path = dir.path().join("solo.toml");
+    std::fs::write(&solo_path, toml::to_string(&solo).unwrap()).unwrap();
+    let input = dir.path().join("message.json");
+    std::fs::write(
+        &input,
+        r#"{"body": "{\"detail\": {\"Status\": \"CREATED\"}}", "id": "m-1"}"#,
+    )
+    .unwrap();
+
+    let output = run(&[
+        "plugin",
+        "run",
+        "publisher",
+        "--routes",
+        solo_path.to_str().unwrap(),
+        "--input",
+        input.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let answer: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(
+        answer,
+        serde_json::json!([{"messageId": "m-1", "outcome": "ok"}])
+    );
+    // The handler's own print() and logging lines, in the host's log.
+    let log = stderr(&output);
+    assert!(
+        log.contains(r#"OrderCreatedPublisher received m-1 {"detail": {"Status": "CREATED"}}"#),
+        "{log}"
+    );
+    assert!(
+        log.contains(r#"order created: {"detail": {"Status": "CREATED"}}"#),
+        "{log}"
+    );
+}
+
+/// The whole sample, end to end: POST an order to the API Gateway path, and the pipe's filter,
+/// the bus's rule and both queues bring a CREATED order to both Lambda handlers, and a PENDING
+/// one to neither. It needs the table keys `sort_key` and `integrations` in routes.toml.
+#[test]
+#[ignore = "needs the table keys `sort_key` and `integrations` in routes.toml (not in main yet)"]
+fn the_imported_sample_runs_end_to_end_created_orders_reach_both_handlers_pending_ones_neither() {
+    use std::time::{Duration, Instant};
+
+    let dir = imported_sample();
+    let text = std::fs::read_to_string(dir.path().join("routes.toml")).unwrap();
+    // Host::start writes the routes to a folder of its own: the projects' paths made absolute.
+    let plugins = dir.path().join("plugins");
+    let routes = text.replace("\"plugins/", &format!("\"{}/", plugins.display()));
+    let host = common::Host::start_with(&routes, &["--build"]);
+    let client = common::Host::client();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let post = |status: &str| {
+        let url = format!("{}/createId", host.url);
+        let body = serde_json::json!({ "Status": status });
+        runtime.block_on(async { client.post(&url).json(&body).send().await.unwrap().status() })
+    };
+    assert!(post("CREATED").is_success());
+    assert!(post("PENDING").is_success());
+    let count = |marker: &str| host.logs().matches(marker).count();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while (count("OrderCreatedPublisher received") < 1 || count("OrderNotification received") < 1)
+        && Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // Time for the PENDING order to arrive, were it to.
+    std::thread::sleep(Duration::from_secs(3));
+    // One line each: the CREATED order; the PENDING one was filtered out by the pipe.
+    let logs = host.logs();
+    assert_eq!(count("OrderCreatedPublisher received"), 1, "{logs}");
+    assert_eq!(count("OrderNotification received"), 1, "{logs}");
+}
