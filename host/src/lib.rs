@@ -14,6 +14,7 @@ mod captured_logs;
 pub mod cli;
 pub mod config;
 pub mod consumer;
+pub mod import;
 pub mod origin;
 pub mod pattern;
 pub mod pipe;

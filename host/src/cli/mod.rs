@@ -2,7 +2,7 @@
 //! makes the AWS resources, `pattern` tests event patterns, `dlq` and `replay` operate a host.
 
 mod pattern;
-mod plugin;
+pub(crate) mod plugin;
 mod remote;
 mod run;
 mod test;
@@ -89,6 +89,26 @@ enum Command {
         /// The host's address; by default `host.listen` from routes.toml.
         #[arg(long)]
         url: Option<String>,
+    },
+    /// Writes a routes.toml from an AWS SAM or CloudFormation template (YAML or JSON): tables,
+    /// API Gateway -> DynamoDB integrations, pipes, buses, rules, archives, queues, and the SQS
+    /// consumers and pipe enrichments of Python and Node.js Lambda functions, as plugin projects
+    /// under `plugins/` beside the output. Lists on stderr what each resource became, or why
+    /// nothing. Exits 2 when the template cannot be read.
+    Import {
+        template: PathBuf,
+        /// The routes.toml to write; stdout when not given.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Replaces an existing `--out` file and plugin projects.
+        #[arg(long)]
+        force: bool,
+        /// `AWS::Region`.
+        #[arg(long, default_value = "us-east-1")]
+        region: String,
+        /// `AWS::StackName`; by default the template's file name without its extension.
+        #[arg(long)]
+        stack_name: Option<String>,
     },
     /// Dead-letter queues of a running host: list, show and redrive their messages.
     Dlq {
@@ -234,6 +254,24 @@ pub fn main() -> ExitCode {
             routes,
         }) => run::run(&routes, &name, input.as_deref()),
         Command::Test { routes, tests } => test::run(&routes, tests.as_deref()),
+        Command::Import {
+            template,
+            out,
+            force,
+            region,
+            stack_name,
+        } => {
+            let out_dir = match out.as_deref().map(std::path::Path::parent) {
+                Some(Some(dir)) => dir.to_path_buf(),
+                _ => PathBuf::from("."),
+            };
+            let options = crate::import::Options {
+                region,
+                stack_name,
+                out_dir,
+            };
+            crate::import::run(&template, out.as_deref(), force, options)
+        }
         Command::Deploy { routes, dry_run } => match config::load(&routes) {
             Ok(config) => deploy(&config, dry_run),
             Err(err) => {

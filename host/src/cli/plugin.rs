@@ -2,7 +2,7 @@
 //! written on its language's SDK. The project carries the SDK and the WIT contract, so that it
 //! builds wherever it is, with `sh build.sh`, into `plugin.wasm`.
 
-mod embedded;
+pub(crate) mod embedded;
 
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};

@@ -1,0 +1,3 @@
+export const handler = async (event) => {
+  for (const record of event.Records) console.log(record.body);
+};

@@ -1,0 +1,3 @@
+def main(event, context):
+    for record in event["Records"]:
+        print(record["body"])
