@@ -329,9 +329,8 @@ fn an_imported_python_project_builds_and_runs_the_lambda_handler_unchanged() {
 
 /// The whole sample, end to end: POST an order to the API Gateway path, and the pipe's filter,
 /// the bus's rule and both queues bring a CREATED order to both Lambda handlers, and a PENDING
-/// one to neither. It needs the table keys `sort_key` and `integrations` in routes.toml.
+/// one to neither.
 #[test]
-#[ignore = "needs the table keys `sort_key` and `integrations` in routes.toml (not in main yet)"]
 fn the_imported_sample_runs_end_to_end_created_orders_reach_both_handlers_pending_ones_neither() {
     use std::time::{Duration, Instant};
 
@@ -346,10 +345,19 @@ fn the_imported_sample_runs_end_to_end_created_orders_reach_both_handlers_pendin
     let post = |status: &str| {
         let url = format!("{}/createId", host.url);
         let body = serde_json::json!({ "Status": status });
-        runtime.block_on(async { client.post(&url).json(&body).send().await.unwrap().status() })
+        runtime.block_on(async {
+            let response = client.post(&url).json(&body).send().await.unwrap();
+            let status = response.status();
+            (status, response.json::<serde_json::Value>().await.unwrap())
+        })
     };
-    assert!(post("CREATED").is_success());
-    assert!(post("PENDING").is_success());
+    // The integration response the template declares: 200 and the request id, which is the
+    // item's `id`.
+    let (status, created) = post("CREATED");
+    assert_eq!(status, 200, "{created}");
+    let id = created["id"].as_str().unwrap().to_string();
+    let (status, _) = post("PENDING");
+    assert_eq!(status, 200);
     let count = |marker: &str| host.logs().matches(marker).count();
     let deadline = Instant::now() + Duration::from_secs(60);
     while (count("OrderCreatedPublisher received") < 1 || count("OrderNotification received") < 1)
@@ -363,4 +371,5 @@ fn the_imported_sample_runs_end_to_end_created_orders_reach_both_handlers_pendin
     let logs = host.logs();
     assert_eq!(count("OrderCreatedPublisher received"), 1, "{logs}");
     assert_eq!(count("OrderNotification received"), 1, "{logs}");
+    assert!(logs.contains(&format!(r#""id":{{"S":"{id}"}}"#)), "{logs}");
 }

@@ -63,7 +63,9 @@ pub(super) fn routes(app: &App) -> Router {
     }
     paths
         .into_iter()
-        .fold(Router::new(), |router, (path, methods)| router.route(path, methods))
+        .fold(Router::new(), |router, (path, methods)| {
+            router.route(path, methods)
+        })
 }
 
 async fn handle(
@@ -102,7 +104,11 @@ async fn handle(
     let rendered = match integration.request.render(&request) {
         Ok(rendered) => rendered,
         Err(err) => {
-            return ApiError::bad_request("invalid_request", format!("the request template could not be applied: {err}")).into_response();
+            return ApiError::bad_request(
+                "invalid_request",
+                format!("the request template could not be applied: {err}"),
+            )
+            .into_response();
         }
     };
     let answer = match parse_action(integration.action, &rendered) {
@@ -232,7 +238,9 @@ impl Route {
                         current
                     }
                 };
-                Ok(attributes(return_old.then_some(old).flatten().as_ref().map(Item::body)))
+                Ok(attributes(
+                    return_old.then_some(old).flatten().as_ref().map(Item::body),
+                ))
             }
             Action::Update {
                 key,
@@ -285,7 +293,11 @@ impl Route {
                     self.store.write(self.table, delete).await?;
                 }
                 Ok(attributes(
-                    return_old.then_some(current).flatten().as_ref().map(Item::body),
+                    return_old
+                        .then_some(current)
+                        .flatten()
+                        .as_ref()
+                        .map(Item::body),
                 ))
             }
         }

@@ -10,8 +10,8 @@ use std::sync::Arc;
 use toml::Spanned;
 
 use super::checker::Checker;
-use super::raw::{self, Text};
 use super::compile::RESERVED_PATHS;
+use super::raw::{self, Text};
 use super::{Integration, TableConfig};
 use crate::apigateway::{ActionKind, Template};
 
@@ -43,11 +43,18 @@ impl Checker<'_> {
                 self.report(
                     format!("{key}.method"),
                     raw.method.span(),
-                    format!("unknown HTTP method `{}`; expected one of {}", raw.method.get_ref(), super::checker::list(&METHODS)),
+                    format!(
+                        "unknown HTTP method `{}`; expected one of {}",
+                        raw.method.get_ref(),
+                        super::checker::list(&METHODS)
+                    ),
                 );
             }
             self.resource_path(&format!("{key}.path"), &raw.path);
-            let action = match ACTIONS.iter().find(|(name, _)| name == raw.action.get_ref()) {
+            let action = match ACTIONS
+                .iter()
+                .find(|(name, _)| name == raw.action.get_ref())
+            {
                 Some((_, action)) => *action,
                 None => {
                     self.report(
@@ -106,7 +113,10 @@ impl Checker<'_> {
     fn resource_path(&mut self, key: &str, path: &Text) {
         let p = path.get_ref();
         let segment_ok = |s: &str| {
-            let name = s.strip_prefix('{').and_then(|s| s.strip_suffix('}')).unwrap_or(s);
+            let name = s
+                .strip_prefix('{')
+                .and_then(|s| s.strip_suffix('}'))
+                .unwrap_or(s);
             !name.is_empty()
                 && name
                     .chars()
