@@ -326,11 +326,9 @@ impl Route {
 
     /// The key an item or a `Key` map holds, refused as DynamoDB refuses it.
     fn key_of(&self, item: &Map<String, Value>) -> Result<Key, Failure> {
-        self.key.key_of(item).map_err(|why| {
-            Failure::Dynamo(DynamoError::Validation(format!(
-                "One or more parameter values were invalid: {why}"
-            )))
-        })
+        self.key
+            .key_of(item)
+            .map_err(|why| Failure::Dynamo(DynamoError::Validation(why)))
     }
 }
 

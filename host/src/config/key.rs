@@ -192,7 +192,7 @@ impl KeySchema {
         let value = |attribute: &KeyAttribute| {
             let Some(value) = body.get(&attribute.name) else {
                 return Err(format!(
-                    "One of the required keys was not given a value: `{}`",
+                    "One of the required keys was not given a value: {}",
                     attribute.name
                 ));
             };
@@ -261,7 +261,7 @@ impl KeyAttribute {
             (KeyType::S, Value::String(text)) => self.string(text),
             (KeyType::N, Value::Number(number)) => self.number(&number.to_string()),
             (kind, _) => Err(format!(
-                "Type mismatch for key `{}`: expected {}, got {}",
+                "One or more parameter values were invalid: Type mismatch for key {} expected: {} actual: {}",
                 self.name,
                 kind.as_str(),
                 json_type(value)
@@ -496,10 +496,10 @@ mod tests {
         let err = schema.key_of(json!({"id": "o-1", "at": "x"}).as_object().unwrap());
         assert_eq!(
             err.unwrap_err(),
-            "Type mismatch for key `at`: expected N, got S"
+            "One or more parameter values were invalid: Type mismatch for key at expected: N actual: S"
         );
         let err = schema.key_of(json!({"id": "o-1"}).as_object().unwrap());
-        assert!(err.unwrap_err().contains("`at`"));
+        assert!(err.unwrap_err().ends_with(": at"));
         assert!(schema.parse("o-1", None).is_err());
         assert_eq!(
             schema.parse("o-1", Some("2.50")).unwrap().sort,

@@ -568,7 +568,7 @@ handler = "nobody"
     assert_eq!(
         problems(text),
         [
-            "routes.toml:3:1: tables.orders: unknown field `colour`, expected one of `key`, `sort_key`, `path`, `stream_view_type`, `stream_retention`, `schema`",
+            "routes.toml:3:1: tables.orders: unknown field `colour`, expected one of `key`, `sort_key`, `path`, `stream_view_type`, `stream_retention`, `schema`, `integrations`",
             "routes.toml:8:1: plugins.f: unknown field `memroy`, expected one of `world`, `wasm`, `build`, `workdir`, `memory`, `timeout`, `fuel`, `fresh_instance`, `max_invocations`, `config`, `allowed_outbound_hosts`",
             "routes.toml:11:9: buses.b: invalid type: integer `5`, expected a map",
             "routes.toml:14:1: queues.q: unknown field `dlq_`, expected one of `visibility_timeout`, `retention`, `delay`, `max_receive_count`, `dlq`, `fifo`, `content_based_deduplication`",
@@ -635,6 +635,7 @@ fn every_routes_toml_key_is_documented_in_the_readme() {
         "[host]\nzzz = 1".to_string(),
         "[aws]\nzzz = 1".to_string(),
         "[tables.t]\nkey = \"k\"\nzzz = 1".to_string(),
+        "[tables.t]\nkey = \"k\"\n[[tables.t.integrations]]\nzzz = 1".to_string(),
         "[plugins.p]\nworld = \"filter\"\nwasm = \"x.wasm\"\nzzz = 1".to_string(),
         "[pipes.p]\nsource = \"t\"\ntarget = { queue = \"q\" }\nzzz = 1".to_string(),
         "[pipes.p]\nsource = \"t\"\ntarget = { queue = \"q\", zzz = 1 }".to_string(),

@@ -63,3 +63,26 @@ fn a_bad_key_declaration_is_reported_at_its_key() {
         ]
     );
 }
+
+#[test]
+fn an_integration_template_outside_the_subset_is_refused_at_its_line() {
+    let text = "[tables.orders]\nkey = \"id\"\n\n[[tables.orders.integrations]]\nmethod = \"POST\"\npath = \"/createId\"\naction = \"PutItem\"\nrequest_template = \'\'\'\n{\"Item\": {\n#foreach($x in $input.path(\'$.lines\'))\n#end\n}}\n\'\'\'\n\n[[tables.orders.integrations]]\nmethod = \"FETCH\"\npath = \"/orders/x\"\naction = \"Query\"\nrequest_template = \"{}\"\nstatus = 700\n";
+    let found = problems(text);
+    assert_eq!(found.len(), 5, "{found:#?}");
+    assert!(
+        found[0].starts_with(
+            "routes.toml:10:1: tables.orders.integrations[0].request_template: `#foreach`"
+        ),
+        "{}",
+        found[0]
+    );
+    assert_eq!(
+        found[1..],
+        [
+            "routes.toml:16:10: tables.orders.integrations[1].method: unknown HTTP method `FETCH`; expected one of `GET`, `POST`, `PUT`, `PATCH`, `DELETE`, `HEAD`, `OPTIONS`",
+            "routes.toml:17:8: tables.orders.integrations[1].path: path `/orders/x` is served by table `orders` (its `path` is `/orders`); give the integration or the table another path",
+            "routes.toml:18:10: tables.orders.integrations[1].action: unknown action `Query`; a DynamoDB integration here is one of `PutItem`, `UpdateItem`, `DeleteItem`",
+            "routes.toml:20:10: tables.orders.integrations[1].status: `700` is not an HTTP status (100 to 599)",
+        ]
+    );
+}
