@@ -88,9 +88,17 @@ async fn handle(
     let querystring: Vec<(String, String)> = Query::try_from_uri(&uri)
         .map(|Query(pairs)| pairs)
         .unwrap_or_default();
+    // HTTP/1 header names reach us in lower case; a template may ask for `Content-Type`, as
+    // clients send it, so each header is there in both forms.
     let header: Vec<(String, String)> = headers
         .iter()
-        .filter_map(|(name, value)| Some((name.to_string(), value.to_str().ok()?.to_string())))
+        .filter_map(|(name, value)| Some((name.as_str(), value.to_str().ok()?)))
+        .flat_map(|(name, value)| {
+            [
+                (title_case(name), value.to_string()),
+                (name.to_string(), value.to_string()),
+            ]
+        })
         .collect();
     let context = context(integration, &uri, &headers);
     let request = Request {
@@ -133,6 +141,19 @@ async fn handle(
     };
     let status = StatusCode::from_u16(integration.status).unwrap_or(StatusCode::OK);
     (status, [(header::CONTENT_TYPE, "application/json")], out).into_response()
+}
+
+/// `content-type` as `Content-Type`.
+fn title_case(name: &str) -> String {
+    name.split('-')
+        .map(|word| {
+            let mut chars = word.chars();
+            chars.next().map_or_else(String::new, |first| {
+                first.to_ascii_uppercase().to_string() + chars.as_str()
+            })
+        })
+        .collect::<Vec<_>>()
+        .join("-")
 }
 
 /// The response template applied to DynamoDB's answer, which is its `$input`.

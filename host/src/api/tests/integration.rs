@@ -29,7 +29,7 @@ request_template = '''
 }
 '''
 # `$input` of a response template is DynamoDB's answer: `{}` for a PutItem.
-response_template = '''{"answer": $input.json('$'), "request": "$context.requestId"}'''
+response_template = '''{"answer": $input.json('$'), "request": "$context.requestId", "type": "$input.params('Content-Type')"}'''
 
 [[tables.orders.integrations]]
 method = "POST"
@@ -77,6 +77,10 @@ async fn a_put_item_integration_overwrites_and_answers_with_its_response_templat
         .await;
     assert_eq!(first.status, StatusCode::OK, "{:?}", first.body);
     assert_eq!(first.body["answer"], json!({}));
+    assert_eq!(
+        first.body["type"], "application/json",
+        "a header as clients write its name"
+    );
     assert!(
         first.body["request"]
             .as_str()

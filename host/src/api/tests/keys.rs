@@ -139,3 +139,24 @@ async fn a_missing_or_mistyped_sort_key_is_a_bad_request_that_names_it() {
         "One or more parameter values were invalid: Type mismatch for key at expected: N actual: S"
     );
 }
+
+#[tokio::test]
+async fn an_idempotent_create_with_a_generated_sort_key_replays_the_first_item() {
+    let api = api_with(ROUTES, None);
+    let headers = [
+        ("content-type", "application/json"),
+        ("idempotency-key", "k-1"),
+    ];
+    let body = json!({"id": "o-1"}).to_string();
+    let first = api
+        .send(Method::POST, "/orders", &headers, body.clone())
+        .await;
+    assert_eq!(first.status, StatusCode::CREATED);
+    // The retry's generated createdAt would differ; the first item comes back, written once.
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let retry = api.send(Method::POST, "/orders", &headers, body).await;
+    assert_eq!(retry.status, StatusCode::CREATED);
+    assert_eq!(retry.header("idempotent-replayed"), "true");
+    assert_eq!(retry.body, first.body);
+    assert_eq!(api.records("orders").await.len(), 1);
+}
