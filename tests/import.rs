@@ -372,4 +372,9 @@ fn the_imported_sample_runs_end_to_end_created_orders_reach_both_handlers_pendin
     assert_eq!(count("OrderCreatedPublisher received"), 1, "{logs}");
     assert_eq!(count("OrderNotification received"), 1, "{logs}");
     assert!(logs.contains(&format!(r#""id":{{"S":"{id}"}}"#)), "{logs}");
+    // The function's Environment, and Lambda's own variables, as the handler reads them.
+    assert!(
+        logs.contains("from table OrdersTable in us-east-1"),
+        "{logs}"
+    );
 }

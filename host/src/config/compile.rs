@@ -647,19 +647,23 @@ impl Checker<'_> {
                 "a filter cannot make outgoing requests: only enrichers and consumers may have `allowed_outbound_hosts`",
             );
         }
-        let config = raw
-            .config
-            .into_iter()
-            .map(|(k, v)| {
-                let text = match v.into_inner() {
-                    raw::Scalar::String(s) => s,
-                    raw::Scalar::Integer(i) => i.to_string(),
-                    raw::Scalar::Float(f) => f.to_string(),
-                    raw::Scalar::Bool(b) => b.to_string(),
-                };
-                (k, text)
-            })
-            .collect();
+        let text = |v: Spanned<raw::Scalar>| match v.into_inner() {
+            raw::Scalar::String(s) => s,
+            raw::Scalar::Integer(i) => i.to_string(),
+            raw::Scalar::Float(f) => f.to_string(),
+            raw::Scalar::Bool(b) => b.to_string(),
+        };
+        for (name, value) in &raw.env {
+            if name.is_empty() || name.contains(['=', '\0']) {
+                self.report(
+                    format!("{key}.env"),
+                    value.span(),
+                    format!("{name:?} cannot be an environment variable's name: it must be non-empty, without `=`"),
+                );
+            }
+        }
+        let env = raw.env.into_iter().map(|(k, v)| (k, text(v))).collect();
+        let config = raw.config.into_iter().map(|(k, v)| (k, text(v))).collect();
         PluginConfig {
             name,
             world,
@@ -680,6 +684,7 @@ impl Checker<'_> {
                 .into_iter()
                 .map(Spanned::into_inner)
                 .collect(),
+            env,
         }
     }
 }

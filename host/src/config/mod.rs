@@ -371,6 +371,8 @@ pub struct PluginConfig {
     pub max_invocations: Option<u64>,
     pub config: BTreeMap<String, String>,
     pub allowed_outbound_hosts: Vec<String>,
+    /// Environment variables the plugin sees (WASI's environment), e.g. a Lambda function's.
+    pub env: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

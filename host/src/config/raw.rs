@@ -106,6 +106,8 @@ pub struct Plugin {
     pub config: BTreeMap<String, Spanned<Scalar>>,
     #[serde(default)]
     pub allowed_outbound_hosts: Vec<Text>,
+    #[serde(default)]
+    pub env: BTreeMap<String, Spanned<Scalar>>,
 }
 
 /// A plugin config value: any TOML scalar, handed to the plugin as text.

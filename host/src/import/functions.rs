@@ -35,11 +35,14 @@ pub(super) struct Function {
     pub(super) code: Code,
     pub(super) timeout: i64,
     pub(super) memory: i64,
+    /// The environment Lambda gives the function: its own variables, then `Environment`'s.
+    pub(super) env: Vec<(String, String)>,
 }
 
 /// The properties a function's mapping reads; the rest are named as dropped.
-const FUNCTION_PROPS: [&str; 8] = [
+const FUNCTION_PROPS: [&str; 9] = [
     "FunctionName",
+    "Environment",
     "Handler",
     "Runtime",
     "CodeUri",
@@ -283,6 +286,12 @@ impl Importer<'_> {
         config.push(("timeout_ms".into(), Item::Int(spec.timeout * 1000)));
         config.push(("memory_mb".into(), Item::Int(spec.memory)));
         section.set("config", Item::Table(config));
+        let env = spec
+            .env
+            .into_iter()
+            .map(|(k, v)| (k, Item::Str(v)))
+            .collect();
+        section.set("env", Item::Table(env));
         self.push(section);
         Ok(name.to_string())
     }
@@ -320,28 +329,47 @@ impl Importer<'_> {
                 "its code is not a local folder or inline code (S3 code is not imported)".into(),
             );
         };
-        if props
+        let physical = self
+            .r
+            .physical_name(resource, 0)
+            .unwrap_or_else(|_| resource.id.clone());
+        let memory = props.get("MemorySize").and_then(integer).unwrap_or(128);
+        let region = self.r.stack.region.clone();
+        let mut env = vec![
+            ("AWS_REGION".to_string(), region.clone()),
+            ("AWS_DEFAULT_REGION".to_string(), region),
+            ("AWS_LAMBDA_FUNCTION_NAME".to_string(), physical.clone()),
+            (
+                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE".to_string(),
+                memory.to_string(),
+            ),
+            (
+                "AWS_LAMBDA_FUNCTION_VERSION".to_string(),
+                "$LATEST".to_string(),
+            ),
+        ];
+        let variables = props
             .get("Environment")
-            .is_some_and(|env| env.get("Variables").is_some())
-        {
-            {
-                self.note(
+            .and_then(|e| e.get("Variables"))
+            .and_then(Value::as_object);
+        for (name, value) in variables.into_iter().flatten() {
+            match self.r.text(value) {
+                Ok(text) => env.push((name.clone(), text)),
+                Err(why) => self.note(
                     resource,
-                    "dropped Environment: a plugin has no environment variables (use its config)",
-                );
+                    &format!("dropped Environment variable {name}: {}", why.0),
+                ),
             }
         }
         Ok(Function {
-            physical: self
-                .r
-                .physical_name(resource, 0)
-                .unwrap_or_else(|_| resource.id.clone()),
+            physical,
             runtime,
             module: module.to_string(),
             export: export.to_string(),
             code,
             timeout: props.get("Timeout").and_then(integer).unwrap_or(3),
-            memory: props.get("MemorySize").and_then(integer).unwrap_or(128),
+            memory,
+            env,
         })
     }
 }

@@ -466,8 +466,16 @@ fn sqs_triggered_functions_become_consumers_with_plugin_projects() {
         "{js_wrapper}"
     );
 
+    // The function's environment: Lambda's own variables, then its `Environment`.
+    assert!(
+        import.routes.contains(
+            "env = { AWS_REGION = \"eu-west-1\", AWS_DEFAULT_REGION = \"eu-west-1\", AWS_LAMBDA_FUNCTION_NAME = \"py-worker\", AWS_LAMBDA_FUNCTION_MEMORY_SIZE = \"128\", AWS_LAMBDA_FUNCTION_VERSION = \"$LATEST\", X = \"1\" }"
+        ),
+        "{}",
+        import.routes
+    );
     let report = line(&import, "Py");
-    assert!(report.contains("dropped Environment"), "{report}");
+    assert!(!report.contains("Environment"), "{report}");
     assert!(
         line(&import, "Js")
             .contains("event `Http` (Api) not mapped: Lambda proxy integrations are not mapped")

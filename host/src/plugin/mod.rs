@@ -287,6 +287,8 @@ pub struct Runner<W: PluginWorld> {
     fresh_instance: bool,
     max_invocations: Option<u64>,
     allowed_hosts: Arc<[outbound::Origin]>,
+    /// The environment routes.toml gives the plugin.
+    env: Arc<[(String, String)]>,
 }
 
 struct Warm<W: PluginWorld> {
@@ -373,6 +375,7 @@ impl<W: PluginWorld> Runner<W> {
             fresh_instance: plugin.fresh_instance,
             max_invocations: plugin.max_invocations,
             allowed_hosts: allowed_hosts.into(),
+            env: plugin.env.clone().into(),
         })
     }
 
@@ -382,8 +385,10 @@ impl<W: PluginWorld> Runner<W> {
 
     fn instantiate(&self) -> Result<Warm<W>, PluginError> {
         let (stdout, stderr) = (Captured::default(), Captured::default());
-        // No capability by default: no files, no environment, no network, no arguments.
+        // No capability by default: no files, no network, no arguments, and only the
+        // environment routes.toml gives.
         let wasi = WasiCtxBuilder::new()
+            .envs(&self.env)
             .stdout(stdout.clone())
             .stderr(stderr.clone())
             .build();
