@@ -357,7 +357,7 @@ impl Importer<'_> {
                 Ok(text) => env.push((name.clone(), text)),
                 Err(why) => self.note(
                     resource,
-                    &format!("dropped Environment variable {name}: {}", why.0),
+                    format!("dropped Environment variable {name}: {}", why.0),
                 ),
             }
         }
