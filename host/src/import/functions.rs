@@ -188,7 +188,8 @@ impl Importer<'_> {
         } else {
             base
         };
-        let plugin = match self.plugin(function, "consumer", Some(&source.queue), &name) {
+        let queue_and_reports = Some((source.queue.as_str(), source.report_failures));
+        let plugin = match self.plugin(function, "consumer", queue_and_reports, &name) {
             Ok(plugin) => plugin,
             Err(why) => return self.unmapped(from, why),
         };
@@ -209,7 +210,7 @@ impl Importer<'_> {
         if !source.report_failures {
             self.note(
                 from,
-                "no ReportBatchItemFailures: Lambda would ignore a returned batchItemFailures, the SDK's adapter retries those messages",
+                "no ReportBatchItemFailures: a returned batchItemFailures is ignored, as Lambda ignores it",
             );
         }
         self.push(section);
@@ -234,7 +235,7 @@ impl Importer<'_> {
         } else {
             name
         };
-        self.plugin(function, world, queue, &name)
+        self.plugin(function, world, queue.map(|q| (q, true)), &name)
     }
 
     /// `[plugins.NAME]` running `function` in `world`, and its project (one per function and
@@ -243,7 +244,8 @@ impl Importer<'_> {
         &mut self,
         function: &Resource,
         world: &'static str,
-        queue: Option<&str>,
+        // The queue a consumer reads, and whether its event source reports batch item failures.
+        queue: Option<(&str, bool)>,
         name: &str,
     ) -> Result<String, String> {
         let spec = self.function(function)?;
@@ -280,8 +282,11 @@ impl Importer<'_> {
             ),
             ("region".to_string(), Item::Str(self.r.stack.region.clone())),
         ];
-        if let Some(queue) = queue {
+        if let Some((queue, reports)) = queue {
             config.push(("queue".into(), Item::Str(arn_name(queue).1)));
+            if !reports {
+                config.push(("report_batch_item_failures".into(), Item::Bool(false)));
+            }
         }
         config.push(("timeout_ms".into(), Item::Int(spec.timeout * 1000)));
         config.push(("memory_mb".into(), Item::Int(spec.memory)));

@@ -481,6 +481,11 @@ fn sqs_triggered_functions_become_consumers_with_plugin_projects() {
             .contains("event `Http` (Api) not mapped: Lambda proxy integrations are not mapped")
     );
     assert!(line(&import, "Js").contains("no ReportBatchItemFailures"));
+    // Without it, the adapter ignores a returned batchItemFailures, as Lambda does.
+    assert_eq!(
+        at(&routes, "plugins/js/config/report_batch_item_failures").as_bool(),
+        Some(false)
+    );
     assert!(!line(&import, "PyMapping").contains("no ReportBatchItemFailures"));
     assert_eq!(
         line(&import, "Java"),

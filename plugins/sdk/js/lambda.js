@@ -6,7 +6,8 @@
 //
 // `lambda.sqs` hands the handler Lambda's SQS event ({"Records": [...]}) and a context. A normal
 // return handles every message; {"batchItemFailures": [{"itemIdentifier": id}]} retries exactly
-// those (Lambda's ReportBatchItemFailures); a throw fails the batch. `lambda.enrichment` does
+// those (Lambda's ReportBatchItemFailures; with the config report_batch_item_failures = false,
+// as a function without it, the list is ignored); a throw fails the batch. `lambda.enrichment` does
 // the same for a Pipes enrichment handler: the records in, the events out. console.log and its
 // kin go to the host's log, tagged with the plugin. Handlers may be async.
 import { log as hostLog } from 'switchyard:plugin/log@0.1.0';
@@ -149,7 +150,10 @@ function sqs(handler) {
     } catch (err) {
       throw failure(err);
     }
-    const failed = new Set((result?.batchItemFailures ?? []).map((f) => f?.itemIdentifier));
+    // Without ReportBatchItemFailures, Lambda ignores the list: the batch succeeded.
+    const reported = setting('report_batch_item_failures', 'true') !== 'false';
+    const failures = reported ? (result?.batchItemFailures ?? []) : [];
+    const failed = new Set(failures.map((f) => f?.itemIdentifier));
     return messages.map((m) => (failed.has(m.id) ? { tag: 'retry' } : { tag: 'ok' }));
   };
 }

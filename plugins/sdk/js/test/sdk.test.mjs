@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { test } from 'node:test';
 
 import { lines } from './host/log.mjs';
+import { settings } from './host/config.mjs';
 import {
   InvalidInput, NumberValue, consumer, deadLetter, enricher, filter, lambda, marshall, retry, unmarshall,
 } from '../switchyard.js';
@@ -97,6 +98,17 @@ test('an enricher keeps each event id in its place', async () => {
   const out = enrich([record(1), { id: 'e-2', payload: '{"a":1}' }]);
   assert.deepEqual(out.map((e) => e.id), ['e-1', 'e-2']);
   assert.equal(JSON.parse(out[1].payload).tier, 'gold');
+});
+
+test('without ReportBatchItemFailures, a returned batchItemFailures is ignored, as Lambda ignores it', async () => {
+  settings.set('report_batch_item_failures', 'false');
+  try {
+    const handle = lambda.sqs(() => ({ batchItemFailures: [{ itemIdentifier: 'm-2' }] }));
+    const outcomes = await handle([message('m-1', 'a', 1, []), message('m-2', 'b', 1, [])]);
+    assert.deepEqual(outcomes.map((o) => o.tag), ['ok', 'ok']);
+  } finally {
+    settings.delete('report_batch_item_failures');
+  }
 });
 
 test("a lambda handler gets Lambda's SQS event, and its batchItemFailures are retried", async () => {

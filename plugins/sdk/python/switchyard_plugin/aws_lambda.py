@@ -7,7 +7,8 @@
 
 ``lambda_sqs`` hands the handler Lambda's SQS event (``{"Records": [...]}``) and a context. A
 normal return handles every message; ``{"batchItemFailures": [{"itemIdentifier": id}]}`` retries
-exactly those (ReportBatchItemFailures); an exception fails the batch. ``lambda_enrichment``
+exactly those (ReportBatchItemFailures; with the config ``report_batch_item_failures = false``,
+as a function without it, the list is ignored); an exception fails the batch. ``lambda_enrichment``
 does the same for a Pipes enrichment handler: the records in, the events out. The handler's
 ``logging`` and ``print`` output goes to the host's log, tagged with the plugin.
 """
@@ -101,6 +102,8 @@ def lambda_sqs(handler):
         event = {"Records": [_record(m, arn, region) for m in messages]}
         result = _guard(lambda: handler(event, _Context()))
         failures = result.get("batchItemFailures") if isinstance(result, dict) else None
+        if config.string("report_batch_item_failures", "true") == "false":
+            failures = None  # as Lambda without ReportBatchItemFailures: the batch succeeded
         failed = {f.get("itemIdentifier") for f in failures or [] if isinstance(f, dict)}
         return [types.Outcome_Retry(None) if m.id in failed else types.Outcome_Ok() for m in messages]
 

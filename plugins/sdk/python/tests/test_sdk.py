@@ -201,6 +201,13 @@ class Component(unittest.TestCase):
         self.assertIn(("info", '{"a": 1}', []), self.logged)
         self.assertIn(("info", "printed", []), self.logged)
 
+    def test_without_report_batch_item_failures_a_returned_list_is_ignored(self):
+        self.settings["report_batch_item_failures"] = "false"
+        sdk.lambda_sqs(lambda event, context: {"batchItemFailures": [{"itemIdentifier": "m-2"}]})
+        world = WitWorld()  # noqa: F821
+        outcomes = world.handle([Message("m-1", "a", 1, []), Message("m-2", "b", 1, [])])
+        self.assertEqual(outcomes, [self.types.Outcome_Ok(), self.types.Outcome_Ok()])
+
     def test_a_lambda_handler_that_raises_fails_the_batch(self):
         def lambda_handler(event, context):
             raise KeyError("Records")
