@@ -15,6 +15,7 @@ pub mod cli;
 pub mod config;
 pub mod consumer;
 pub mod import;
+pub mod kit;
 pub mod origin;
 pub mod pattern;
 pub mod pipe;

@@ -2,7 +2,7 @@
 //! makes the AWS resources, `pattern` tests event patterns, `dlq` and `replay` operate a host.
 
 mod pattern;
-pub(crate) mod plugin;
+mod plugin;
 mod remote;
 mod run;
 mod test;

@@ -2,11 +2,11 @@
 //! written on its language's SDK. The project carries the SDK and the WIT contract, so that it
 //! builds wherever it is, with `sh build.sh`, into `plugin.wasm`.
 
-pub(crate) mod embedded;
-
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+
+use crate::kit;
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum Language {
@@ -35,11 +35,11 @@ impl Kind {
 }
 
 impl Language {
-    fn files(self) -> &'static embedded::Language {
+    fn files(self) -> &'static kit::Language {
         match self {
-            Language::Rust => &embedded::RUST,
-            Language::Js => &embedded::JS,
-            Language::Python => &embedded::PYTHON,
+            Language::Rust => &kit::RUST,
+            Language::Js => &kit::JS,
+            Language::Python => &kit::PYTHON,
         }
     }
 
@@ -179,7 +179,7 @@ fn project(language: Language, kind: Kind, name: &str) -> Vec<(String, Cow<'stat
         Language::Rust => "sdk/wit/plugin.wit",
         Language::Js | Language::Python => "wit/plugin.wit",
     };
-    project.push((wit.into(), Cow::Borrowed(embedded::WIT)));
+    project.push((wit.into(), Cow::Borrowed(kit::WIT)));
     let ignored = "target/\nnode_modules/\n.venv/\n__pycache__/\nplugin.wasm\n";
     project.push((".gitignore".into(), Cow::Borrowed(ignored)));
     project

@@ -9,7 +9,7 @@ use serde_json::Value;
 use super::Importer;
 use super::functions::{Code, Function, Runtime};
 use super::template::Resource;
-use crate::cli::plugin::embedded;
+use crate::kit;
 
 /// A file of a project: text made here, or a file of the function's source copied unchanged.
 #[derive(Debug, Clone, PartialEq)]
@@ -82,8 +82,8 @@ impl Importer<'_> {
         name: &str,
     ) -> Result<Vec<(String, Content)>, String> {
         let language = match spec.runtime {
-            Runtime::Python => &embedded::PYTHON,
-            Runtime::Node => &embedded::JS,
+            Runtime::Python => &kit::PYTHON,
+            Runtime::Node => &kit::JS,
         };
         let fill = |text: &str| text.replace("{{name}}", name).replace("{{world}}", world);
         let mut files = Vec::new();
@@ -102,7 +102,7 @@ impl Importer<'_> {
         for (path, text) in language.sdk {
             files.push((format!("sdk/{path}"), Content::Text(text.to_string())));
         }
-        files.push(("wit/plugin.wit".into(), Content::Text(embedded::WIT.into())));
+        files.push(("wit/plugin.wit".into(), Content::Text(kit::WIT.into())));
         let ignored = "node_modules/\n.venv/\n__pycache__/\nplugin.wasm\n";
         files.push((".gitignore".into(), Content::Text(ignored.into())));
 

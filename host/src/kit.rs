@@ -1,11 +1,12 @@
-//! The files `plugin new` writes, carried in the binary: each language's template, its SDK and
-//! the WIT contract. A generated project lives anywhere, so it gets copies, not repository paths.
+//! The plugin kit the binary carries: each language's template, its SDK and the WIT contract, as
+//! `plugin new` and `import` write them into projects. A generated project lives anywhere, so it
+//! gets copies, not repository paths.
 
 /// `(path, text)` for each file of a folder of the repository, in an explicit list: a test checks
 /// the list against the folder, so a new file cannot be left out silently.
 macro_rules! files {
     ($folder:literal: $($path:literal),+ $(,)?) => {
-        &[$(($path, include_str!(concat!("../../../../", $folder, "/", $path)))),+]
+        &[$(($path, include_str!(concat!("../../", $folder, "/", $path)))),+]
     };
 }
 
@@ -23,7 +24,7 @@ pub struct Language {
 }
 
 /// The contract, `wit/plugin.wit`.
-pub const WIT: &str = include_str!("../../../../wit/plugin.wit");
+pub const WIT: &str = include_str!("../../wit/plugin.wit");
 
 pub const RUST: Language = Language {
     common: files!("plugins/templates/rust": "Cargo.toml", ".cargo/config.toml", "build.sh"),
