@@ -109,7 +109,7 @@ async fn deploy_then_orders_flow_through_dynamodb_streams_eventbridge_and_sqs() 
     let planned = deploy(&path, &["--dry-run"]);
     assert!(
         planned.contains(
-            "~ create table `e2e-orders` keyed by `orderId` with a NEW_AND_OLD_IMAGES stream"
+            "~ create table `e2e-orders` keyed by `orderId` (S) with a NEW_AND_OLD_IMAGES stream"
         ),
         "{planned}"
     );
