@@ -31,6 +31,30 @@ fn moto_python() -> &'static Path {
     })
 }
 
+/// The Python of the moto virtualenv, which has boto3 (moto depends on it): for tests that
+/// call an AWS API with AWS's own client.
+pub fn python() -> &'static Path {
+    moto_python()
+}
+
+/// The AWS CLI (PyPI `awscli`), installed into the moto virtualenv on first use.
+pub fn aws_cli() -> PathBuf {
+    static INSTALLED: OnceLock<PathBuf> = OnceLock::new();
+    INSTALLED
+        .get_or_init(|| {
+            let bin = moto_python().with_file_name("aws");
+            if !bin.exists() {
+                let status = Command::new(moto_python())
+                    .args(["-m", "pip", "install", "--quiet", "awscli==1.46.3"])
+                    .status()
+                    .expect("pip runs");
+                assert!(status.success(), "installing awscli failed");
+            }
+            bin
+        })
+        .clone()
+}
+
 /// A moto server of this test's own, on a free port of 127.0.0.1.
 pub struct Moto {
     child: Child,

@@ -2,6 +2,7 @@
 //! and health checks. `router` builds everything from the config; tests drive it without a socket.
 
 mod admin;
+mod aws;
 mod error;
 mod integration;
 mod items;
@@ -78,6 +79,8 @@ pub fn router(app: App) -> Router {
         .route("/healthz", get(|| async { (StatusCode::OK, "ok") }))
         .route("/readyz", get(readyz))
         .with_state(app.store.clone())
+        // AWS's APIs sign their requests with SigV4 and take no bearer token.
+        .merge(aws::routes(&app))
         .merge(api)
         .layer(TraceLayer::new_for_http())
 }

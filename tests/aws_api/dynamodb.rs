@@ -1,0 +1,1 @@
+//! The dynamodb API through boto3 and the AWS CLI.

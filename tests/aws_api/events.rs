@@ -1,0 +1,1 @@
+//! The events API through boto3 and the AWS CLI.

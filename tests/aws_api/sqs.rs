@@ -1,0 +1,1 @@
+//! The sqs API through boto3 and the AWS CLI.

@@ -1,0 +1,1 @@
+//! The streams API through boto3 and the AWS CLI.
