@@ -1,1 +1,171 @@
-//! The dynamodb API through boto3 and the AWS CLI.
+//! The DynamoDB API through boto3 and the AWS CLI: every write goes through the outbox, as an
+//! HTTP API write does.
+
+use std::process::Command;
+
+use crate::common::{Host, moto};
+
+const ROUTES: &str = r#"
+[tables.orders]
+key = "id"
+sort_key = { name = "at", type = "N" }
+stream_view_type = "NEW_AND_OLD_IMAGES"
+
+[tables.customers]
+key = "customerId"
+"#;
+
+/// Runs a boto3 script against the host; `ddb` is its DynamoDB client. The script asserts;
+/// its stdout comes back.
+fn boto3(host: &Host, script: &str) -> String {
+    let prelude = format!(
+        "import boto3, json\nfrom botocore.exceptions import ClientError\nddb = boto3.client('dynamodb', endpoint_url='{}', region_name='us-east-1', aws_access_key_id='test', aws_secret_access_key='test')\n",
+        host.url
+    );
+    let output = Command::new(moto::python())
+        .arg("-c")
+        .arg(format!("{prelude}{script}"))
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "boto3 script failed:\n{}\n{}",
+        String::from_utf8_lossy(&output.stderr),
+        host.logs()
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[tokio::test]
+async fn boto3_writes_and_reads_items_and_every_write_has_its_change_record() {
+    let host = Host::start(ROUTES);
+    boto3(
+        &host,
+        r#"
+tables = ddb.list_tables()['TableNames']
+assert tables == ['customers', 'orders'], tables
+table = ddb.describe_table(TableName='orders')['Table']
+assert table['KeySchema'] == [{'AttributeName': 'id', 'KeyType': 'HASH'}, {'AttributeName': 'at', 'KeyType': 'RANGE'}], table
+assert table['StreamSpecification']['StreamViewType'] == 'NEW_AND_OLD_IMAGES'
+
+ddb.put_item(TableName='orders', Item={'id': {'S': 'o-1'}, 'at': {'N': '1'}, 'Status': {'S': 'NEW'}, 'total': {'N': '12.5'}, 'tags': {'L': [{'S': 'a'}]}})
+ddb.put_item(TableName='orders', Item={'id': {'S': 'o-1'}, 'at': {'N': '2'}, 'Status': {'S': 'NEW'}, 'total': {'N': '3'}})
+ddb.put_item(TableName='orders', Item={'id': {'S': 'o-2'}, 'at': {'N': '1'}, 'Status': {'S': 'PAID'}, 'total': {'N': '7'}})
+
+item = ddb.get_item(TableName='orders', Key={'id': {'S': 'o-1'}, 'at': {'N': '1'}})['Item']
+assert item['total'] == {'N': '12.5'} and item['tags'] == {'L': [{'S': 'a'}]}, item
+assert 'Item' not in ddb.get_item(TableName='orders', Key={'id': {'S': 'o-9'}, 'at': {'N': '1'}})
+projected = ddb.get_item(TableName='orders', Key={'id': {'S': 'o-1'}, 'at': {'N': '1'}}, ProjectionExpression='#s', ExpressionAttributeNames={'#s': 'Status'})['Item']
+assert projected == {'Status': {'S': 'NEW'}}, projected
+
+# A condition that fails is DynamoDB's ConditionalCheckFailedException.
+try:
+    ddb.put_item(TableName='orders', Item={'id': {'S': 'o-1'}, 'at': {'N': '1'}}, ConditionExpression='attribute_not_exists(id)')
+    raise AssertionError('the condition should fail')
+except ClientError as e:
+    assert e.response['Error']['Code'] == 'ConditionalCheckFailedException', e.response
+
+updated = ddb.update_item(TableName='orders', Key={'id': {'S': 'o-1'}, 'at': {'N': '1'}},
+    UpdateExpression='SET #s = :s, total = total + :d', ConditionExpression='#s = :old',
+    ExpressionAttributeNames={'#s': 'Status'}, ExpressionAttributeValues={':s': {'S': 'PAID'}, ':d': {'N': '0.5'}, ':old': {'S': 'NEW'}},
+    ReturnValues='UPDATED_NEW')['Attributes']
+assert updated == {'Status': {'S': 'PAID'}, 'total': {'N': '13'}}, updated
+
+# Query: one partition in sort-key order, newest first, page by page; a filter; a count.
+page = ddb.query(TableName='orders', KeyConditionExpression='id = :id', ExpressionAttributeValues={':id': {'S': 'o-1'}}, ScanIndexForward=False, Limit=1)
+assert [i['at']['N'] for i in page['Items']] == ['2'] and page['LastEvaluatedKey'] == {'id': {'S': 'o-1'}, 'at': {'N': '2'}}, page
+rest = ddb.query(TableName='orders', KeyConditionExpression='id = :id', ExpressionAttributeValues={':id': {'S': 'o-1'}}, ScanIndexForward=False, ExclusiveStartKey=page['LastEvaluatedKey'])
+assert [i['at']['N'] for i in rest['Items']] == ['1'] and 'LastEvaluatedKey' not in rest, rest
+ranged = ddb.query(TableName='orders', KeyConditionExpression='id = :id AND #a BETWEEN :lo AND :hi', FilterExpression='total > :t',
+    ExpressionAttributeNames={'#a': 'at'}, ExpressionAttributeValues={':id': {'S': 'o-1'}, ':lo': {'N': '0'}, ':hi': {'N': '5'}, ':t': {'N': '5'}})
+assert ranged['Count'] == 1 and ranged['ScannedCount'] == 2, ranged
+try:
+    ddb.query(TableName='orders', KeyConditionExpression='#a = :a', ExpressionAttributeNames={'#a': 'at'}, ExpressionAttributeValues={':a': {'N': '1'}})
+    raise AssertionError('a query needs the partition key')
+except ClientError as e:
+    assert e.response['Error']['Code'] == 'ValidationException', e.response
+
+# Scan, with paging; the paginator follows LastEvaluatedKey.
+seen = [i['id']['S'] for p in ddb.get_paginator('scan').paginate(TableName='orders', PaginationConfig={'PageSize': 2}) for i in p['Items']]
+assert sorted(seen) == ['o-1', 'o-1', 'o-2'], seen
+
+# Batches.
+ddb.batch_write_item(RequestItems={'customers': [{'PutRequest': {'Item': {'customerId': {'S': 'c-%d' % n}}}} for n in range(3)]})
+got = ddb.batch_get_item(RequestItems={'customers': {'Keys': [{'customerId': {'S': 'c-1'}}, {'customerId': {'S': 'c-9'}}]}})
+assert got['Responses']['customers'] == [{'customerId': {'S': 'c-1'}}], got
+ddb.batch_write_item(RequestItems={'customers': [{'DeleteRequest': {'Key': {'customerId': {'S': 'c-2'}}}}]})
+assert ddb.scan(TableName='customers', Select='COUNT')['Count'] == 2
+gets = ddb.transact_get_items(TransactItems=[{'Get': {'TableName': 'customers', 'Key': {'customerId': {'S': 'c-0'}}}}])['Responses']
+assert gets == [{'Item': {'customerId': {'S': 'c-0'}}}], gets
+
+old = ddb.delete_item(TableName='orders', Key={'id': {'S': 'o-2'}, 'at': {'N': '1'}}, ReturnValues='ALL_OLD')['Attributes']
+assert old['Status'] == {'S': 'PAID'}, old
+
+# What routes.toml does not declare is an error that says so.
+try:
+    ddb.put_item(TableName='nowhere', Item={'id': {'S': 'x'}})
+    raise AssertionError('an undeclared table')
+except ClientError as e:
+    assert e.response['Error']['Code'] == 'ResourceNotFoundException', e.response
+ddb.create_table(TableName='customers', KeySchema=[{'AttributeName': 'customerId', 'KeyType': 'HASH'}],
+    AttributeDefinitions=[{'AttributeName': 'customerId', 'AttributeType': 'S'}], BillingMode='PAY_PER_REQUEST')
+"#,
+    );
+    // Every write through the DynamoDB API appended its change record, in order.
+    let records = host.records("orders").await;
+    let events: Vec<&str> = records
+        .iter()
+        .map(|r| r["eventName"].as_str().unwrap())
+        .collect();
+    assert_eq!(events, ["INSERT", "INSERT", "INSERT", "MODIFY", "REMOVE"]);
+    assert_eq!(
+        records[3]["dynamodb"]["Keys"],
+        serde_json::json!({"id": {"S": "o-1"}, "at": {"N": "1"}})
+    );
+    assert_eq!(host.records("customers").await.len(), 4);
+}
+
+#[tokio::test]
+async fn the_aws_cli_puts_and_gets_an_item() {
+    let host = Host::start(ROUTES);
+    let aws = |args: &[&str]| {
+        let output = Command::new(moto::aws_cli())
+            .args(args)
+            .args([
+                "--endpoint-url",
+                &host.url,
+                "--region",
+                "us-east-1",
+                "--output",
+                "json",
+            ])
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    aws(&[
+        "dynamodb",
+        "put-item",
+        "--table-name",
+        "customers",
+        "--item",
+        r#"{"customerId": {"S": "c-1"}, "tier": {"S": "gold"}}"#,
+    ]);
+    let got = aws(&[
+        "dynamodb",
+        "get-item",
+        "--table-name",
+        "customers",
+        "--key",
+        r#"{"customerId": {"S": "c-1"}}"#,
+    ]);
+    let got: serde_json::Value = serde_json::from_str(&got).unwrap();
+    assert_eq!(got["Item"]["tier"], serde_json::json!({"S": "gold"}));
+}

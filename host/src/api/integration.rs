@@ -13,19 +13,15 @@ use axum::extract::{Query, RawPathParams};
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodFilter, MethodRouter, on};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
+use super::dynamo::{Failure, Writer};
 use super::{ApiError, App};
 use crate::apigateway::{
-    Action, Context, DynamoError, Request, ReturnValues, Template, format_request_time,
-    parse_action, to_typed,
+    Context, DynamoError, Request, Template, format_request_time, parse_action,
 };
-use crate::backend::{Item, Store, StoreError, Write};
-use crate::config::{Integration, Key, KeySchema, TableId};
-
-/// How often a conditional write is tried again when another write changed the item between
-/// its read and its write.
-const ATTEMPTS: usize = 5;
+use crate::backend::Store;
+use crate::config::{Integration, KeySchema, TableId};
 
 struct Route {
     table: TableId,
@@ -119,8 +115,13 @@ async fn handle(
             .into_response();
         }
     };
+    let writer = Writer {
+        table: route.table,
+        key: &route.key,
+        store: &route.store,
+    };
     let answer = match parse_action(integration.action, &rendered) {
-        Ok(operation) => route.run(operation.action).await,
+        Ok(operation) => writer.run(operation.action).await,
         Err(err) => Err(Failure::Dynamo(err)),
     };
     let answer = match answer {
@@ -201,178 +202,4 @@ fn dynamo_error(err: &DynamoError) -> Response {
         "message": err.message(),
     });
     (StatusCode::BAD_REQUEST, axum::Json(body)).into_response()
-}
-
-enum Failure {
-    Dynamo(DynamoError),
-    Store(StoreError),
-}
-
-impl From<StoreError> for Failure {
-    fn from(err: StoreError) -> Failure {
-        Failure::Store(err)
-    }
-}
-
-impl Route {
-    /// Runs one DynamoDB write; the answer is DynamoDB's response body.
-    async fn run(&self, action: Action) -> Result<Map<String, Value>, Failure> {
-        for _ in 0..ATTEMPTS {
-            match self.attempt(&action).await {
-                // Another write moved the item between the read and the write: read again.
-                Err(Failure::Store(
-                    StoreError::Exists { .. }
-                    | StoreError::NotFound { .. }
-                    | StoreError::VersionMismatch { .. },
-                )) => continue,
-                done => return done,
-            }
-        }
-        Err(Failure::Store(StoreError::Unavailable(
-            "the item kept changing under a conditional write".into(),
-        )))
-    }
-
-    async fn attempt(&self, action: &Action) -> Result<Map<String, Value>, Failure> {
-        match action {
-            Action::Put {
-                item,
-                condition,
-                return_old,
-            } => {
-                let key = self.key_of(item)?;
-                let old = match condition {
-                    None => {
-                        let item = Item::new(key, 1, item.clone());
-                        let written = self.store.write(self.table, Write::Put { item }).await?;
-                        match written {
-                            crate::backend::Written::Put { old, .. } => old,
-                            _ => None,
-                        }
-                    }
-                    Some(condition) => {
-                        let current = self.store.get(self.table, &key).await?;
-                        if !condition.holds(current.as_ref().map(Item::body)) {
-                            return Err(Failure::Dynamo(DynamoError::ConditionalCheckFailed));
-                        }
-                        self.store_over(current.as_ref(), key, item.clone()).await?;
-                        current
-                    }
-                };
-                Ok(attributes(
-                    return_old.then_some(old).flatten().as_ref().map(Item::body),
-                ))
-            }
-            Action::Update {
-                key,
-                update,
-                condition,
-                return_values,
-            } => {
-                let key_value = self.key_of(key)?;
-                let current = self.store.get(self.table, &key_value).await?;
-                let old = current.as_ref().map(Item::body);
-                if condition.as_ref().is_some_and(|c| !c.holds(old)) {
-                    return Err(Failure::Dynamo(DynamoError::ConditionalCheckFailed));
-                }
-                let mut new = old.cloned().unwrap_or_else(|| key.clone());
-                update.apply(&mut new).map_err(Failure::Dynamo)?;
-                if self.key.key_of(&new).ok().as_ref() != Some(&key_value) {
-                    return Err(Failure::Dynamo(DynamoError::Validation(
-                        "One or more parameter values were invalid: Cannot update attribute of the key; this attribute is part of the key".into(),
-                    )));
-                }
-                self.store_over(current.as_ref(), key_value, new.clone())
-                    .await?;
-                Ok(match return_values {
-                    ReturnValues::None => Map::new(),
-                    ReturnValues::AllOld => attributes(old),
-                    ReturnValues::AllNew => attributes(Some(&new)),
-                    ReturnValues::UpdatedOld => attributes(Some(&changed(old, &new, true))),
-                    ReturnValues::UpdatedNew => attributes(Some(&changed(old, &new, false))),
-                })
-            }
-            Action::Delete {
-                key,
-                condition,
-                return_old,
-            } => {
-                let key = self.key_of(key)?;
-                let current = self.store.get(self.table, &key).await?;
-                if condition
-                    .as_ref()
-                    .is_some_and(|c| !c.holds(current.as_ref().map(Item::body)))
-                {
-                    return Err(Failure::Dynamo(DynamoError::ConditionalCheckFailed));
-                }
-                // Deleting an item that is not there is no error, and writes no record.
-                if let Some(current) = &current {
-                    let delete = Write::Delete {
-                        key,
-                        expected_version: Some(current.version()),
-                    };
-                    self.store.write(self.table, delete).await?;
-                }
-                Ok(attributes(
-                    return_old
-                        .then_some(current)
-                        .flatten()
-                        .as_ref()
-                        .map(Item::body),
-                ))
-            }
-        }
-    }
-
-    /// Writes `body` in place of `current` (a create when there is none), so that a write
-    /// between this one's read and its write fails it instead of being overwritten.
-    async fn store_over(
-        &self,
-        current: Option<&Item>,
-        key: Key,
-        body: Map<String, Value>,
-    ) -> Result<(), StoreError> {
-        let write = match current {
-            None => Write::Create {
-                item: Item::new(key, 1, body),
-                idempotency: None,
-            },
-            Some(current) => Write::Replace {
-                item: Item::new(key, current.version() + 1, body),
-                expected_version: current.version(),
-            },
-        };
-        self.store.write(self.table, write).await.map(drop)
-    }
-
-    /// The key an item or a `Key` map holds, refused as DynamoDB refuses it.
-    fn key_of(&self, item: &Map<String, Value>) -> Result<Key, Failure> {
-        self.key
-            .key_of(item)
-            .map_err(|why| Failure::Dynamo(DynamoError::Validation(why)))
-    }
-}
-
-/// `{"Attributes": ...}` in DynamoDB's typed JSON, or `{}`.
-fn attributes(item: Option<&Map<String, Value>>) -> Map<String, Value> {
-    let mut answer = Map::new();
-    if let Some(item) = item {
-        answer.insert("Attributes".into(), Value::Object(to_typed(item)));
-    }
-    answer
-}
-
-/// The attributes an update changed: their old values (`old_values`) or their new ones.
-fn changed(
-    old: Option<&Map<String, Value>>,
-    new: &Map<String, Value>,
-    old_values: bool,
-) -> Map<String, Value> {
-    let empty = Map::new();
-    let old = old.unwrap_or(&empty);
-    let (from, other) = if old_values { (old, new) } else { (new, old) };
-    from.iter()
-        .filter(|(name, value)| other.get(*name) != Some(value))
-        .map(|(name, value)| (name.clone(), value.clone()))
-        .collect()
 }

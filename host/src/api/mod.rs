@@ -3,6 +3,7 @@
 
 mod admin;
 mod aws;
+mod dynamo;
 mod error;
 mod integration;
 mod items;

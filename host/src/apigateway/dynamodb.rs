@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 
 use serde_json::{Map, Value};
 
-use super::expression::{Condition, Placeholders};
+use super::expression::{Condition, Placeholders, Projection};
 use super::number;
 use super::update::Update;
 
@@ -219,6 +219,36 @@ pub fn parse_action(kind: ActionKind, rendered: &str) -> Result<Operation, Dynam
     };
     placeholders.check_all_used()?;
     Ok(Operation { table_name, action })
+}
+
+/// The expressions of a read: Query's key condition, a filter, a projection.
+#[derive(Debug, Clone, Default)]
+pub struct ReadExpressions {
+    pub key_condition: Option<Condition>,
+    pub filter: Option<Condition>,
+    pub projection: Option<Projection>,
+}
+
+/// Reads the `KeyConditionExpression`, `FilterExpression` and `ProjectionExpression` of a
+/// request, with its placeholders; every placeholder must be used, as DynamoDB requires.
+pub fn read_expressions(request: &Map<String, Value>) -> Result<ReadExpressions, DynamoError> {
+    let names = names(request.get("ExpressionAttributeNames"))?;
+    let values = values(request.get("ExpressionAttributeValues"))?;
+    let placeholders = Placeholders::new(&names, &values);
+    let condition = |member: &str| -> Result<Option<Condition>, DynamoError> {
+        optional_string(request, member)?
+            .map(|text| Condition::parse(&text, &placeholders))
+            .transpose()
+    };
+    let expressions = ReadExpressions {
+        key_condition: condition("KeyConditionExpression")?,
+        filter: condition("FilterExpression")?,
+        projection: optional_string(request, "ProjectionExpression")?
+            .map(|text| Projection::parse(&text, &placeholders))
+            .transpose()?,
+    };
+    placeholders.check_all_used()?;
+    Ok(expressions)
 }
 
 fn missing(member: &str) -> DynamoError {

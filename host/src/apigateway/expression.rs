@@ -322,6 +322,93 @@ impl Condition {
     pub fn holds(&self, current: Option<&Map<String, Value>>) -> bool {
         self.root.holds(current)
     }
+
+    /// The value a `KeyConditionExpression` sets the top-level attribute `name` equal to:
+    /// `name = :v`, alone or ANDed with the sort key's condition.
+    pub fn equality(&self, name: &str) -> Option<Value> {
+        fn find(cond: &Cond, name: &str) -> Option<Value> {
+            match cond {
+                Cond::And(a, b) => find(a, name).or_else(|| find(b, name)),
+                Cond::Compare(Operand::Path(path), Comparator::Eq, Operand::Value(_, v))
+                | Cond::Compare(Operand::Value(_, v), Comparator::Eq, Operand::Path(path))
+                    if path.as_slice() == [Step::Key(name.to_string())] =>
+                {
+                    Some(v.clone())
+                }
+                _ => None,
+            }
+        }
+        find(&self.root, name)
+    }
+}
+
+/// A `ProjectionExpression`: the document paths to keep of each item.
+#[derive(Debug, Clone)]
+pub struct Projection {
+    paths: Vec<Path>,
+}
+
+impl Projection {
+    pub(super) fn parse(
+        text: &str,
+        placeholders: &Placeholders,
+    ) -> Result<Projection, DynamoError> {
+        let mut parser = Parser::new("ProjectionExpression", text, placeholders)?;
+        let mut paths = vec![parser.path()?];
+        while parser.eat(",") {
+            paths.push(parser.path()?);
+        }
+        if !parser.at_end() {
+            return Err(parser.syntax_error());
+        }
+        Ok(Projection { paths })
+    }
+
+    /// The item with only the projected paths, nested as they were (list elements in the
+    /// order of the projection, as DynamoDB gives them).
+    pub fn apply(&self, item: &Map<String, Value>) -> Map<String, Value> {
+        let mut out = Map::new();
+        for path in &self.paths {
+            let Some(value) = get(item, path) else {
+                continue;
+            };
+            let Some((Step::Key(first), rest)) = path.split_first() else {
+                continue;
+            };
+            if rest.is_empty() {
+                out.insert(first.clone(), value.clone());
+                continue;
+            }
+            let mut slot = out
+                .entry(first.clone())
+                .or_insert_with(|| container(&rest[0]));
+            for (i, step) in rest.iter().enumerate() {
+                let last = i + 1 == rest.len();
+                let next = if last {
+                    value.clone()
+                } else {
+                    container(&rest[i + 1])
+                };
+                slot = match (slot, step) {
+                    (Value::Object(map), Step::Key(key)) => map.entry(key.clone()).or_insert(next),
+                    (Value::Array(list), Step::Index(_)) => {
+                        list.push(next);
+                        list.last_mut().expect("pushed just above")
+                    }
+                    _ => break,
+                };
+            }
+        }
+        out
+    }
+}
+
+/// An empty map or list, as a path step needs.
+fn container(step: &Step) -> Value {
+    match step {
+        Step::Key(_) => Value::Object(Map::new()),
+        Step::Index(_) => Value::Array(Vec::new()),
+    }
 }
 
 impl Cond {

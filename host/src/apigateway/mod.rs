@@ -16,9 +16,10 @@ mod util;
 mod tests;
 
 pub use dynamodb::{
-    Action, ActionKind, DynamoError, Operation, ReturnValues, parse_action, to_plain, to_typed,
+    Action, ActionKind, DynamoError, Operation, ReadExpressions, ReturnValues, parse_action,
+    read_expressions, to_plain, to_typed,
 };
-pub use expression::Condition;
+pub use expression::{Condition, Projection};
 pub use render::{Context, RenderError, Request, format_request_time};
 pub use template::{Template, TemplateError};
 pub use update::Update;
