@@ -169,3 +169,41 @@ async fn the_aws_cli_puts_and_gets_an_item() {
     let got: serde_json::Value = serde_json::from_str(&got).unwrap();
     assert_eq!(got["Item"]["tier"], serde_json::json!({"S": "gold"}));
 }
+
+#[tokio::test]
+async fn a_transaction_commits_all_its_writes_or_none_with_a_reason_for_each() {
+    let host = Host::start(ROUTES);
+    boto3(
+        &host,
+        r#"
+ddb.put_item(TableName='customers', Item={'customerId': {'S': 'c-1'}, 'credit': {'N': '10'}})
+order = {'Put': {'TableName': 'orders', 'Item': {'id': {'S': 'o-1'}, 'at': {'N': '1'}, 'total': {'N': '30'}}}}
+debit = {'Update': {'TableName': 'customers', 'Key': {'customerId': {'S': 'c-1'}},
+    'UpdateExpression': 'SET credit = credit - :t', 'ConditionExpression': 'credit >= :t',
+    'ExpressionAttributeValues': {':t': {'N': '30'}}}}
+try:
+    ddb.transact_write_items(TransactItems=[order, debit])
+    raise AssertionError('the credit is short')
+except ClientError as e:
+    assert e.response['Error']['Code'] == 'TransactionCanceledException', e.response
+    reasons = [r['Code'] for r in e.response['CancellationReasons']]
+    assert reasons == ['None', 'ConditionalCheckFailed'], e.response
+assert 'Item' not in ddb.get_item(TableName='orders', Key={'id': {'S': 'o-1'}, 'at': {'N': '1'}}), 'nothing was written'
+
+debit['Update']['ExpressionAttributeValues'] = {':t': {'N': '10'}}
+order['Put']['Item']['total'] = {'N': '10'}
+check = {'ConditionCheck': {'TableName': 'customers', 'Key': {'customerId': {'S': 'c-1'}}, 'ConditionExpression': 'attribute_exists(customerId)'}}
+ddb.transact_write_items(TransactItems=[order, debit])
+assert ddb.get_item(TableName='customers', Key={'customerId': {'S': 'c-1'}})['Item']['credit'] == {'N': '0'}
+assert ddb.get_item(TableName='orders', Key={'id': {'S': 'o-1'}, 'at': {'N': '1'}})['Item']['total'] == {'N': '10'}
+try:
+    ddb.transact_write_items(TransactItems=[check, {'Delete': {'TableName': 'customers', 'Key': {'customerId': {'S': 'c-1'}}}}])
+    raise AssertionError('two operations on one item')
+except ClientError as e:
+    assert e.response['Error']['Code'] == 'ValidationException', e.response
+"#,
+    );
+    // Only the committed transaction left records: one per write, none for the cancelled one.
+    assert_eq!(host.records("orders").await.len(), 1);
+    assert_eq!(host.records("customers").await.len(), 2);
+}

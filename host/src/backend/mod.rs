@@ -240,6 +240,12 @@ pub trait Store: Send + Sync + 'static {
         limit: usize,
     ) -> Result<Page, StoreError>;
     async fn write(&self, table: TableId, write: Write) -> Result<Written, StoreError>;
+    /// Writes that commit together or not at all (DynamoDB's TransactWriteItems): when one's
+    /// condition fails, nothing is written and the error names that write by its index.
+    async fn transact(
+        &self,
+        writes: Vec<(TableId, Write)>,
+    ) -> Result<Vec<Written>, (usize, StoreError)>;
     /// Answers when the store can serve reads and writes.
     async fn ready(&self) -> Result<(), StoreError>;
     /// Drops change records past their table's retention and expired idempotency keys; returns

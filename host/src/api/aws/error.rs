@@ -13,6 +13,8 @@ pub struct AwsError {
     pub message: String,
     /// SQS's `x-amzn-query-error`, e.g. `AWS.SimpleQueueService.NonExistentQueue;Sender`.
     pub query_error: Option<String>,
+    /// More members of the error's body, e.g. DynamoDB's `CancellationReasons`.
+    pub details: serde_json::Map<String, serde_json::Value>,
 }
 
 impl AwsError {
@@ -22,6 +24,7 @@ impl AwsError {
             kind: kind.into(),
             message: message.into(),
             query_error: None,
+            details: serde_json::Map::new(),
         }
     }
 
@@ -59,7 +62,10 @@ impl AwsError {
     }
 
     pub fn into_response_as(self, content_type: HeaderValue) -> Response {
-        let body = json!({"__type": self.kind, "message": self.message});
+        let mut body = json!({"__type": self.kind, "message": self.message});
+        if let serde_json::Value::Object(body) = &mut body {
+            body.extend(self.details);
+        }
         let mut response = (self.status, axum::Json(body)).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, content_type);

@@ -558,6 +558,119 @@ impl Store for AwsStore {
         }
     }
 
+    /// One `TransactWriteItems`: each write conditional as it is alone. It returns no old
+    /// items, so a delete's `Written::Deleted` carries the key alone.
+    async fn transact(
+        &self,
+        writes: Vec<(TableId, Write)>,
+    ) -> Result<Vec<Written>, (usize, StoreError)> {
+        let fail = |err: StoreError| (0, err);
+        let mut request = self.client.transact_write_items();
+        for (table, write) in &writes {
+            let table = self.table(*table);
+            let partition = &table.key.partition.name;
+            let entry = match write {
+                Write::Create { item, .. } | Write::Put { item } | Write::Replace { item, .. } => {
+                    let mut put = Put::builder()
+                        .table_name(&table.name)
+                        .set_item(Some(to_item(item.body())));
+                    put = match write {
+                        Write::Create { .. } => put
+                            .condition_expression("attribute_not_exists(#k)")
+                            .expression_attribute_names("#k", partition),
+                        Write::Replace {
+                            expected_version, ..
+                        } => put
+                            .condition_expression("attribute_exists(#k) AND #v = :expected")
+                            .expression_attribute_names("#k", partition)
+                            .expression_attribute_names("#v", "version")
+                            .expression_attribute_values(
+                                ":expected",
+                                AttributeValue::N(expected_version.to_string()),
+                            ),
+                        _ => put,
+                    };
+                    TransactWriteItem::builder()
+                        .put(put.build().map_err(|e| fail(unavailable(e)))?)
+                        .build()
+                }
+                Write::Delete {
+                    key,
+                    expected_version,
+                } => {
+                    let mut delete = aws_sdk_dynamodb::types::Delete::builder()
+                        .table_name(&table.name)
+                        .set_key(Some(key_map(&table.key, key)))
+                        .expression_attribute_names("#k", partition);
+                    delete = match expected_version {
+                        None => delete.condition_expression("attribute_exists(#k)"),
+                        Some(version) => delete
+                            .condition_expression("attribute_exists(#k) AND #v = :expected")
+                            .expression_attribute_names("#v", "version")
+                            .expression_attribute_values(
+                                ":expected",
+                                AttributeValue::N(version.to_string()),
+                            ),
+                    };
+                    TransactWriteItem::builder()
+                        .delete(delete.build().map_err(|e| fail(unavailable(e)))?)
+                        .build()
+                }
+            };
+            request = request.transact_items(entry);
+        }
+        match request.send().await {
+            Ok(_) => Ok(writes
+                .into_iter()
+                .map(|(_, write)| match write {
+                    Write::Create { item, .. } => Written::Created(item),
+                    Write::Put { item } => Written::Put { item, old: None },
+                    Write::Replace { item, .. } => Written::Replaced(item),
+                    Write::Delete {
+                        key,
+                        expected_version,
+                    } => Written::Deleted(Item::new(
+                        key,
+                        expected_version.unwrap_or_default(),
+                        Map::new(),
+                    )),
+                })
+                .collect()),
+            Err(err) => {
+                let reasons = match err.as_service_error() {
+                    Some(aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(e)) => e.cancellation_reasons().to_vec(),
+                    _ => return Err(fail(unavailable(err))),
+                };
+                let failed = reasons
+                    .iter()
+                    .position(|r| r.code() == Some("ConditionalCheckFailed"))
+                    .ok_or_else(|| fail(unavailable(err)))?;
+                let (table, write) = &writes[failed];
+                let table = self.table(*table);
+                let cause = match write {
+                    Write::Create { item, .. } => StoreError::Exists {
+                        key: item.key().to_string(),
+                    },
+                    Write::Replace {
+                        item,
+                        expected_version,
+                    } => self.diagnose(table, item.key(), *expected_version).await,
+                    Write::Delete {
+                        key,
+                        expected_version,
+                    } => {
+                        self.diagnose(table, key, expected_version.unwrap_or_default())
+                            .await
+                    }
+                    Write::Put { .. } => {
+                        StoreError::Unavailable("an unconditional put failed".into())
+                    }
+                };
+                Err((failed, cause))
+            }
+        }
+    }
+
     async fn ready(&self) -> Result<(), StoreError> {
         self.client
             .list_tables()

@@ -203,3 +203,79 @@ pub async fn a_put_creates_or_overwrites(store: &dyn Store, stream: &dyn ChangeS
         Some(AttributeValue::N("10".into()))
     );
 }
+
+/// TransactWriteItems: the writes commit together, or none does and the failed one is named.
+pub async fn a_transaction_writes_all_or_nothing(store: &dyn Store, stream: &dyn ChangeStream) {
+    store
+        .write(LEDGER, create(entry("a-1", "1", 1, 10)))
+        .await
+        .unwrap();
+    // The second write's version is stale: the first (a create) must not happen either.
+    let refused = store
+        .transact(vec![
+            (LEDGER, create(entry("a-1", "2", 1, 20))),
+            (
+                LEDGER,
+                Write::Replace {
+                    item: entry("a-1", "1", 3, 11),
+                    expected_version: 2,
+                },
+            ),
+        ])
+        .await;
+    assert_eq!(
+        refused.map(|w| w.len()),
+        Err((
+            1,
+            StoreError::VersionMismatch {
+                key: "a-1/1".into(),
+                expected: 2,
+                actual: 1
+            }
+        ))
+    );
+    assert_eq!(
+        store.get(LEDGER, &entry_key("a-1", "2")).await.unwrap(),
+        None
+    );
+    assert_eq!(read_all(stream, LEDGER).await.len(), 1);
+
+    let written = store
+        .transact(vec![
+            (LEDGER, create(entry("a-1", "2", 1, 20))),
+            (
+                LEDGER,
+                Write::Replace {
+                    item: entry("a-1", "1", 2, 11),
+                    expected_version: 1,
+                },
+            ),
+            (
+                LEDGER,
+                Write::Put {
+                    item: entry("a-2", "1", 1, 5),
+                },
+            ),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(written.len(), 3);
+    assert_eq!(
+        store.get(LEDGER, &entry_key("a-1", "1")).await.unwrap(),
+        Some(entry("a-1", "1", 2, 11))
+    );
+    let events: Vec<_> = read_all(stream, LEDGER)
+        .await
+        .iter()
+        .map(|r| r.event_name)
+        .collect();
+    assert_eq!(
+        events,
+        [
+            EventName::Insert,
+            EventName::Insert,
+            EventName::Modify,
+            EventName::Insert
+        ]
+    );
+}

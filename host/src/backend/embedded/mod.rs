@@ -393,6 +393,27 @@ impl Store for EmbeddedStore {
         .await?
     }
 
+    async fn transact(
+        &self,
+        writes: Vec<(TableId, Write)>,
+    ) -> Result<Vec<Written>, (usize, StoreError)> {
+        let writes = writes
+            .into_iter()
+            .map(|(table, write)| {
+                if let Write::Create { item, .. }
+                | Write::Replace { item, .. }
+                | Write::Put { item } = &write
+                {
+                    item.text();
+                }
+                (table.index(), write)
+            })
+            .collect();
+        self.submit(|reply| Job::Transact { writes, reply })
+            .await
+            .map_err(|err| (0, err))?
+    }
+
     async fn ready(&self) -> Result<(), StoreError> {
         self.query(|conn| conn.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(())))
             .await

@@ -44,6 +44,7 @@ conformance_tests!(
     an_item_of_a_composite_key_is_addressed_by_both_keys,
     a_partition_pages_in_sort_key_order,
     a_put_creates_or_overwrites,
+    a_transaction_writes_all_or_nothing,
 );
 
 // The queue suite takes (Queues, Handoff); the store is both.

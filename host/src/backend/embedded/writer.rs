@@ -27,6 +27,11 @@ pub(super) enum Job {
         write: Write,
         reply: oneshot::Sender<Result<Written, StoreError>>,
     },
+    /// Writes that commit all or none: the first that fails (by its index) undoes the others.
+    Transact {
+        writes: Vec<(usize, Write)>,
+        reply: oneshot::Sender<Result<Vec<Written>, (usize, StoreError)>>,
+    },
     Trim {
         reply: oneshot::Sender<Result<u64, StoreError>>,
     },
@@ -40,6 +45,7 @@ pub(super) type Finish = Box<dyn FnOnce() + Send>;
 
 enum Outcome {
     Write(Result<Done, StoreError>),
+    Transact(Result<Vec<Done>, (usize, StoreError)>),
     Trim(u64),
     Apply(Finish),
 }
@@ -88,6 +94,15 @@ impl Writer {
                         (Job::Write { write, reply, .. }, Outcome::Write(result)) => {
                             drop(reply.send(result.map(|done| done.written(write))))
                         }
+                        (Job::Transact { writes, reply }, Outcome::Transact(result)) => {
+                            let written = result.map(|done| {
+                                done.into_iter()
+                                    .zip(writes)
+                                    .map(|(done, (_, write))| done.written(write))
+                                    .collect()
+                            });
+                            drop(reply.send(written))
+                        }
                         (Job::Trim { reply }, Outcome::Trim(n)) => drop(reply.send(Ok(n))),
                         (Job::Apply(_), Outcome::Apply(finish)) => finish(),
                         _ => {
@@ -102,6 +117,7 @@ impl Writer {
                 for job in group {
                     match job {
                         Job::Write { reply, .. } => drop(reply.send(Err(err.clone()))),
+                        Job::Transact { reply, .. } => drop(reply.send(Err((0, err.clone())))),
                         Job::Trim { reply } => drop(reply.send(Err(err.clone()))),
                         Job::Apply(_) => {}
                     }
@@ -120,7 +136,7 @@ fn apply_group(
     last_seq: &mut [Option<u64>],
 ) -> rusqlite::Result<Vec<Outcome>> {
     let now = now_ms();
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let mut tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut outcomes = Vec::with_capacity(group.len());
     for job in group.iter_mut() {
         match job {
@@ -130,6 +146,40 @@ fn apply_group(
                     last_seq[*table] = Some(*seq);
                 }
                 outcomes.push(Outcome::Write(result.map(|(done, _)| done)));
+            }
+            Job::Transact { writes, .. } => {
+                // A savepoint: a failed condition undoes this job's earlier writes only.
+                let savepoint = tx.savepoint()?;
+                let mut done = Vec::with_capacity(writes.len());
+                let mut seqs = Vec::with_capacity(writes.len());
+                let mut failed = None;
+                for (i, (table, write)) in writes.iter().enumerate() {
+                    match apply(&savepoint, &tables[*table], write, now)? {
+                        Ok((d, seq)) => {
+                            done.push(d);
+                            seqs.push((*table, seq));
+                        }
+                        Err(err) => {
+                            failed = Some((i, err));
+                            break;
+                        }
+                    }
+                }
+                match failed {
+                    Some(failed) => {
+                        savepoint.finish()?;
+                        outcomes.push(Outcome::Transact(Err(failed)));
+                    }
+                    None => {
+                        savepoint.commit()?;
+                        for (table, seq) in seqs {
+                            if let Some(seq) = seq {
+                                last_seq[table] = Some(seq);
+                            }
+                        }
+                        outcomes.push(Outcome::Transact(Ok(done)));
+                    }
+                }
             }
             Job::Trim { .. } => outcomes.push(Outcome::Trim(trim(&tx, tables, now)?)),
             Job::Apply(work) => {

@@ -4,6 +4,8 @@
 
 use serde_json::{Map, Value, json};
 
+mod transact;
+
 use super::AwsError;
 use crate::api::App;
 use crate::api::dynamo::{Failure, Writer};
@@ -34,24 +36,25 @@ pub(super) async fn call(app: &App, operation: &str, input: Value) -> Result<Val
         "BatchGetItem" => batch_get(app, &input).await,
         "BatchWriteItem" => batch_write(app, &input).await,
         "TransactGetItems" => transact_get(app, &input).await,
+        "TransactWriteItems" => transact::write(app, &input).await,
         _ => Err(AwsError::unknown_operation(&format!(
             "DynamoDB_20120810.{operation}"
         ))),
     }
 }
 
-fn error(err: DynamoError) -> AwsError {
+pub(super) fn error(err: DynamoError) -> AwsError {
     AwsError::client(
         format!("com.amazonaws.dynamodb.v20120810#{}", err.type_name()),
         err.message(),
     )
 }
 
-fn validation(message: impl Into<String>) -> AwsError {
+pub(super) fn validation(message: impl Into<String>) -> AwsError {
     error(DynamoError::Validation(message.into()))
 }
 
-fn failure(err: Failure) -> AwsError {
+pub(super) fn failure(err: Failure) -> AwsError {
     match err {
         Failure::Dynamo(err) => error(err),
         Failure::Store(err) => AwsError::internal(err),
@@ -93,12 +96,12 @@ fn lower_first(member: &str) -> String {
     })
 }
 
-fn table_of(app: &App, input: &Map<String, Value>) -> Result<TableId, AwsError> {
+pub(super) fn table_of(app: &App, input: &Map<String, Value>) -> Result<TableId, AwsError> {
     table(app, string(input, "TableName")?)
 }
 
 /// The key a typed `Key` map names, as DynamoDB checks it against the table's key schema.
-fn key(table: &TableConfig, typed: Option<&Value>) -> Result<Key, AwsError> {
+pub(super) fn key(table: &TableConfig, typed: Option<&Value>) -> Result<Key, AwsError> {
     let Some(Value::Object(typed)) = typed else {
         return Err(validation(
             "1 validation error detected: Value null at 'key' failed to satisfy constraint: Member must not be null",
