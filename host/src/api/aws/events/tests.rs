@@ -1,6 +1,5 @@
 //! The EventBridge operations on a real embedded store, called as the dispatcher calls them.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use serde_json::{Value, json};
@@ -8,7 +7,7 @@ use serde_json::{Value, json};
 use super::call;
 use crate::api::App;
 use crate::backend::embedded::EmbeddedStore;
-use crate::config::{self, BusId};
+use crate::config::BusId;
 
 const ROUTES: &str = r#"
 [aws]
@@ -46,27 +45,7 @@ struct Host {
 }
 
 fn host() -> Host {
-    let dir = tempfile::tempdir().unwrap();
-    let config =
-        config::compile(ROUTES, Path::new("routes.toml")).unwrap_or_else(|e| panic!("{e}"));
-    let store = Arc::new(EmbeddedStore::open_for(dir.path(), &config).unwrap());
-    let config = Arc::new(config);
-    let buses = Arc::new(crate::bus::Buses::new(&config));
-    let runtime = Arc::new(crate::runtime::Runtime::new(
-        config.clone(),
-        store.clone(),
-        vec![],
-        vec![],
-        buses,
-        None,
-    ));
-    let app = App {
-        config,
-        store: store.clone(),
-        stream: store.clone(),
-        token: None,
-        runtime,
-    };
+    let (app, store, dir) = crate::api::tests::embedded_app(ROUTES);
     Host {
         app,
         store,
