@@ -1,9 +1,12 @@
 //! The bus: EventBridge rules. An event is read once and matched against every rule of its bus
 //! together (a pattern `RuleSet`); each matching rule sends it to each of its targets, shaped by
-//! the target's input (the whole event, an `input_path`, or an input transformer).
+//! the target's input (the whole event, an `input_path`, or an input transformer). The event is
+//! the [`Envelope`] EventBridge puts around a detail, whether a pipe or PutEvents puts it.
 
 use prometheus_client::metrics::counter::Counter;
+use serde::Serialize;
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::backend::NewMessage;
 use crate::config::{BusId, Config, Destination, QueueId, TargetInput};
@@ -13,6 +16,36 @@ use crate::transform;
 
 /// Most buses an event may cross (a rule may target another bus).
 const MAX_HOPS: usize = 4;
+
+/// The account in the events and ARNs the host makes up (EventBridge's own events carry the
+/// real account).
+pub const ACCOUNT: &str = "000000000000";
+
+/// An EventBridge event, as a bus carries it. Its detail is JSON text written out as it is
+/// rather than parsed and written again.
+#[derive(Serialize)]
+pub struct Envelope<'a> {
+    pub version: &'a str,
+    pub id: &'a str,
+    #[serde(rename = "detail-type")]
+    pub detail_type: &'a str,
+    pub source: &'a str,
+    pub account: &'a str,
+    /// As [`event_time`] writes it.
+    pub time: String,
+    pub region: &'a str,
+    pub resources: Vec<String>,
+    pub detail: &'a RawValue,
+}
+
+/// An event's `time` as EventBridge writes it: RFC 3339 in UTC, to the second.
+pub fn event_time(at: time::OffsetDateTime) -> String {
+    let at = at.to_offset(time::UtcOffset::UTC);
+    at.replace_nanosecond(0)
+        .unwrap_or(at)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
 
 /// The rules of every bus, compiled.
 pub struct Buses {
@@ -35,6 +68,16 @@ pub struct Routed {
     pub unmatched: Vec<BusId>,
     /// The event, for each bus whose archive keeps it.
     pub archived: Vec<(BusId, String)>,
+}
+
+impl Routed {
+    /// Adds where another event goes.
+    pub fn append(&mut self, other: Routed) {
+        self.messages.extend(other.messages);
+        self.matched.extend(other.matched);
+        self.unmatched.extend(other.unmatched);
+        self.archived.extend(other.archived);
+    }
 }
 
 impl Buses {

@@ -51,8 +51,19 @@ impl Reply {
 }
 
 fn api_with(routes: &str, token: Option<&str>) -> Api {
+    let (mut app, _, dir) = embedded_app(routes);
+    app.token = token.map(Secret::new);
+    Api {
+        router: router(app),
+        _dir: dir,
+    }
+}
+
+/// An `App` on a real embedded store in a temp dir (kept while the dir lives), without auth.
+pub(crate) fn embedded_app(routes: &str) -> (App, Arc<EmbeddedStore>, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    let config = config::compile(routes, Path::new("routes.toml")).unwrap();
+    let config =
+        config::compile(routes, Path::new("routes.toml")).unwrap_or_else(|e| panic!("{e}"));
     let store = Arc::new(EmbeddedStore::open_for(dir.path(), &config).unwrap());
     let config = Arc::new(config);
     let buses = Arc::new(crate::bus::Buses::new(&config));
@@ -67,14 +78,11 @@ fn api_with(routes: &str, token: Option<&str>) -> Api {
     let app = App {
         config,
         store: store.clone(),
-        stream: store,
-        token: token.map(Secret::new),
+        stream: store.clone(),
+        token: None,
         runtime,
     };
-    Api {
-        router: router(app),
-        _dir: dir,
-    }
+    (app, store, dir)
 }
 
 fn api() -> Api {

@@ -22,7 +22,7 @@ use crate::backend::{
     ShardId, StoreError,
 };
 use crate::batching;
-use crate::bus::{Buses, Routed};
+use crate::bus::{Buses, Envelope, Routed};
 use crate::config::{Config, Destination, PipeId, StartingPosition};
 use crate::origin::Origin;
 use crate::plugin::{Event, PluginError};
@@ -33,7 +33,7 @@ use plan::Planned;
 pub use plan::event_id;
 pub(crate) use plan::{admitted, route, run_stages};
 use retry::{MAX_BACKOFF, Next};
-use target::{Envelope, now_rfc3339, queue_body, target_input};
+use target::{queue_body, target_input};
 
 /// How long one read of the change stream waits for new records.
 const POLL: Duration = Duration::from_secs(1);

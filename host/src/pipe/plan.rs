@@ -159,10 +159,10 @@ pub(crate) fn route(
                     id: &event_id,
                     detail_type: &pipe.target.detail_type,
                     source: &pipe.target.source,
-                    account: "000000000000",
-                    time: now_rfc3339(),
+                    account: crate::bus::ACCOUNT,
+                    time: crate::bus::event_time(time::OffsetDateTime::now_utc()),
                     region: &config.aws.region,
-                    resources: [format!(
+                    resources: vec![format!(
                         "arn:aws:pipes:{}:000000000000:pipe/{}",
                         config.aws.region, pipe.name
                     )],

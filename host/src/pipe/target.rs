@@ -1,28 +1,11 @@
-//! What a pipe hands its target: the EventBridge envelope for a bus, or the message body for a
-//! queue, from the event's JSON text as the plugins left it.
+//! What a pipe hands its target: the input a bus's envelope ([`crate::bus::Envelope`]) carries as
+//! its detail, or the message body for a queue, from the event's JSON text as the plugins left it.
 
-use serde::Serialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
 use super::PipeError;
 use crate::transform;
-
-/// The EventBridge event a pipe puts on a bus. Its detail is the event's JSON text as the
-/// plugins left it, written out as it is rather than parsed and written again.
-#[derive(Serialize)]
-pub(super) struct Envelope<'a> {
-    pub version: &'a str,
-    pub id: &'a str,
-    #[serde(rename = "detail-type")]
-    pub detail_type: &'a str,
-    pub source: &'a str,
-    pub account: &'a str,
-    pub time: String,
-    pub region: &'a str,
-    pub resources: [String; 1],
-    pub detail: &'a RawValue,
-}
 
 /// What a pipe's target gets of an event: its JSON text, or with an input template the
 /// template's output (JSON where it is JSON, else a JSON string of the text).
@@ -52,14 +35,6 @@ pub(super) fn queue_body(input: &RawValue) -> String {
         .then(|| serde_json::from_str::<String>(json).ok())
         .flatten();
     text.unwrap_or_else(|| json.to_string())
-}
-
-pub(super) fn now_rfc3339() -> String {
-    time::OffsetDateTime::now_utc()
-        .replace_nanosecond(0)
-        .unwrap_or_else(|_| time::OffsetDateTime::now_utc())
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -1,10 +1,11 @@
 //! The running pipeline as operators see it and act on it: the handles the `/admin`
 //! endpoints and `/metrics` need. Each concern has its own file: `reports` (what
 //! `/admin/pipes` and `/admin/queues` show), `metrics` (every Prometheus metric, registered in
-//! one place), `redrive` (DLQs back to their queues and pipes) and `replay` (archived events
-//! through their bus again).
+//! one place), `redrive` (DLQs back to their queues and pipes), `replay` (archived events
+//! through their bus again) and `put` (events put on a bus through the EventBridge API).
 
 mod metrics;
+mod put;
 mod redrive;
 mod replay;
 mod reports;
