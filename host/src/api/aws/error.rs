@@ -33,7 +33,9 @@ impl AwsError {
     pub fn unknown_operation(target: &str) -> Self {
         AwsError::client(
             "UnknownOperationException",
-            format!("no operation `{target}`: the host serves DynamoDB_20120810, DynamoDBStreams_20120810, AmazonSQS and AWSEvents"),
+            format!(
+                "no operation `{target}`: the host serves DynamoDB_20120810, DynamoDBStreams_20120810, AmazonSQS and AWSEvents"
+            ),
         )
     }
 
@@ -65,7 +67,10 @@ impl AwsError {
         if let Ok(kind) = HeaderValue::from_str(short) {
             headers.insert("x-amzn-errortype", kind);
         }
-        if let Some(code) = self.query_error.and_then(|c| HeaderValue::from_str(&c).ok()) {
+        if let Some(code) = self
+            .query_error
+            .and_then(|c| HeaderValue::from_str(&c).ok())
+        {
             headers.insert("x-amzn-query-error", code);
         }
         response

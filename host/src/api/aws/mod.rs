@@ -75,7 +75,9 @@ fn parse(body: &[u8]) -> Result<Value, AwsError> {
     }
     match serde_json::from_slice(body) {
         Ok(value @ Value::Object(_)) => Ok(value),
-        Ok(_) => Err(AwsError::serialization("the request body must be a JSON object")),
+        Ok(_) => Err(AwsError::serialization(
+            "the request body must be a JSON object",
+        )),
         Err(err) => Err(AwsError::serialization(format!(
             "the request body is not valid JSON: {err}"
         ))),
