@@ -46,6 +46,8 @@ mod errors {
 const MAX_PAGE: i64 = 100;
 /// GetRecords' largest `Limit`, and its default.
 const MAX_RECORDS: i64 = 1000;
+/// The most record data (by `SizeBytes`) one GetRecords answer holds.
+const MAX_RESPONSE_BYTES: u64 = 1 << 20;
 const ITERATOR_TYPES: [&str; 5] = [
     "TRIM_HORIZON",
     "LATEST",
@@ -60,14 +62,17 @@ const SEQUENCE_NUMBER_LENGTH: (usize, usize) = (21, 40);
 const ITERATOR_LENGTH: (usize, usize) = (1, 2048);
 
 pub(super) async fn call(app: &App, operation: &str, input: Value) -> Result<Value, AwsError> {
-    let run = match operation {
-        "ListStreams" | "DescribeStream" | "GetShardIterator" | "GetRecords" => operation,
-        _ => {
-            return Err(AwsError::unknown_operation(&format!(
-                "DynamoDBStreams_20120810.{operation}"
-            )));
-        }
-    };
+    const OPERATIONS: [&str; 4] = [
+        "ListStreams",
+        "DescribeStream",
+        "GetShardIterator",
+        "GetRecords",
+    ];
+    if !OPERATIONS.contains(&operation) {
+        return Err(AwsError::unknown_operation(&format!(
+            "DynamoDBStreams_20120810.{operation}"
+        )));
+    }
     if app.config.host.backend == Backend::Aws {
         return Err(errors::validation(
             "on the `aws` backend the change streams are DynamoDB Streams' own: read them from \
@@ -75,7 +80,7 @@ pub(super) async fn call(app: &App, operation: &str, input: Value) -> Result<Val
         ));
     }
     started();
-    match run {
+    match operation {
         "ListStreams" => list_streams(app, &input),
         "DescribeStream" => describe_stream(app, &input).await,
         "GetShardIterator" => get_shard_iterator(app, &input).await,
@@ -441,7 +446,7 @@ async fn get_records(app: &App, input: &Value) -> Result<Value, AwsError> {
     if !has_shard(app, stream.table, &iterator.shard).await? {
         return Err(errors::not_found("Invalid ShardId in ShardIterator"));
     }
-    let records = match app
+    let mut records = match app
         .stream
         .read(
             stream.table,
@@ -457,6 +462,7 @@ async fn get_records(app: &App, input: &Value) -> Result<Value, AwsError> {
         Err(StoreError::ShardEnded(_)) => return Ok(json!({"Records": []})),
         Err(err) => return Err(AwsError::internal(err)),
     };
+    records.truncate(within_response_size(&records));
     let after = records
         .last()
         .map(|r| r.dynamodb.sequence_number.clone())
@@ -466,6 +472,19 @@ async fn get_records(app: &App, input: &Value) -> Result<Value, AwsError> {
         "Records": records.iter().map(as_streams_record).collect::<Result<Vec<_>, _>>()?,
         "NextShardIterator": next.encode(),
     }))
+}
+
+/// How many of `records` one GetRecords answer holds: up to 1 MB of them, as DynamoDB Streams
+/// answers, and always the first.
+fn within_response_size(records: &[StreamRecord]) -> usize {
+    let mut size = 0;
+    records
+        .iter()
+        .position(|record| {
+            size += record.dynamodb.size_bytes;
+            size > MAX_RESPONSE_BYTES
+        })
+        .map_or(records.len(), |over| over.max(1))
 }
 
 /// A change record as GetRecords answers it: without `eventSourceARN`, which Lambda and Pipes

@@ -202,3 +202,36 @@ fn only_dynamodb_stream_arns_are_stream_arns() {
         assert!(!is_stream_arn(bad), "{bad}");
     }
 }
+
+fn record_of_size(size_bytes: u64) -> StreamRecord {
+    StreamRecord {
+        event_id: "e".into(),
+        event_name: crate::record::EventName::Insert,
+        event_version: "1.1".into(),
+        event_source: "aws:dynamodb".into(),
+        aws_region: "us-east-1".into(),
+        dynamodb: crate::record::StreamRecordData {
+            approximate_creation_date_time: 1,
+            keys: Default::default(),
+            new_image: None,
+            old_image: None,
+            sequence_number: SequenceNumber::from_u64(1),
+            size_bytes,
+            stream_view_type: "KEYS_ONLY".into(),
+        },
+        event_source_arn: arn(),
+    }
+}
+
+#[test]
+fn one_answer_holds_at_most_a_megabyte_of_records_but_always_one() {
+    let sized =
+        |sizes: &[u64]| -> Vec<StreamRecord> { sizes.iter().map(|&s| record_of_size(s)).collect() };
+    let kib = 1024;
+
+    assert_eq!(within_response_size(&sized(&[400 * kib; 2])), 2);
+    assert_eq!(within_response_size(&sized(&[400 * kib; 3])), 2);
+    assert_eq!(within_response_size(&sized(&[1024 * kib, 1])), 1);
+    assert_eq!(within_response_size(&sized(&[2048 * kib, 1])), 1);
+    assert_eq!(within_response_size(&[]), 0);
+}
