@@ -69,6 +69,12 @@ const READERS: usize = 4;
 /// The one shard of each table's embedded stream.
 pub const SHARD: &str = "shardId-00000000000000000000-embedded";
 
+/// The ARN of a table's embedded stream, which its change records carry as `eventSourceARN`
+/// and the DynamoDB Streams API on the host names the stream by.
+pub fn stream_arn(region: &str, table: &str) -> String {
+    format!("arn:aws:dynamodb:{region}:000000000000:table/{table}/stream/embedded")
+}
+
 /// What the store keeps of each table declared in routes.toml.
 struct TableInfo {
     name: String,
@@ -144,10 +150,7 @@ impl EmbeddedStore {
                 key: table.key.clone(),
                 view: table.stream_view_type,
                 retention: table.stream_retention,
-                arn: format!(
-                    "arn:aws:dynamodb:{region}:000000000000:table/{}/stream/embedded",
-                    table.name
-                ),
+                arn: stream_arn(region, &table.name),
                 changed: watch::Sender::new(last),
             });
         }
