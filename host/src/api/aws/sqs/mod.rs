@@ -12,6 +12,7 @@ mod md5;
 mod messages;
 mod queues;
 mod tasks;
+mod validate;
 
 use serde_json::Value;
 
