@@ -789,3 +789,50 @@ print(json.dumps(json.loads(got[0]["Body"])))
     );
     assert_eq!(out, serde_json::json!({"order": "o-1"}));
 }
+
+#[test]
+fn a_message_boto3_sends_reaches_the_queues_consumer_plugin() {
+    common::build_rust_plugins();
+    let routes = format!(
+        r#"
+[plugins.notify]
+world = "consumer"
+wasm = "{}"
+
+[queues.notifications]
+
+[consumers.notify]
+queue = "notifications"
+handler = "notify"
+"#,
+        common::pipeline::wasm("notify.wasm")
+    );
+    let host = Host::start(&routes);
+    boto3(
+        &host,
+        r#"
+body = {"dynamodb": {"Keys": {"orderId": {"S": "o-sdk"}}}, "customerTier": "gold"}
+sqs.send_message(QueueUrl=url("notifications"), MessageBody=json.dumps(body))
+"#,
+    );
+    let seen = common::pipeline::wait_for(&host, "the consumer to handle o-sdk", |seen| {
+        seen.iter().any(|h| h.order == "o-sdk")
+    });
+    let handled = seen.iter().find(|h| h.order == "o-sdk").unwrap();
+    assert_eq!(
+        (handled.plugin.as_str(), handled.tier.as_str()),
+        ("notify", "gold")
+    );
+    boto3(
+        &host,
+        r#"
+deadline = time.time() + 10
+while True:
+    left = sqs.get_queue_attributes(QueueUrl=url("notifications"), AttributeNames=["All"])["Attributes"]
+    if left["ApproximateNumberOfMessages"] == "0" and left["ApproximateNumberOfMessagesNotVisible"] == "0":
+        break
+    assert time.time() < deadline, left
+    time.sleep(0.1)
+"#,
+    );
+}
