@@ -373,6 +373,8 @@ impl Tracer {
                         group_id: message.group_id,
                         origin: message.origin,
                         error: None,
+                        attributes: message.attributes,
+                        first_received_ms: None,
                     })
                 })
                 .collect();

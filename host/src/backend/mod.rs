@@ -11,6 +11,7 @@ pub mod embedded;
 #[cfg(test)]
 pub mod conformance;
 
+use std::collections::BTreeMap;
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -303,6 +304,8 @@ pub struct NewMessage {
     pub origin: String,
     /// Why it was dead-lettered, for messages put on a DLQ.
     pub error: Option<String>,
+    /// The sender's message attributes (SQS's `MessageAttributes`), kept with the message.
+    pub attributes: MessageAttributes,
 }
 
 impl NewMessage {
@@ -314,7 +317,53 @@ impl NewMessage {
             delay: None,
             origin: origin.into(),
             error: None,
+            attributes: MessageAttributes::new(),
         }
+    }
+}
+
+/// A message's attributes by name, in name order (the order SQS's MD5 of them takes).
+pub type MessageAttributes = BTreeMap<String, MessageAttribute>;
+
+/// One message attribute, as SQS's `MessageAttributeValue` and in its JSON form: a data type
+/// (`String`, `Number` or `Binary`, perhaps with a `.label`) and a text or a binary value.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct MessageAttribute {
+    #[serde(rename = "DataType")]
+    pub data_type: String,
+    #[serde(
+        rename = "StringValue",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub string_value: Option<String>,
+    /// Base64 in JSON.
+    #[serde(
+        rename = "BinaryValue",
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "base64_bytes"
+    )]
+    pub binary_value: Option<Vec<u8>>,
+}
+
+/// Bytes as base64 text, as AWS's JSON protocols carry blobs.
+mod base64_bytes {
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(bytes: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
+        match bytes {
+            Some(bytes) => s.serialize_str(&STANDARD.encode(bytes)),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<u8>>, D::Error> {
+        Option::<String>::deserialize(d)?
+            .map(|text| STANDARD.decode(text).map_err(serde::de::Error::custom))
+            .transpose()
     }
 }
 
@@ -330,6 +379,9 @@ pub struct Received {
     pub group_id: Option<String>,
     pub origin: String,
     pub error: Option<String>,
+    pub attributes: MessageAttributes,
+    /// When the message was first received (SQS's `ApproximateFirstReceiveTimestamp`).
+    pub first_received_ms: Option<i64>,
 }
 
 /// How many messages a queue holds, by state.
@@ -390,6 +442,24 @@ pub trait Queues: Send + Sync + 'static {
     /// Deletes a message by its id, without a receipt, as an operator does once a redrive has
     /// handled it elsewhere; false when it is not on `queue`.
     async fn remove(&self, queue: QueueId, message_id: &str) -> Result<bool, StoreError>;
+    /// Deletes every message of a queue, in flight or not (SQS's PurgeQueue); returns how many
+    /// went, where the backend counts them.
+    async fn purge(&self, queue: QueueId) -> Result<u64, StoreError> {
+        let mut removed = 0;
+        loop {
+            let batch = self.peek(queue, 100).await?;
+            if batch.is_empty() {
+                return Ok(removed);
+            }
+            let before = removed;
+            for message in batch {
+                removed += u64::from(self.remove(queue, &message.message_id).await?);
+            }
+            if removed == before {
+                return Ok(removed);
+            }
+        }
+    }
     /// Starts the service's own redrive of `dlq` (SQS's StartMessageMoveTask) to `to`, or to
     /// each message's source queue; returns the task's handle, or `None` where the backend has
     /// no such task and the caller moves messages one by one.
@@ -416,6 +486,8 @@ pub struct Stored {
     pub origin: String,
     /// Why it was dead-lettered.
     pub error: Option<String>,
+    #[serde(skip_serializing_if = "MessageAttributes::is_empty")]
+    pub attributes: MessageAttributes,
 }
 
 /// Where a pipe goes on reading a shard, as its checkpoint records it.

@@ -19,6 +19,8 @@ fn received(id: &str, group: Option<&str>) -> Received {
         group_id: group.map(Into::into),
         origin: "queue:q".into(),
         error: None,
+        attributes: Default::default(),
+        first_received_ms: None,
     }
 }
 

@@ -17,7 +17,9 @@ use aws_sdk_sqs::types::{
 };
 
 use super::{AwsStore, unavailable};
-use crate::backend::{Depth, NewMessage, Queues, Received, StoreError, Stored};
+use crate::backend::{
+    Depth, MessageAttribute, MessageAttributes, NewMessage, Queues, Received, StoreError, Stored,
+};
 use crate::config::QueueId;
 
 /// The attribute that names a message's origin (`pipe:NAME`, `rule:BUS/RULE`, `queue:NAME`).
@@ -44,6 +46,39 @@ fn text(value: &str) -> MessageAttributeValue {
         .string_value(value)
         .build()
         .expect("data type is set")
+}
+
+/// A sender's attribute as SQS takes it.
+fn to_sqs(attribute: &MessageAttribute) -> MessageAttributeValue {
+    MessageAttributeValue::builder()
+        .data_type(&attribute.data_type)
+        .set_string_value(attribute.string_value.clone())
+        .set_binary_value(
+            attribute
+                .binary_value
+                .clone()
+                .map(aws_sdk_sqs::primitives::Blob::new),
+        )
+        .build()
+        .expect("data type is set")
+}
+
+/// The sender's attributes of a received message: all but the two Switchyard keeps its own.
+fn from_sqs(attributes: HashMap<String, MessageAttributeValue>) -> MessageAttributes {
+    attributes
+        .into_iter()
+        .filter(|(name, _)| name != ORIGIN && name != ERROR)
+        .map(|(name, value)| {
+            let attribute = MessageAttribute {
+                data_type: value.data_type,
+                string_value: value.string_value,
+                binary_value: value
+                    .binary_value
+                    .map(aws_sdk_sqs::primitives::Blob::into_inner),
+            };
+            (name, attribute)
+        })
+        .collect()
 }
 
 impl AwsStore {
@@ -86,6 +121,9 @@ impl AwsStore {
             .message_attributes(ORIGIN, text(&message.origin));
         if let Some(error) = &message.error {
             entry = entry.message_attributes(ERROR, text(error));
+        }
+        for (name, attribute) in &message.attributes {
+            entry = entry.message_attributes(name, to_sqs(attribute));
         }
         if q.fifo {
             // SQS requires a group on a FIFO queue; messages without one share a group.
@@ -140,6 +178,9 @@ impl AwsStore {
         let attribute = |name: &str| custom.get(name).and_then(|v| v.string_value.clone());
         let mut origin = attribute(ORIGIN).unwrap_or_default();
         let mut error = attribute(ERROR);
+        let first_received_ms = system
+            .get(&MessageSystemAttributeName::ApproximateFirstReceiveTimestamp)
+            .and_then(|v| v.parse::<i64>().ok());
         // SQS's own redrive moves a message as it is; say where it came from, as the embedded
         // backend does. AWS names the source queue; other endpoints leave us the DLQ's sources.
         if error.is_none()
@@ -168,6 +209,8 @@ impl AwsStore {
                 .cloned(),
             origin,
             error,
+            attributes: from_sqs(custom),
+            first_received_ms,
         }
     }
 
@@ -252,6 +295,7 @@ fn stored(m: Received) -> Stored {
         group_id: m.group_id,
         origin: m.origin,
         error: m.error,
+        attributes: m.attributes,
     }
 }
 
@@ -263,6 +307,7 @@ fn new_message(m: &Received) -> NewMessage {
         delay: None,
         origin: m.origin.clone(),
         error: m.error.clone(),
+        attributes: m.attributes.clone(),
     }
 }
 
@@ -478,6 +523,18 @@ impl Queues for AwsStore {
                 }
             }
         }
+    }
+
+    /// SQS's PurgeQueue, which deletes in the background and counts nothing: returns 0.
+    async fn purge(&self, queue: QueueId) -> Result<u64, StoreError> {
+        let url = self.queue_url(queue).await?;
+        self.sqs
+            .purge_queue()
+            .queue_url(url)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(0)
     }
 
     /// Receives until it holds the message, then deletes it.

@@ -95,6 +95,9 @@ conformance_tests!(
     a_pipes_start_position_is_recorded_once_and_deliveries_move_it_on,
     a_dead_letter_can_be_inspected_and_moved_back,
     a_message_can_be_removed_by_its_id,
+    a_messages_attributes_travel_with_it_to_the_dlq_and_back,
+    a_receive_tells_when_the_message_was_first_received,
+    a_purge_deletes_every_message_in_flight_or_not,
 );
 
 /// Where moto does its own way what SQS does as the suite checks: each test runs and must fail

@@ -2,7 +2,10 @@
 
 use std::time::Duration;
 
-use crate::backend::{Checkpoint, Depth, Handoff, NewMessage, Position, Queues, ShardId, Stored};
+use crate::backend::{
+    Checkpoint, Depth, Handoff, MessageAttribute, MessageAttributes, NewMessage, Position, Queues,
+    ShardId, Stored,
+};
 use crate::config::{QueueConfig, QueueId, Redrive};
 use crate::record::SequenceNumber;
 
@@ -573,5 +576,98 @@ pub async fn a_dead_letter_can_be_inspected_and_moved_back(queues: &dyn Queues, 
         (back[0].body.as_str(), back[0].receive_count),
         ("bad", 1),
         "back as new"
+    );
+}
+
+fn attributes() -> MessageAttributes {
+    let attribute = |data_type: &str, text: Option<&str>, bytes: Option<&[u8]>| MessageAttribute {
+        data_type: data_type.into(),
+        string_value: text.map(Into::into),
+        binary_value: bytes.map(<[u8]>::to_vec),
+    };
+    MessageAttributes::from([
+        ("kind".into(), attribute("String", Some("order"), None)),
+        (
+            "total".into(),
+            attribute("Number.cents", Some("1250"), None),
+        ),
+        (
+            "raw".into(),
+            attribute("Binary", None, Some(&[0, 159, 255])),
+        ),
+    ])
+}
+
+pub async fn a_messages_attributes_travel_with_it_to_the_dlq_and_back(
+    queues: &dyn Queues,
+    _: &dyn Handoff,
+) {
+    let sent = NewMessage {
+        attributes: attributes(),
+        ..message("with attributes")
+    };
+    queues.send(JOBS, vec![sent]).await.unwrap();
+    let received = queues.receive(JOBS, 1, None, Duration::ZERO).await.unwrap();
+    assert_eq!(received[0].attributes, attributes(), "as sent");
+    queues
+        .dead_letter(JOBS, &received[0], "refused")
+        .await
+        .unwrap();
+    let dead = queues.peek(JOBS_DLQ, 10).await.unwrap();
+    assert_eq!(dead[0].attributes, attributes(), "kept on the DLQ");
+    assert!(
+        queues
+            .move_message(JOBS_DLQ, &dead[0].message_id, JOBS)
+            .await
+            .unwrap()
+    );
+    let back = queues.receive(JOBS, 1, None, Duration::ZERO).await.unwrap();
+    assert_eq!(back[0].attributes, attributes(), "kept when moved back");
+}
+
+pub async fn a_receive_tells_when_the_message_was_first_received(
+    queues: &dyn Queues,
+    _: &dyn Handoff,
+) {
+    queues.send(PLAIN, vec![message("twice")]).await.unwrap();
+    let first = queues
+        .receive(PLAIN, 1, Some(Duration::ZERO), Duration::ZERO)
+        .await
+        .unwrap();
+    let at = first[0].first_received_ms.expect("a first receive time");
+    assert!(at >= first[0].sent_timestamp_ms, "not before it was sent");
+    let second = queues
+        .receive(PLAIN, 1, None, Duration::from_secs(2))
+        .await
+        .unwrap();
+    assert_eq!(
+        (second[0].receive_count, second[0].first_received_ms),
+        (2, Some(at)),
+        "the second receive keeps the first's time"
+    );
+}
+
+pub async fn a_purge_deletes_every_message_in_flight_or_not(queues: &dyn Queues, _: &dyn Handoff) {
+    queues
+        .send(PLAIN, vec![message("a"), message("b"), message("c")])
+        .await
+        .unwrap();
+    queues.send(JOBS, vec![message("elsewhere")]).await.unwrap();
+    let held = queues
+        .receive(PLAIN, 1, None, Duration::ZERO)
+        .await
+        .unwrap();
+    assert_eq!(held.len(), 1);
+    queues.purge(PLAIN).await.unwrap();
+    assert_eq!(queues.depth(PLAIN).await.unwrap(), Depth::default());
+    assert_eq!(
+        bodies(
+            &queues
+                .receive(JOBS, 10, None, Duration::ZERO)
+                .await
+                .unwrap()
+        ),
+        ["elsewhere"],
+        "other queues keep theirs"
     );
 }

@@ -30,8 +30,8 @@ use writer::{Finish, Job, Writer};
 
 /// Version of the database layout this build writes (`PRAGMA user_version`).
 /// Layout 2 dropped the index on receipt handles (a handle names its row) and made the FIFO
-/// indexes partial.
-const SCHEMA_VERSION: i64 = 2;
+/// indexes partial. Layout 3 keeps each message's attributes and first receive.
+const SCHEMA_VERSION: i64 = 3;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS items (
@@ -549,6 +549,7 @@ fn migrate(conn: &Connection) -> Result<(), String> {
     conn.execute_batch(SCHEMA).map_err(|e| e.to_string())?;
     conn.execute_batch(queues::SCHEMA)
         .map_err(|e| e.to_string())?;
+    queues::upgrade(conn).map_err(|e| e.to_string())?;
     conn.execute_batch(archive::SCHEMA)
         .map_err(|e| e.to_string())?;
     conn.pragma_update(None, "user_version", SCHEMA_VERSION)

@@ -10,7 +10,7 @@ use tokio::sync::watch;
 use async_trait::async_trait;
 
 use super::{EmbeddedStore, now_ms};
-use crate::backend::{Depth, NewMessage, Queues, Received, StoreError, Stored};
+use crate::backend::{Depth, MessageAttributes, NewMessage, Queues, Received, StoreError, Stored};
 use crate::config::QueueId;
 
 /// How long a FIFO deduplication id is remembered, as in SQS.
@@ -28,7 +28,9 @@ CREATE TABLE IF NOT EXISTS messages (
     receive_count INTEGER NOT NULL DEFAULT 0,
     receipt       TEXT,
     origin        TEXT    NOT NULL,
-    error         TEXT
+    error         TEXT,
+    attributes    TEXT,
+    first_received_ms INTEGER
 );
 CREATE INDEX IF NOT EXISTS messages_ready ON messages (queue, visible_at_ms);
 CREATE INDEX IF NOT EXISTS fifo_by_group ON messages (queue, group_id, id) WHERE group_id IS NOT NULL;
@@ -47,6 +49,38 @@ CREATE TABLE IF NOT EXISTS checkpoints (
     PRIMARY KEY (pipe, shard)
 ) WITHOUT ROWID;
 ";
+
+/// The columns layout 3 added to `messages`: a data dir written by an older build gets them.
+const ADDED_COLUMNS: [(&str, &str); 2] = [("attributes", "TEXT"), ("first_received_ms", "INTEGER")];
+
+/// Adds the columns an older layout's `messages` table lacks.
+pub(super) fn upgrade(conn: &Connection) -> rusqlite::Result<()> {
+    let present: Vec<String> = conn
+        .prepare("SELECT name FROM pragma_table_info('messages')")?
+        .query_map([], |row| row.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (column, kind) in ADDED_COLUMNS {
+        if !present.iter().any(|p| p == column) {
+            conn.execute_batch(&format!("ALTER TABLE messages ADD COLUMN {column} {kind}"))?;
+        }
+    }
+    Ok(())
+}
+
+/// Attributes as the `attributes` column keeps them: SQS's JSON form, NULL when there are none.
+fn attributes_text(attributes: &MessageAttributes) -> Option<String> {
+    // A map of plain structs with string keys always serializes.
+    (!attributes.is_empty()).then(|| serde_json::to_string(attributes).unwrap_or_default())
+}
+
+fn attributes_of(text: Option<String>) -> rusqlite::Result<MessageAttributes> {
+    match text {
+        None => Ok(MessageAttributes::new()),
+        Some(text) => serde_json::from_str(&text).map_err(|err| {
+            rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(err))
+        }),
+    }
+}
 
 /// What the store keeps of each queue of routes.toml.
 pub(super) struct QueueInfo {
@@ -117,10 +151,10 @@ pub(super) fn send(
         let id = new_id();
         let delay = message.delay.unwrap_or(queue.delay).as_millis() as i64;
         tx.prepare_cached(
-            "INSERT INTO messages (queue, message_id, body, group_id, sent_ms, visible_at_ms, origin, error) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            "INSERT INTO messages (queue, message_id, body, group_id, sent_ms, visible_at_ms, origin, error, attributes) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         )?
-        .execute(params![queue.name, id, message.body, message.group_id, now, now + delay, message.origin, message.error])?;
+        .execute(params![queue.name, id, message.body, message.group_id, now, now + delay, message.origin, message.error, attributes_text(&message.attributes)])?;
         if let Some(Some(dedup)) = dedup {
             tx.prepare_cached("INSERT OR REPLACE INTO deduplication (queue, dedup_id, message_id, sent_ms) VALUES (?1, ?2, ?3, ?4)")?
                 .execute(params![queue.name, dedup, id, now])?;
@@ -134,6 +168,7 @@ pub(super) fn send(
 struct Candidate {
     row: i64,
     message: Stored,
+    first_received_ms: Option<i64>,
 }
 
 /// Receives up to `max` visible messages. A message already received `max_receive_count`
@@ -156,7 +191,12 @@ pub(super) fn receive(
         if candidates.is_empty() {
             break;
         }
-        for Candidate { row, message } in candidates {
+        for Candidate {
+            row,
+            message,
+            first_received_ms,
+        } in candidates
+        {
             if let Some((dlq, max_receives)) = queue.redrive
                 && message.receive_count >= max_receives
             {
@@ -177,9 +217,10 @@ pub(super) fn receive(
             }
             let receipt = new_receipt(row, &token);
             tx.prepare_cached(
-                "UPDATE messages SET receive_count = receive_count + 1, visible_at_ms = ?2, receipt = ?3 WHERE id = ?1",
+                "UPDATE messages SET receive_count = receive_count + 1, visible_at_ms = ?2, receipt = ?3, \
+                 first_received_ms = coalesce(first_received_ms, ?4) WHERE id = ?1",
             )?
-            .execute(params![row, now + visibility.as_millis() as i64, receipt])?;
+            .execute(params![row, now + visibility.as_millis() as i64, receipt, now])?;
             let Stored {
                 message_id,
                 body,
@@ -188,6 +229,7 @@ pub(super) fn receive(
                 group_id,
                 origin,
                 error,
+                attributes,
             } = message;
             received.push(Received {
                 message_id,
@@ -198,6 +240,8 @@ pub(super) fn receive(
                 group_id,
                 origin,
                 error,
+                attributes,
+                first_received_ms: Some(first_received_ms.unwrap_or(now)),
             });
         }
         if received.len() >= max {
@@ -219,23 +263,24 @@ fn candidates(
     now: i64,
 ) -> rusqlite::Result<Vec<Candidate>> {
     let sql = if queue.fifo {
-        "SELECT message_id, body, receive_count, sent_ms, group_id, origin, error, id \
+        "SELECT message_id, body, receive_count, sent_ms, group_id, origin, error, attributes, id, first_received_ms \
          FROM messages m INDEXED BY fifo_in_order \
          WHERE queue = ?1 AND group_id IS NOT NULL AND visible_at_ms <= ?2 AND NOT EXISTS \
          (SELECT 1 FROM messages e INDEXED BY fifo_by_group \
           WHERE e.queue = m.queue AND e.group_id = m.group_id AND e.id < m.id AND e.visible_at_ms > ?2) \
          ORDER BY id LIMIT ?3"
     } else {
-        "SELECT message_id, body, receive_count, sent_ms, group_id, origin, error, id \
+        "SELECT message_id, body, receive_count, sent_ms, group_id, origin, error, attributes, id, first_received_ms \
          FROM messages INDEXED BY messages_ready \
          WHERE queue = ?1 AND visible_at_ms <= ?2 ORDER BY visible_at_ms, id LIMIT ?3"
     };
     let mut stmt = tx.prepare_cached(sql)?;
     let rows = stmt.query_map(params![queue.name, now, max as i64], |row| {
-        // The columns of `STORED`, then the row.
+        // The columns of `STORED`, then the row and its first receive.
         Ok(Candidate {
-            row: row.get(7)?,
+            row: row.get(8)?,
             message: stored(row)?,
+            first_received_ms: row.get(9)?,
         })
     })?;
     rows.collect()
@@ -363,8 +408,7 @@ pub(super) fn trim(
     Ok(removed)
 }
 
-const STORED: &str =
-    "SELECT message_id, body, receive_count, sent_ms, group_id, origin, error FROM messages";
+const STORED: &str = "SELECT message_id, body, receive_count, sent_ms, group_id, origin, error, attributes FROM messages";
 
 fn stored(row: &rusqlite::Row<'_>) -> rusqlite::Result<Stored> {
     Ok(Stored {
@@ -375,6 +419,7 @@ fn stored(row: &rusqlite::Row<'_>) -> rusqlite::Result<Stored> {
         group_id: row.get(4)?,
         origin: row.get(5)?,
         error: row.get(6)?,
+        attributes: attributes_of(row.get(7)?)?,
     })
 }
 
@@ -404,8 +449,8 @@ pub(super) fn move_message(
 ) -> rusqlite::Result<bool> {
     let moved = tx
         .prepare_cached(
-            "UPDATE messages SET queue = ?3, visible_at_ms = ?4, receive_count = 0, receipt = NULL \
-             WHERE queue = ?1 AND message_id = ?2",
+            "UPDATE messages SET queue = ?3, visible_at_ms = ?4, receive_count = 0, receipt = NULL, \
+             first_received_ms = NULL WHERE queue = ?1 AND message_id = ?2",
         )?
         .execute(params![from, message_id, to, now])?;
     Ok(moved > 0)
@@ -564,6 +609,19 @@ impl Queues for EmbeddedStore {
             .await?;
         self.queues[to.index()].bump();
         Ok(moved)
+    }
+
+    async fn purge(&self, queue: QueueId) -> Result<u64, StoreError> {
+        let name = self.queues[queue.index()].name.clone();
+        let removed = self
+            .apply(move |tx, _| {
+                tx.prepare_cached("DELETE FROM messages WHERE queue = ?1")?
+                    .execute(params![name])
+            })
+            .await?;
+        // A long poll waiting on a FIFO group goes on to see the queue empty.
+        self.queues[queue.index()].bump();
+        Ok(removed as u64)
     }
 
     async fn remove(&self, queue: QueueId, message_id: &str) -> Result<bool, StoreError> {

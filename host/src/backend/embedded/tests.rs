@@ -63,6 +63,9 @@ conformance_tests!(
     a_pipes_start_position_is_recorded_once_and_deliveries_move_it_on,
     a_dead_letter_can_be_inspected_and_moved_back,
     a_message_can_be_removed_by_its_id,
+    a_messages_attributes_travel_with_it_to_the_dlq_and_back,
+    a_receive_tells_when_the_message_was_first_received,
+    a_purge_deletes_every_message_in_flight_or_not,
     a_stale_receipt_changes_nothing,
     a_fifo_duplicate_gets_the_first_message_id,
 );
@@ -212,6 +215,61 @@ async fn a_layout_1_database_is_brought_to_layout_2_and_keeps_its_messages() {
         .await
         .unwrap();
     assert!(again.peek(plain, 10).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_layout_2_database_gains_message_attributes_and_keeps_its_messages() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = store(dir.path(), StreamViewType::NewAndOldImages).await;
+    let plain = QueueId(2);
+    first
+        .send(plain, vec![NewMessage::new("kept", "test")])
+        .await
+        .unwrap();
+    let path = first.path.clone();
+    drop(first);
+    // Put back what layout 2 had: no attributes, no first receive.
+    let conn = Connection::open(&path).unwrap();
+    conn.execute_batch(
+        "ALTER TABLE messages DROP COLUMN attributes;
+         ALTER TABLE messages DROP COLUMN first_received_ms;
+         PRAGMA user_version = 2;",
+    )
+    .unwrap();
+    drop(conn);
+
+    let again = store(dir.path(), StreamViewType::NewAndOldImages).await;
+    let attributes = crate::backend::MessageAttributes::from([(
+        "kind".to_string(),
+        crate::backend::MessageAttribute {
+            data_type: "String".into(),
+            string_value: Some("new".into()),
+            binary_value: None,
+        },
+    )]);
+    let with = NewMessage {
+        attributes: attributes.clone(),
+        ..NewMessage::new("new", "test")
+    };
+    again.send(plain, vec![with]).await.unwrap();
+    let received = again
+        .receive(plain, 10, None, Duration::ZERO)
+        .await
+        .unwrap();
+    let got: Vec<_> = received
+        .iter()
+        .map(|m| (m.body.as_str(), m.attributes.clone()))
+        .collect();
+    assert_eq!(
+        got,
+        [("kept", Default::default()), ("new", attributes)],
+        "the old message has none, the new one its own"
+    );
+    let version: i64 = Connection::open(&path)
+        .unwrap()
+        .query_row("PRAGMA user_version", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(version, SCHEMA_VERSION);
 }
 
 #[test]
