@@ -50,7 +50,10 @@ async fn dispatch(State(app): State<App>, headers: HeaderMap, body: Bytes) -> Re
             Ok(input) => match service {
                 "DynamoDB_20120810" => dynamodb::call(&app, operation, input).await,
                 "DynamoDBStreams_20120810" => streams::call(&app, operation, input).await,
-                "AmazonSQS" => sqs::call(&app, operation, input).await,
+                "AmazonSQS" => {
+                    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+                    sqs::call(&app, host, operation, input).await
+                }
                 "AWSEvents" => events::call(&app, operation, input).await,
                 _ => Err(AwsError::unknown_operation(target)),
             },

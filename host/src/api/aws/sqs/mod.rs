@@ -25,13 +25,9 @@ use errors::*;
 const ACCOUNT: &str = "000000000000";
 
 /// Serves one SQS operation; queue URLs it returns name the host `listen` address.
-pub(super) async fn call(app: &App, operation: &str, input: Value) -> Result<Value, AwsError> {
-    call_from(app, None, operation, input).await
-}
-
 /// Serves one SQS operation; `host` is the request's `Host` header, which the queue URLs it
 /// returns name (the configured `listen` address without one).
-pub(super) async fn call_from(
+pub(super) async fn call(
     app: &App,
     host: Option<&str>,
     operation: &str,
