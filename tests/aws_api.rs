@@ -11,5 +11,7 @@ mod dynamodb;
 mod events;
 #[path = "aws_api/sqs.rs"]
 mod sqs;
+#[path = "aws_api/sqs_flows.rs"]
+mod sqs_flows;
 #[path = "aws_api/streams.rs"]
 mod streams;

@@ -6,6 +6,8 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use base64::Engine;
 use serde_json::{Map, Value};
 
+use crate::config::{Key, KeySchema, KeyValue};
+
 pub(super) fn to_item(body: &Map<String, Value>) -> HashMap<String, AttributeValue> {
     body.iter().map(|(k, v)| (k.clone(), to_value(v))).collect()
 }
@@ -47,6 +49,38 @@ fn from_value(value: &AttributeValue) -> Value {
         AttributeValue::Bs(items) => Value::Array(items.iter().map(bytes).collect()),
         _ => Value::Null,
     }
+}
+
+pub(super) fn attribute(value: &KeyValue) -> AttributeValue {
+    match value {
+        KeyValue::S(text) => AttributeValue::S(text.clone()),
+        KeyValue::N(text) => AttributeValue::N(text.clone()),
+    }
+}
+
+/// A key as DynamoDB's `Key` map.
+pub(super) fn key_map(schema: &KeySchema, key: &Key) -> HashMap<String, AttributeValue> {
+    let mut map = HashMap::from([(schema.partition.name.clone(), attribute(&key.partition))]);
+    if let (Some(sort), Some(value)) = (&schema.sort, &key.sort) {
+        map.insert(sort.name.clone(), attribute(value));
+    }
+    map
+}
+
+/// The key a `LastEvaluatedKey` names.
+pub(super) fn key_of_map(schema: &KeySchema, map: &HashMap<String, AttributeValue>) -> Option<Key> {
+    let value = |attribute: &crate::config::KeyAttribute| match map.get(&attribute.name)? {
+        AttributeValue::S(text) => Some(KeyValue::S(text.clone())),
+        AttributeValue::N(text) => Some(KeyValue::N(text.clone())),
+        _ => None,
+    };
+    Some(Key {
+        partition: value(&schema.partition)?,
+        sort: match &schema.sort {
+            None => None,
+            Some(attribute) => Some(value(attribute)?),
+        },
+    })
 }
 
 #[cfg(test)]

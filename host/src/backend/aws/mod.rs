@@ -33,7 +33,7 @@ use crate::config::{
     TableId,
 };
 use crate::record::SequenceNumber;
-use convert::{from_item, to_item};
+use convert::{attribute, from_item, key_map, key_of_map, to_item};
 
 /// The table that keeps idempotency keys (with a TTL), beside the user's tables.
 const IDEMPOTENCY_TABLE: &str = "switchyard-idempotency";
@@ -341,38 +341,6 @@ impl AwsStore {
         }
         Err(unavailable(err))
     }
-}
-
-fn attribute(value: &KeyValue) -> AttributeValue {
-    match value {
-        KeyValue::S(text) => AttributeValue::S(text.clone()),
-        KeyValue::N(text) => AttributeValue::N(text.clone()),
-    }
-}
-
-/// A key as DynamoDB's `Key` map.
-fn key_map(schema: &KeySchema, key: &Key) -> HashMap<String, AttributeValue> {
-    let mut map = HashMap::from([(schema.partition.name.clone(), attribute(&key.partition))]);
-    if let (Some(sort), Some(value)) = (&schema.sort, &key.sort) {
-        map.insert(sort.name.clone(), attribute(value));
-    }
-    map
-}
-
-/// The key a `LastEvaluatedKey` names.
-fn key_of_map(schema: &KeySchema, map: &HashMap<String, AttributeValue>) -> Option<Key> {
-    let value = |attribute: &crate::config::KeyAttribute| match map.get(&attribute.name)? {
-        AttributeValue::S(text) => Some(KeyValue::S(text.clone())),
-        AttributeValue::N(text) => Some(KeyValue::N(text.clone())),
-        _ => None,
-    };
-    Some(Key {
-        partition: value(&schema.partition)?,
-        sort: match &schema.sort {
-            None => None,
-            Some(attribute) => Some(value(attribute)?),
-        },
-    })
 }
 
 fn now_secs() -> i64 {
