@@ -343,6 +343,21 @@ impl AwsStore {
     }
 }
 
+/// A Scan's or Query's items and `LastEvaluatedKey` as a page.
+fn page_of(
+    table: &AwsTable,
+    items: &[HashMap<String, AttributeValue>],
+    last: Option<&HashMap<String, AttributeValue>>,
+) -> Page {
+    Page {
+        items: items
+            .iter()
+            .map(|i| Item::from_body(&table.key, from_item(i)))
+            .collect(),
+        next_after: last.and_then(|k| key_of_map(&table.key, k)),
+    }
+}
+
 fn now_secs() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -389,15 +404,7 @@ impl Store for AwsStore {
             .send()
             .await
             .map_err(unavailable)?;
-        let items: Vec<Item> = page
-            .items()
-            .iter()
-            .map(|i| Item::from_body(&table.key, from_item(i)))
-            .collect();
-        let next_after = page
-            .last_evaluated_key()
-            .and_then(|k| key_of_map(&table.key, k));
-        Ok(Page { items, next_after })
+        Ok(page_of(table, page.items(), page.last_evaluated_key()))
     }
 
     /// A Query page: one partition's items, in sort-key order.
@@ -423,15 +430,7 @@ impl Store for AwsStore {
             .send()
             .await
             .map_err(unavailable)?;
-        let items: Vec<Item> = page
-            .items()
-            .iter()
-            .map(|i| Item::from_body(&table.key, from_item(i)))
-            .collect();
-        let next_after = page
-            .last_evaluated_key()
-            .and_then(|k| key_of_map(&table.key, k));
-        Ok(Page { items, next_after })
+        Ok(page_of(table, page.items(), page.last_evaluated_key()))
     }
 
     async fn write(&self, table: TableId, write: Write) -> Result<Written, StoreError> {

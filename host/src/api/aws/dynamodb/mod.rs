@@ -543,7 +543,8 @@ async fn batch_write(app: &App, input: &Map<String, Value>) -> Result<Value, Aws
     Ok(json!({"UnprocessedItems": {}}))
 }
 
-async fn transact_get(app: &App, input: &Map<String, Value>) -> Result<Value, AwsError> {
+/// A transaction's `TransactItems`: 1 to 100 of them.
+pub(super) fn transact_items(input: &Map<String, Value>) -> Result<&Vec<Value>, AwsError> {
     let items = input
         .get("TransactItems")
         .and_then(Value::as_array)
@@ -557,6 +558,11 @@ async fn transact_get(app: &App, input: &Map<String, Value>) -> Result<Value, Aw
             "1 validation error detected: Value at 'transactItems' failed to satisfy constraint: Member must have length less than or equal to 100",
         ));
     }
+    Ok(items)
+}
+
+async fn transact_get(app: &App, input: &Map<String, Value>) -> Result<Value, AwsError> {
+    let items = transact_items(input)?;
     let mut responses = Vec::new();
     for entry in items {
         let Some(Value::Object(get)) = entry.get("Get") else {

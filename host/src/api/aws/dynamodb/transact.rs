@@ -6,7 +6,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::{error, failure, table_of, validation};
+use super::{error, failure, table_of, transact_items, validation};
 use crate::api::App;
 use crate::api::aws::AwsError;
 use crate::api::dynamo::Failure;
@@ -34,19 +34,7 @@ enum Change {
 }
 
 pub(super) async fn write(app: &App, input: &Map<String, Value>) -> Result<Value, AwsError> {
-    let items = input
-        .get("TransactItems")
-        .and_then(Value::as_array)
-        .ok_or_else(|| {
-            validation(
-                "1 validation error detected: Value null at 'transactItems' failed to satisfy constraint: Member must not be null",
-            )
-        })?;
-    if items.is_empty() || items.len() > 100 {
-        return Err(validation(
-            "1 validation error detected: Value at 'transactItems' failed to satisfy constraint: Member must have length less than or equal to 100",
-        ));
-    }
+    let items = transact_items(input)?;
     let entries = items
         .iter()
         .map(|item| entry(app, item))
