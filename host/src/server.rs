@@ -64,6 +64,17 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             ),
         },
     };
+    let mut aws_keys = api::AccessKeys::new();
+    for (id, env) in &config.host.aws_access_keys {
+        match std::env::var(env) {
+            Ok(secret) if !secret.is_empty() => {
+                aws_keys.insert(id.clone(), Secret::new(secret));
+            }
+            _ => bail!(
+                "`host.aws_access_keys` gives key `{id}` the secret in `{env}`, but that environment variable is not set"
+            ),
+        }
+    }
     let plugins = Plugins::load(&config, Some(&plugin_cache(&config))).map_err(|errors| {
         let listed: Vec<String> = errors.iter().map(ToString::to_string).collect();
         anyhow::anyhow!(
@@ -130,6 +141,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         stream: store.clone(),
         token,
         runtime,
+        aws_keys: Arc::new(aws_keys),
     };
     let trimmer = tokio::spawn(trim_forever(store));
 

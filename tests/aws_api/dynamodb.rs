@@ -207,3 +207,42 @@ except ClientError as e:
     assert_eq!(host.records("orders").await.len(), 1);
     assert_eq!(host.records("customers").await.len(), 2);
 }
+
+/// With access keys in routes.toml, requests must be signed with one (SigV4, as boto3 signs);
+/// a wrong secret or an unknown key is refused with AWS's errors.
+#[tokio::test]
+async fn with_access_keys_in_routes_toml_only_requests_signed_with_one_are_served() {
+    let routes = format!(
+        "[host]\naws_access_keys = {{ LOCALKEY = \"SWITCHYARD_TEST_AWS_SECRET\" }}\n{ROUTES}"
+    );
+    let host = Host::start_env(&routes, &[], &[("SWITCHYARD_TEST_AWS_SECRET", "s3cret")]);
+    let script = format!(
+        r#"
+import boto3
+from botocore.exceptions import ClientError
+def client(service, key, secret):
+    return boto3.client(service, endpoint_url='{url}', region_name='us-east-1', aws_access_key_id=key, aws_secret_access_key=secret)
+assert client('dynamodb', 'LOCALKEY', 's3cret').list_tables()['TableNames'] == ['customers', 'orders']
+client('dynamodb', 'LOCALKEY', 's3cret').put_item(TableName='customers', Item={{'customerId': {{'S': 'c-1'}}, 'note': {{'S': 'a body to sign'}}}})
+for key, secret, code in [('LOCALKEY', 'wrong', 'InvalidSignatureException'), ('OTHER', 's3cret', 'UnrecognizedClientException')]:
+    try:
+        client('dynamodb', key, secret).list_tables()
+        raise AssertionError('served without a valid signature')
+    except ClientError as e:
+        assert e.response['Error']['Code'] == code, e.response
+"#,
+        url = host.url
+    );
+    let output = Command::new(moto::python())
+        .arg("-c")
+        .arg(script)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&output.stderr),
+        host.logs()
+    );
+    assert_eq!(host.records("customers").await.len(), 1);
+}

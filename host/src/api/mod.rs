@@ -19,6 +19,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tower_http::trace::TraceLayer;
 
+pub use aws::AccessKeys;
 pub use error::ApiError;
 pub(crate) use items::timestamp;
 
@@ -35,6 +36,8 @@ pub struct App {
     pub token: Option<Secret>,
     /// The running pipeline, for the operations endpoints.
     pub runtime: Arc<crate::runtime::Runtime>,
+    /// The access keys AWS's APIs accept; empty: any.
+    pub aws_keys: Arc<aws::AccessKeys>,
 }
 
 /// A secret that never shows in `Debug` output or logs.
@@ -44,6 +47,11 @@ pub struct Secret(Arc<str>);
 impl Secret {
     pub fn new(value: impl Into<Arc<str>>) -> Secret {
         Secret(value.into())
+    }
+
+    /// The secret itself, for a signature made with it.
+    pub(crate) fn expose(&self) -> &str {
+        &self.0
     }
 
     /// Compares in time that does not depend on where the texts differ.

@@ -81,6 +81,7 @@ pub(crate) fn embedded_app(routes: &str) -> (App, Arc<EmbeddedStore>, tempfile::
         stream: store.clone(),
         token: None,
         runtime,
+        aws_keys: Default::default(),
     };
     (app, store, dir)
 }

@@ -2,7 +2,7 @@
 //! entry does not hide the others, then every value and reference is checked, collecting all
 //! problems before giving up.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::Range;
 use std::path::Path;
 use std::sync::Arc;
@@ -343,20 +343,21 @@ impl Checker<'_> {
             1024..=64 * 1024 * 1024,
         );
         let auth_token_env = raw.auth_token_env.map(|name| {
-            let ok = !name.get_ref().is_empty()
-                && name
-                    .get_ref()
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '_');
-            if !ok {
-                self.report(
-                    "host.auth_token_env",
-                    name.span(),
-                    format!("`{}` is not an environment variable name", name.get_ref()),
-                );
-            }
+            self.env_name("host.auth_token_env", &name);
             name.into_inner()
         });
+        let mut aws_access_keys = BTreeMap::new();
+        for (id, env) in raw.aws_access_keys {
+            self.env_name("host.aws_access_keys", &env);
+            if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric()) {
+                self.report(
+                    "host.aws_access_keys",
+                    env.span(),
+                    format!("`{id}` is not an access key id: letters and digits only"),
+                );
+            }
+            aws_access_keys.insert(id, env.into_inner());
+        }
         let shutdown_grace = self.duration(
             "host.shutdown_grace",
             raw.shutdown_grace.as_ref(),
@@ -370,6 +371,23 @@ impl Checker<'_> {
             max_body: max_body as usize,
             auth_token_env,
             shutdown_grace,
+            aws_access_keys,
+        }
+    }
+
+    /// Reports `name` unless it can be an environment variable's name.
+    fn env_name(&mut self, key: &str, name: &Text) {
+        let ok = !name.get_ref().is_empty()
+            && name
+                .get_ref()
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !ok {
+            self.report(
+                key,
+                name.span(),
+                format!("`{}` is not an environment variable name", name.get_ref()),
+            );
         }
     }
 

@@ -232,6 +232,9 @@ pub struct HostConfig {
     pub auth_token_env: Option<String>,
     /// How long in-flight work may take to finish after SIGTERM.
     pub shutdown_grace: Duration,
+    /// The access keys AWS's APIs on the host accept: key id to the environment variable that
+    /// holds its secret. None means any signature is accepted, as local emulators do.
+    pub aws_access_keys: BTreeMap<String, String>,
 }
 
 #[derive(Debug)]

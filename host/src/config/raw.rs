@@ -19,6 +19,8 @@ pub struct Host {
     pub max_body: Option<Text>,
     pub auth_token_env: Option<Text>,
     pub shutdown_grace: Option<Text>,
+    #[serde(default)]
+    pub aws_access_keys: BTreeMap<String, Text>,
 }
 
 #[derive(Debug, Default, Deserialize)]

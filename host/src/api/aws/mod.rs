@@ -7,6 +7,7 @@
 mod dynamodb;
 mod error;
 mod events;
+mod sigv4;
 mod sqs;
 mod streams;
 
@@ -19,6 +20,7 @@ use axum::routing::post;
 use serde_json::Value;
 
 pub use error::AwsError;
+pub use sigv4::AccessKeys;
 
 use super::App;
 
@@ -43,7 +45,12 @@ async fn dispatch(State(app): State<App>, headers: HeaderMap, body: Bytes) -> Re
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
+    let signed = match app.aws_keys.is_empty() {
+        true => Ok(()),
+        false => sigv4::verify(&app.aws_keys, &headers, &body),
+    };
     let result = match target.split_once('.') {
+        _ if signed.is_err() => signed.map(|()| Value::Null),
         None => Err(AwsError::unknown_operation(target)),
         Some((service, operation)) => match parse(&body) {
             Err(err) => Err(err),

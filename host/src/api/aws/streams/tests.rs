@@ -45,6 +45,7 @@ fn fixture(routes: &str) -> Fixture {
         stream: store,
         token: None,
         runtime,
+        aws_keys: Default::default(),
     };
     Fixture { app, _dir: dir }
 }
