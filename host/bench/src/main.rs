@@ -5,6 +5,7 @@
 //! pipeline's and RabbitMQ's runs alternate with the end-to-end runs they are compared with,
 //! because this machine's speed drifts from minute to minute.
 
+mod awsapi;
 mod cpu;
 mod load;
 mod micro;
@@ -55,6 +56,8 @@ enum What {
     Micro,
     Memory,
     Startup,
+    /// AWS's APIs on the host beside moto, with the AWS SDK for Rust (not part of `all`).
+    AwsApi,
     /// Internal: serve the bare axum endpoint (the HTTP limit) in this process.
     #[value(hide = true)]
     ServeBare,
@@ -107,6 +110,9 @@ fn main() -> anyhow::Result<()> {
     }
     if all || cli.what == What::Startup {
         runtime.block_on(bench.startup(&mut report))?;
+    }
+    if cli.what == What::AwsApi {
+        runtime.block_on(bench.aws_api(&mut report))?;
     }
     ratios(&mut report);
     let command = std::env::args().collect::<Vec<_>>().join(" ");
