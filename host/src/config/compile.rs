@@ -30,9 +30,6 @@ const SECTIONS: [&str; 8] = [
 /// Paths the host serves itself; a table may not take them.
 pub(super) const RESERVED_PATHS: [&str; 4] = ["/admin", "/healthz", "/readyz", "/metrics"];
 
-/// Attributes the API changes on every write of an item, so that no key may be one of them.
-const CHANGING_ATTRIBUTES: [&str; 2] = ["version", "updatedAt"];
-
 /// Compiles routes.toml text; `path` names the file in messages and anchors relative paths.
 pub fn compile(text: &str, path: &Path) -> Result<Config, ConfigError> {
     let mut checker = Checker {
@@ -513,77 +510,6 @@ impl Checker<'_> {
         }
         self.integration_routes(&tables, &integration_paths);
         tables
-    }
-
-    /// A key attribute: a name (a string key), or `{ name, type, generated }`. The attributes
-    /// the API changes on every write cannot be keys; `createdAt`, set once, can.
-    fn key_attribute(
-        &mut self,
-        key: &str,
-        spec: &Spanned<raw::KeySpec>,
-        sort: bool,
-    ) -> KeyAttribute {
-        let span = spec.span();
-        let (name, kind, generated) = match spec.get_ref() {
-            raw::KeySpec::Name(name) => (name.clone(), None, None),
-            raw::KeySpec::Attribute(a) => (a.name.clone(), a.kind.clone(), a.generated.clone()),
-        };
-        if name.is_empty() || CHANGING_ATTRIBUTES.contains(&name.as_str()) {
-            self.report(
-                key.to_string(),
-                span.clone(),
-                format!(
-                    "`{name}` cannot be a key attribute: it must be non-empty and not one of {}",
-                    list(&CHANGING_ATTRIBUTES)
-                ),
-            );
-        }
-        let kind = match kind.as_deref() {
-            None | Some("S") => KeyType::S,
-            Some("N") => KeyType::N,
-            Some(other) => {
-                let why = if other == "B" {
-                    " (binary keys are not supported)"
-                } else {
-                    ""
-                };
-                self.report(
-                    format!("{key}.type"),
-                    span.clone(),
-                    format!("unknown key type `{other}`{why}; expected `S` or `N`"),
-                );
-                KeyType::S
-            }
-        };
-        let generated = match generated.as_deref() {
-            // A string partition key is a UUID when a create leaves it out, and a key named
-            // `createdAt` is the item's creation time, as the API writes it.
-            None if name == "createdAt" => Some(Generated::Timestamp),
-            None if !sort && kind == KeyType::S => Some(Generated::Uuid),
-            None => None,
-            Some("uuid") => Some(Generated::Uuid),
-            Some("timestamp") => Some(Generated::Timestamp),
-            Some(other) => {
-                self.report(
-                    format!("{key}.generated"),
-                    span.clone(),
-                    format!("unknown `generated` value `{other}`; expected `uuid` or `timestamp`"),
-                );
-                None
-            }
-        };
-        if generated.is_some() && kind == KeyType::N {
-            self.report(
-                format!("{key}.generated"),
-                span,
-                "a generated key is text: its `type` must be `S`".to_string(),
-            );
-        }
-        KeyAttribute {
-            name,
-            kind,
-            generated,
-        }
     }
 
     /// A schema is JSON text in place (starting with `{`) or the path of a JSON file.

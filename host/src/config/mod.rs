@@ -10,6 +10,7 @@ mod integration;
 pub mod key;
 mod raw;
 mod routing;
+mod table_key;
 pub mod units;
 
 use std::collections::BTreeMap;

@@ -4,16 +4,12 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::path::Path;
-use std::sync::Arc;
-
 use serde_json::{Value, json};
 
 use super::iterator::{LIFETIME_MS, ShardIterator, now_ms};
 use super::*;
-use crate::backend::embedded::{EmbeddedStore, SHARD};
+use crate::backend::embedded::SHARD;
 use crate::backend::{Item, Write};
-use crate::config;
 
 const ROUTES: &str = r#"
 [tables.orders]
@@ -26,27 +22,7 @@ struct Fixture {
 }
 
 fn fixture(routes: &str) -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let config = config::compile(routes, Path::new("routes.toml")).unwrap();
-    let store = Arc::new(EmbeddedStore::open_for(dir.path(), &config).unwrap());
-    let config = Arc::new(config);
-    let buses = Arc::new(crate::bus::Buses::new(&config));
-    let runtime = Arc::new(crate::runtime::Runtime::new(
-        config.clone(),
-        store.clone(),
-        vec![],
-        vec![],
-        buses,
-        None,
-    ));
-    let app = App {
-        config,
-        store: store.clone(),
-        stream: store,
-        token: None,
-        runtime,
-        aws_keys: Default::default(),
-    };
+    let (app, _, dir) = crate::api::tests::embedded_app(routes);
     Fixture { app, _dir: dir }
 }
 
