@@ -163,29 +163,42 @@ async fn a_fifo_message_without_a_group_is_refused() {
     assert!(received.is_empty(), "nothing was sent: {received:?}");
 }
 
-#[tokio::test]
-async fn a_layout_1_database_is_brought_to_layout_2_and_keeps_its_messages() {
+/// A queue of the conformance routes without FIFO or DLQ.
+const PLAIN: QueueId = QueueId(2);
+
+/// A data dir whose queue `PLAIN` holds the message "kept", then taken back to an older layout
+/// by `sql`; and its database file.
+async fn older_layout(sql: &str) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let first = store(dir.path(), StreamViewType::NewAndOldImages).await;
-    let plain = QueueId(2);
     first
-        .send(plain, vec![NewMessage::new("kept", "test")])
+        .send(PLAIN, vec![NewMessage::new("kept", "test")])
         .await
         .unwrap();
     let path = first.path.clone();
     drop(first);
+    Connection::open(&path).unwrap().execute_batch(sql).unwrap();
+    (dir, path)
+}
+
+fn user_version(path: &Path) -> i64 {
+    Connection::open(path)
+        .unwrap()
+        .query_row("PRAGMA user_version", [], |row| row.get(0))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_layout_1_database_is_brought_to_layout_2_and_keeps_its_messages() {
     // Put back what layout 1 had: an index on receipts and full FIFO indexes.
-    let conn = Connection::open(&path).unwrap();
-    conn.execute_batch(
+    let (dir, path) = older_layout(
         "DROP INDEX fifo_by_group; DROP INDEX fifo_in_order;
          CREATE INDEX messages_by_group ON messages (queue, group_id, id);
          CREATE INDEX messages_in_order ON messages (queue, id);
          CREATE INDEX messages_by_receipt ON messages (receipt);
          PRAGMA user_version = 1;",
     )
-    .unwrap();
-    drop(conn);
-
+    .await;
     let again = store(dir.path(), StreamViewType::NewAndOldImages).await;
     let conn = Connection::open(&path).unwrap();
     let mut indexes: Vec<String> = conn
@@ -200,44 +213,29 @@ async fn a_layout_1_database_is_brought_to_layout_2_and_keeps_its_messages() {
         indexes,
         ["fifo_by_group", "fifo_in_order", "messages_ready"]
     );
-    let version: i64 = conn
-        .query_row("PRAGMA user_version", [], |row| row.get(0))
-        .unwrap();
-    assert_eq!(version, SCHEMA_VERSION);
+    assert_eq!(user_version(&path), SCHEMA_VERSION);
     let received = again
-        .receive(plain, 10, None, Duration::ZERO)
+        .receive(PLAIN, 10, None, Duration::ZERO)
         .await
         .unwrap();
     assert_eq!(received.len(), 1);
     assert_eq!(received[0].body, "kept");
     again
-        .delete(plain, &[received[0].receipt_handle.clone()])
+        .delete(PLAIN, &[received[0].receipt_handle.clone()])
         .await
         .unwrap();
-    assert!(again.peek(plain, 10).await.unwrap().is_empty());
+    assert!(again.peek(PLAIN, 10).await.unwrap().is_empty());
 }
 
 #[tokio::test]
 async fn a_layout_2_database_gains_message_attributes_and_keeps_its_messages() {
-    let dir = tempfile::tempdir().unwrap();
-    let first = store(dir.path(), StreamViewType::NewAndOldImages).await;
-    let plain = QueueId(2);
-    first
-        .send(plain, vec![NewMessage::new("kept", "test")])
-        .await
-        .unwrap();
-    let path = first.path.clone();
-    drop(first);
     // Put back what layout 2 had: no attributes, no first receive.
-    let conn = Connection::open(&path).unwrap();
-    conn.execute_batch(
+    let (dir, path) = older_layout(
         "ALTER TABLE messages DROP COLUMN attributes;
          ALTER TABLE messages DROP COLUMN first_received_ms;
          PRAGMA user_version = 2;",
     )
-    .unwrap();
-    drop(conn);
-
+    .await;
     let again = store(dir.path(), StreamViewType::NewAndOldImages).await;
     let attributes = crate::backend::MessageAttributes::from([(
         "kind".to_string(),
@@ -251,9 +249,9 @@ async fn a_layout_2_database_gains_message_attributes_and_keeps_its_messages() {
         attributes: attributes.clone(),
         ..NewMessage::new("new", "test")
     };
-    again.send(plain, vec![with]).await.unwrap();
+    again.send(PLAIN, vec![with]).await.unwrap();
     let received = again
-        .receive(plain, 10, None, Duration::ZERO)
+        .receive(PLAIN, 10, None, Duration::ZERO)
         .await
         .unwrap();
     let got: Vec<_> = received
@@ -265,11 +263,7 @@ async fn a_layout_2_database_gains_message_attributes_and_keeps_its_messages() {
         [("kept", Default::default()), ("new", attributes)],
         "the old message has none, the new one its own"
     );
-    let version: i64 = Connection::open(&path)
-        .unwrap()
-        .query_row("PRAGMA user_version", [], |row| row.get(0))
-        .unwrap();
-    assert_eq!(version, SCHEMA_VERSION);
+    assert_eq!(user_version(&path), SCHEMA_VERSION);
 }
 
 #[test]
