@@ -26,3 +26,4 @@ pub mod server;
 pub mod stages;
 pub mod trace;
 pub mod transform;
+pub mod value;

@@ -57,11 +57,14 @@ pub fn tables(view: StreamViewType) -> Vec<TableConfig> {
 
 pub fn order(key: &str, version: u64, total: u64) -> Item {
     let body = json!({"orderId": key, "version": version, "total": total});
-    Item::new(
-        key.into(),
-        version,
-        body.as_object().cloned().unwrap_or_default(),
-    )
+    Item::from_plain(key.into(), version, body.as_object().expect("an object"))
+        .expect("a DynamoDB item")
+}
+
+/// A customer of the `customers` table, keyed `customerId`.
+fn customer(key: &str) -> Item {
+    let body = json!({"customerId": key, "version": 1});
+    Item::from_plain(key.into(), 1, body.as_object().expect("an object")).expect("a DynamoDB item")
 }
 
 fn create(item: Item) -> Write {
@@ -377,14 +380,7 @@ pub async fn idempotent_create_replays_the_first_result(
     assert_eq!(store.get(ORDERS, &"o-2".into()).await.unwrap(), None);
     assert_eq!(read_all(stream, ORDERS).await.len(), 1);
     // The same key in another table is another key.
-    let other = Item::new(
-        "c-1".into(),
-        1,
-        json!({"customerId": "c-1", "version": 1})
-            .as_object()
-            .cloned()
-            .unwrap(),
-    );
+    let other = customer("c-1");
     let idem = Idempotency {
         key: "k-1".into(),
         fingerprint: "f-2".into(),
@@ -515,14 +511,7 @@ pub async fn concurrent_writes_all_commit_with_increasing_sequence_numbers(
 
 pub async fn tables_are_kept_apart(store: &dyn Store, stream: &dyn ChangeStream) {
     store.write(ORDERS, create(order("x", 1, 1))).await.unwrap();
-    let customer = Item::new(
-        "x".into(),
-        1,
-        json!({"customerId": "x", "version": 1})
-            .as_object()
-            .cloned()
-            .unwrap(),
-    );
+    let customer = customer("x");
     store
         .write(CUSTOMERS, create(customer.clone()))
         .await
@@ -536,7 +525,7 @@ pub async fn tables_are_kept_apart(store: &dyn Store, stream: &dyn ChangeStream)
             .get(ORDERS, &"x".into())
             .await
             .unwrap()
-            .map(|i| i.body["total"].clone()),
+            .map(|i| i.plain()["total"].clone()),
         Some(Value::from(1))
     );
     assert_eq!(read_all(stream, ORDERS).await.len(), 1);

@@ -5,6 +5,7 @@
 mod archive;
 mod handoff;
 mod queues;
+mod typed;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -14,7 +15,6 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, params};
-use serde_json::{Map, Value};
 use tokio::sync::{oneshot, watch};
 
 use super::{ChangeStream, Item, Page, Shard, ShardId, Store, StoreError, Write, Written};
@@ -30,8 +30,10 @@ use writer::{Finish, Job, Writer};
 
 /// Version of the database layout this build writes (`PRAGMA user_version`).
 /// Layout 2 dropped the index on receipt handles (a handle names its row) and made the FIFO
-/// indexes partial. Layout 3 keeps each message's attributes and first receive.
-const SCHEMA_VERSION: i64 = 3;
+/// indexes partial. Layout 3 keeps each message's attributes and first receive. Layout 4 keeps
+/// items, change records' images and idempotent responses as DynamoDB JSON (typed), no longer
+/// as plain JSON.
+const SCHEMA_VERSION: i64 = 4;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS items (
@@ -290,9 +292,8 @@ impl EmbeddedStore {
     }
 
     fn record(&self, table: &TableInfo, row: RecordRow) -> Result<StreamRecord, StoreError> {
-        let image = |text: &Option<String>| -> Result<Option<_>, StoreError> {
-            text.as_deref()
-                .map(|t| ImageText::from_plain(t).map_err(not_an_object))
+        let image = |text: Option<String>| -> Result<Option<_>, StoreError> {
+            text.map(|t| ImageText::stored(t).map_err(not_an_object))
                 .transpose()
         };
         let size_bytes = (row.key.len()
@@ -310,8 +311,8 @@ impl EmbeddedStore {
             dynamodb: StreamRecordData {
                 approximate_creation_date_time: row.created_ms.div_euclid(1000),
                 keys: key_image(&table.key, &table.key.from_storage(&row.key)),
-                new_image: image(&row.new)?,
-                old_image: image(&row.old)?,
+                new_image: image(row.new)?,
+                old_image: image(row.old)?,
                 sequence_number: SequenceNumber::from_u64(row.seq),
                 size_bytes,
                 stream_view_type: table.view.as_str().to_string(),
@@ -552,6 +553,9 @@ fn migrate(conn: &Connection) -> Result<(), String> {
     queues::upgrade(conn).map_err(|e| e.to_string())?;
     conn.execute_batch(archive::SCHEMA)
         .map_err(|e| e.to_string())?;
+    if (1..4).contains(&version) {
+        typed::upgrade(conn).map_err(|e| e.to_string())?;
+    }
     conn.pragma_update(None, "user_version", SCHEMA_VERSION)
         .map_err(|e| e.to_string())
 }
@@ -568,20 +572,16 @@ fn not_an_object(err: serde_json::Error) -> StoreError {
     StoreError::Unavailable(format!("stored item is not a JSON object: {err}"))
 }
 
-fn parse_body(text: &str) -> Result<Map<String, Value>, StoreError> {
-    serde_json::from_str(text).map_err(not_an_object)
-}
-
 fn item(key: Key, version: i64, text: String) -> Result<Item, StoreError> {
     Item::from_text(key, version as u64, text).map_err(not_an_object)
 }
 
-/// An item rebuilt from its stored body (key and version are attributes of it).
+/// An item rebuilt from its stored image (key and version are attributes of it).
 fn item_from_body(table: &TableInfo, body: &str) -> rusqlite::Result<Item> {
-    let body = parse_body(body).map_err(|err| {
+    let image = serde_json::from_str(body).map_err(|err| {
         rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(err))
     })?;
-    Ok(Item::from_body(&table.key, body))
+    Ok(Item::from_image(&table.key, image))
 }
 
 /// A stable id for a change record, so a re-read record carries the same id.

@@ -288,7 +288,7 @@ async fn a_written_or_read_item_carries_its_stored_text() {
     let dir = tempfile::tempdir().unwrap();
     let store = store(dir.path(), StreamViewType::NewAndOldImages).await;
     let order = conformance::order("o-1", 1, 10);
-    let text = serde_json::to_string(&order.body).unwrap();
+    let text = serde_json::to_string(order.image()).unwrap();
     let written = store
         .write(
             conformance::ORDERS,

@@ -212,7 +212,7 @@ impl Done {
             (Done::Created, Write::Create { item, .. }) => Written::Created(item),
             (Done::Replaced, Write::Replace { item, .. }) => Written::Replaced(item),
             (Done::Put { version, old }, Write::Put { item }) => Written::Put {
-                item: Item::new(item.key().clone(), version, item.into_body()),
+                item: Item::new(item.key().clone(), version, item.into_image()),
                 old,
             },
             (Done::Deleted(old), _) => Written::Deleted(old),
