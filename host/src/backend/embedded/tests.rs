@@ -266,6 +266,46 @@ async fn a_layout_2_database_gains_message_attributes_and_keeps_its_messages() {
     assert_eq!(user_version(&path), SCHEMA_VERSION);
 }
 
+#[tokio::test]
+async fn a_layout_3_database_has_its_plain_items_and_records_typed_and_keeps_them() {
+    // Put back what layout 3 had: an item, its change record and an idempotent response in
+    // plain JSON, one with a number DynamoDB cannot hold (older layouts took any double).
+    let plain = r#"{"orderId":"o-1","version":1,"total":12.50,"huge":1e300,"lines":[{"sku":"a"}]}"#;
+    let (dir, path) = older_layout(&format!(
+        "INSERT INTO items (tbl, key, version, body) VALUES ('orders', 'o-1', 1, '{plain}');
+         INSERT INTO stream (tbl, event, item_key, old_image, new_image, created_ms)
+             VALUES ('orders', 'INSERT', 'o-1', NULL, '{plain}', 1);
+         INSERT INTO idempotency (tbl, key, fingerprint, response, created_ms)
+             VALUES ('orders', 'k-1', 'f-1', '{plain}', 1);
+         PRAGMA user_version = 3;"
+    ))
+    .await;
+    let again = store(dir.path(), StreamViewType::NewAndOldImages).await;
+    assert_eq!(user_version(&path), SCHEMA_VERSION);
+    let item = again
+        .get(conformance::ORDERS, &"o-1".into())
+        .await
+        .unwrap()
+        .unwrap();
+    let typed = serde_json::json!({"orderId": {"S": "o-1"}, "version": {"N": "1"},
+        "total": {"N": "12.5"}, "huge": {"S": "1e+300"}, "lines": {"L": [{"M": {"sku": {"S": "a"}}}]}});
+    assert_eq!(serde_json::to_value(item.image()).unwrap(), typed);
+    let records = conformance::read_all(&again, conformance::ORDERS).await;
+    let image = records[0].dynamodb.new_image.as_ref().unwrap().as_str();
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(image).unwrap(),
+        typed
+    );
+    let response: String = Connection::open(&path)
+        .unwrap()
+        .query_row("SELECT response FROM idempotency", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&response).unwrap(),
+        typed
+    );
+}
+
 #[test]
 fn a_cached_statement_is_not_prepared_again_when_bound_to_new_values() {
     // Without the planner's stability guarantee, SQLite peeks at a bound `LIMIT ?` and then
