@@ -15,7 +15,9 @@ use common::Host;
 /// Opens `n` connections to the host that never send a byte.
 fn silent_connections(host: &Host, n: usize) -> Vec<TcpStream> {
     let address = host.url.trim_start_matches("http://");
-    (0..n).map(|_| TcpStream::connect(address).unwrap()).collect()
+    (0..n)
+        .map(|_| TcpStream::connect(address).unwrap())
+        .collect()
 }
 
 /// Whether the host has closed `stream`, waiting at most `wait` to see it.
@@ -83,7 +85,9 @@ async fn a_connection_that_sends_no_request_is_closed_after_the_header_timeout()
     let host = Host::start("[host]\nheader_timeout = \"1s\"\n[tables.orders]\nkey = \"orderId\"\n");
     let mut silent = silent_connections(&host, 2);
     // Half a request line, then nothing: the headers never end.
-    silent[1].write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n").unwrap();
+    silent[1]
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        .unwrap();
     let closed = count_closed(&mut silent, 2, Duration::from_secs(30));
     assert_eq!(closed, 2, "the host closed both within 30s");
     assert_eq!(healthz(&host).await, reqwest::StatusCode::OK);
@@ -96,7 +100,9 @@ async fn sigterm_does_not_wait_for_connections_without_a_request() {
          [tables.orders]\nkey = \"orderId\"\n",
     );
     let mut idle = silent_connections(&host, 5);
-    idle[0].write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n").unwrap();
+    idle[0]
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        .unwrap();
     // One kept alive after a request, waiting for its next.
     idle[1]
         .write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")

@@ -48,7 +48,11 @@ async fn sqs(url: &str, operation: &str, input: Value) -> Value {
         .send()
         .await
         .unwrap();
-    assert!(response.status().is_success(), "{operation}: {}", response.status());
+    assert!(
+        response.status().is_success(),
+        "{operation}: {}",
+        response.status()
+    );
     response.json().await.unwrap()
 }
 
@@ -98,7 +102,10 @@ auth_token_env = "SY_TEST_ADMIN_TOKEN"
         let got = status(Method::GET, &orders, Some(&authorization)).await;
         assert_eq!(got, expected, "{authorization}");
     }
-    assert_eq!(status(Method::GET, &orders, None).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        status(Method::GET, &orders, None).await,
+        StatusCode::UNAUTHORIZED
+    );
 
     // An order API caller cannot redrive, replay or read dead letters: not on the order API's
     // listener, which does not serve them, nor on the admin door, which wants its own token.
@@ -112,12 +119,29 @@ auth_token_env = "SY_TEST_ADMIN_TOKEN"
     for (method, path) in &operations {
         for token in [&order_api_caller, &operator] {
             let got = status(method.clone(), &format!("{api}{path}"), Some(token)).await;
-            assert_eq!(got, StatusCode::NOT_FOUND, "{method} {path} on the order API");
+            assert_eq!(
+                got,
+                StatusCode::NOT_FOUND,
+                "{method} {path} on the order API"
+            );
         }
-        let got = status(method.clone(), &format!("{admin}{path}"), Some(&order_api_caller)).await;
-        assert_eq!(got, StatusCode::UNAUTHORIZED, "{method} {path} with the API's token");
+        let got = status(
+            method.clone(),
+            &format!("{admin}{path}"),
+            Some(&order_api_caller),
+        )
+        .await;
+        assert_eq!(
+            got,
+            StatusCode::UNAUTHORIZED,
+            "{method} {path} with the API's token"
+        );
         let got = status(method.clone(), &format!("{admin}{path}"), None).await;
-        assert_eq!(got, StatusCode::UNAUTHORIZED, "{method} {path} with no token");
+        assert_eq!(
+            got,
+            StatusCode::UNAUTHORIZED,
+            "{method} {path} with no token"
+        );
         let got = status(method.clone(), &format!("{admin}{path}"), Some(&operator)).await;
         assert_eq!(got, StatusCode::OK, "{method} {path} with the admin token");
     }
@@ -154,8 +178,15 @@ async fn a_token_can_come_from_a_file_and_the_dlq_command_uses_the_admin_doors()
     let host = Host::start(&routes);
     let queues = format!("{}/admin/queues", host.admin_url);
     let got = status(Method::GET, &queues, Some(&format!("Bearer {ADMIN_TOKEN}"))).await;
-    assert_eq!(got, StatusCode::OK, "the file's newline is not part of the token");
-    assert_eq!(status(Method::GET, &queues, None).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        got,
+        StatusCode::OK,
+        "the file's newline is not part of the token"
+    );
+    assert_eq!(
+        status(Method::GET, &queues, None).await,
+        StatusCode::UNAUTHORIZED
+    );
     // The order API has no token of its own here: it takes requests without one.
     let orders = format!("{}/orders", host.url);
     assert_eq!(status(Method::GET, &orders, None).await, StatusCode::OK);
@@ -192,7 +223,10 @@ fn a_short_token_is_refused_at_start_up_naming_its_key_and_line() {
         ),
         "{stderr}"
     );
-    assert!(!stderr.contains("s3cret"), "the token is not shown: {stderr}");
+    assert!(
+        !stderr.contains("s3cret"),
+        "the token is not shown: {stderr}"
+    );
     let (code, stderr) = Host::refused(
         "[host.admin]\nauth_token_env = \"SY_TEST_UNSET_TOKEN\"\n",
         &[],
@@ -228,7 +262,11 @@ fn an_admin_door_beyond_loopback_needs_a_token_or_routes_toml_saying_so() {
     assert_eq!(checked.status.code(), Some(1));
     assert_eq!(
         String::from_utf8_lossy(&checked.stderr).trim(),
-        format!("{}:2:10: host.listen: {}", routes.display(), problem("0.0.0.0:8080"))
+        format!(
+            "{}:2:10: host.listen: {}",
+            routes.display(),
+            problem("0.0.0.0:8080")
+        )
     );
     // `up` refuses before it listens. 192.0.2.1 (TEST-NET-1) is no address of this machine, so
     // a host that did not refuse could not listen beyond loopback either.
@@ -238,11 +276,17 @@ fn an_admin_door_beyond_loopback_needs_a_token_or_routes_toml_saying_so() {
         &[],
     );
     assert_eq!(code, Some(1));
-    let expected = format!("routes.toml:2:10: host.admin.listen: {}", problem("192.0.2.1:0"));
+    let expected = format!(
+        "routes.toml:2:10: host.admin.listen: {}",
+        problem("192.0.2.1:0")
+    );
     assert!(stderr.contains(&expected), "{stderr}");
     let (code, stderr) = Host::refused("", &["--listen", "192.0.2.1:0"], &[]);
     assert_eq!(code, Some(1));
-    let expected = format!("switchyard: `--listen 192.0.2.1:0`: {}", problem("192.0.2.1:0"));
+    let expected = format!(
+        "switchyard: `--listen 192.0.2.1:0`: {}",
+        problem("192.0.2.1:0")
+    );
     assert!(stderr.contains(&expected), "{stderr}");
 
     // Each of these is fine: `check` says so without listening.
@@ -286,14 +330,23 @@ async fn a_request_calling_the_host_by_a_foreign_name_is_refused() {
     }
     // A web page that had its own name resolve to 127.0.0.1 (DNS rebinding) gets nothing.
     let rebound = format!("attacker.example:{port}");
-    for path in ["/orders", "/admin/queues", "/admin/queues/jobs-dlq/messages", "/metrics"] {
+    for path in [
+        "/orders",
+        "/admin/queues",
+        "/admin/queues/jobs-dlq/messages",
+        "/metrics",
+    ] {
         let response = call(path, &rebound).await.unwrap();
         assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{path}");
         let body: Value = response.json().await.unwrap();
         assert_eq!(body["error"]["code"], "unknown_host", "{body}");
     }
     let got = call("/healthz", &rebound).await.unwrap().status();
-    assert_eq!(got, StatusCode::OK, "health checks answer whatever the name");
+    assert_eq!(
+        got,
+        StatusCode::OK,
+        "health checks answer whatever the name"
+    );
 
     // AWS's SDKs and CLI call the host by the address in their endpoint URL.
     for name in [format!("127.0.0.1:{port}"), format!("localhost:{port}")] {

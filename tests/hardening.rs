@@ -29,7 +29,10 @@ async fn an_id_that_does_not_decode_gets_the_json_error_body() {
             .await
             .unwrap();
         assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{path}");
-        let content_type = response.headers()["content-type"].to_str().unwrap().to_string();
+        let content_type = response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .to_string();
         assert_eq!(content_type, "application/json", "{path}");
         let body: Value = response.json().await.unwrap();
         assert_eq!(body["error"]["code"], "invalid_path", "{path}: {body}");
@@ -78,7 +81,11 @@ async fn readyz_says_not_ready_while_writes_cannot_commit() {
 
     // Room again: readiness tries a write, and says ready once it commits.
     let lifted = std::process::Command::new("prlimit")
-        .args(["--pid", &host.pid().to_string(), "--fsize=unlimited:unlimited"])
+        .args([
+            "--pid",
+            &host.pid().to_string(),
+            "--fsize=unlimited:unlimited",
+        ])
         .status();
     if lifted.is_ok_and(|s| s.success()) {
         let deadline = Instant::now() + Duration::from_secs(30);

@@ -489,14 +489,22 @@ async fn a_redrive_refuses_a_rate_it_cannot_keep_and_a_queue_into_itself() {
     ] {
         let response = client.post(&redrive).json(&request).send().await;
         let response = response.unwrap_or_else(|err| panic!("{request}: no answer: {err}"));
-        assert_eq!(response.status(), reqwest::StatusCode::BAD_REQUEST, "{request}");
+        assert_eq!(
+            response.status(),
+            reqwest::StatusCode::BAD_REQUEST,
+            "{request}"
+        );
         let body: serde_json::Value = response.json().await.unwrap();
         assert_eq!(body["error"]["code"], "invalid_body", "{request}");
         let message = body["error"]["message"].as_str().unwrap();
         assert!(message.contains(says), "{request}: {message}");
     }
     let waiting = host.get_json("/admin/queues/jobs-dlq/messages").await;
-    assert_eq!(waiting["messages"][0]["messageId"], id.as_str(), "{waiting}");
+    assert_eq!(
+        waiting["messages"][0]["messageId"],
+        id.as_str(),
+        "{waiting}"
+    );
 
     let moved = client
         .post(&redrive)
@@ -530,17 +538,24 @@ async fn a_stream_cursor_past_any_sequence_number_is_a_bad_request() {
             .send()
     };
     for after in [
-        "9223372036854775808",    // one past i64::MAX: wrapped to negative, read from the start
-        "999999999999999999999",  // 21 digits, past u64::MAX
-        "18446744073709551616",   // u64::MAX + 1
+        "9223372036854775808", // one past i64::MAX: wrapped to negative, read from the start
+        "999999999999999999999", // 21 digits, past u64::MAX
+        "18446744073709551616", // u64::MAX + 1
         "1000000000000000000000000000000000000000", // 40 digits
     ] {
         let response = read(after).await.unwrap();
-        assert_eq!(response.status(), reqwest::StatusCode::BAD_REQUEST, "{after}");
+        assert_eq!(
+            response.status(),
+            reqwest::StatusCode::BAD_REQUEST,
+            "{after}"
+        );
         let body: serde_json::Value = response.json().await.unwrap();
         assert_eq!(body["error"]["code"], "invalid_query", "{after}: {body}");
         assert!(
-            body["error"]["message"].as_str().unwrap().contains("`after`"),
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("`after`"),
             "{body}"
         );
     }

@@ -106,7 +106,11 @@ impl Host {
             .spawn()
             .expect("the switchyard binary starts");
         let deadline = Instant::now() + Duration::from_secs(30);
-        while child.try_wait().expect("the host can be waited for").is_none() {
+        while child
+            .try_wait()
+            .expect("the host can be waited for")
+            .is_none()
+        {
             if Instant::now() > deadline {
                 let _ = child.kill();
                 panic!("the host did not refuse to start within 30s");
