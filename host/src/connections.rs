@@ -167,10 +167,19 @@ async fn connection(
             () = stopped(&mut stop), if !stopping => stopping = true,
         }
         if stopping || conn.evicted.load(Ordering::Relaxed) {
+            let (busy, requests) = {
+                let state = conn.state();
+                (state.busy > 0, state.requests)
+            };
+            // One that never had a request has nothing to send: it goes now (hyper would keep
+            // it open until its first request came).
+            if requests == 0 {
+                return;
+            }
             // A busy connection finishes the response in hand, then closes; an idle one closes
-            // now, but hyper keeps a fresh connection open until its first request comes.
+            // once what it has written is sent.
             serving.as_mut().graceful_shutdown();
-            if closing.is_none() && !conn.is_busy() {
+            if closing.is_none() && !busy {
                 closing = Some(Instant::now() + CLOSE_WAIT);
             }
         }

@@ -1,5 +1,6 @@
-//! Runs the host: opens the backend routes.toml names, serves the API, trims expired stream
-//! records in the background, and stops on SIGTERM or Ctrl-C within the grace period.
+//! Runs the host: opens the backend routes.toml names, serves the order API and the admin door
+//! (on one listener or two, within the connection limits), trims expired stream records in the
+//! background, and stops on SIGTERM or Ctrl-C within the grace period.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,7 +28,9 @@ pub fn plugin_cache(config: &Config) -> std::path::PathBuf {
 /// How often expired change records and idempotency keys are trimmed.
 const TRIM_EVERY: Duration = Duration::from_secs(60);
 
-/// Serves until a shutdown signal; prints `switchyard listening on http://ADDR` once bound.
+/// Serves until a shutdown signal. Once bound, prints `switchyard admin listening on
+/// http://ADDR` when the admin door has a listener of its own, then `switchyard listening on
+/// http://ADDR`.
 pub async fn run(config: Config) -> anyhow::Result<()> {
     let config = Arc::new(config);
     let (api_token, admin_token) = tokens(&config)?;
@@ -79,10 +82,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let plugins = Arc::new(plugins);
     let buses = Arc::new(Buses::new(&config));
 
-    let listener = bind(config.host.listen, "").await?;
+    let listener = bind(config.host.listen, "the order API").await?;
     let address = listener.local_addr()?;
     let admin_listener = match config.host.admin.listen {
-        Some(admin) => Some(bind(admin, " for the admin door").await?),
+        Some(admin) => Some(bind(admin, "the admin door").await?),
         None => None,
     };
     let grace = config.host.shutdown_grace;
@@ -216,7 +219,7 @@ fn tokens(config: &Config) -> anyhow::Result<(Option<Secret>, Option<Secret>)> {
 async fn bind(address: std::net::SocketAddr, door: &str) -> anyhow::Result<TcpListener> {
     TcpListener::bind(address)
         .await
-        .with_context(|| format!("cannot listen on {address}{door}"))
+        .with_context(|| format!("cannot listen on {address} for {door}"))
 }
 
 /// Records where a pipe starts each shard before the API takes a write, so that no write it

@@ -23,10 +23,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tower_http::trace::TraceLayer;
 
-pub use auth::{MIN_TOKEN_CHARS, Secret};
+pub use auth::Secret;
 pub use aws::AccessKeys;
 pub use error::ApiError;
-pub use guards::KnownHosts;
 pub(crate) use items::timestamp;
 
 use crate::backend::{ChangeStream, Store};
@@ -71,7 +70,7 @@ pub fn door(app: App, door: Door) -> Router {
         Door::Admin => host.admin_listen(),
         Door::OrderApi | Door::Both => host.listen,
     };
-    let known = KnownHosts::new(listen, &host.allowed_hosts);
+    let known = guards::KnownHosts::new(listen, &host.allowed_hosts);
     let mut router = Router::new()
         .route("/healthz", get(|| async { (StatusCode::OK, "ok") }))
         .route("/readyz", get(readyz))
