@@ -13,6 +13,7 @@ pub mod bus;
 mod captured_logs;
 pub mod cli;
 pub mod config;
+pub mod connections;
 pub mod consumer;
 pub mod import;
 pub mod kit;

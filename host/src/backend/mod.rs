@@ -297,6 +297,11 @@ pub trait ChangeStream: Send + Sync + 'static {
         limit: usize,
         wait: Duration,
     ) -> Result<Vec<StreamRecord>, StoreError>;
+    /// Whether `seq` can be a sequence number of this stream, for readers to refuse any other
+    /// up front. DynamoDB Streams' have up to 40 digits.
+    fn holds(&self, seq: &SequenceNumber) -> bool {
+        (1..=40).contains(&seq.0.len()) && seq.0.bytes().all(|b| b.is_ascii_digit())
+    }
 }
 
 /// A message to put on a queue.

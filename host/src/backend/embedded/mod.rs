@@ -64,6 +64,9 @@ CREATE TABLE IF NOT EXISTS idempotency (
 CREATE INDEX IF NOT EXISTS idempotency_by_age ON idempotency (created_ms);
 ";
 
+/// The largest write readiness tries after a commit failed.
+const READINESS_PROBE_MAX: usize = 8 << 20;
+
 /// Threads serving reads; each holds its own connection.
 const READERS: usize = 4;
 
@@ -102,6 +105,7 @@ pub struct EmbeddedStore {
     reads: flume::Sender<ReadJob>,
     /// The writer's group commits, for `/metrics`.
     pub stats: CommitStats,
+    failing: writer::Failing,
 }
 
 impl std::fmt::Debug for EmbeddedStore {
@@ -173,10 +177,12 @@ impl EmbeddedStore {
 
         let (writes, jobs) = flume::unbounded();
         let stats = CommitStats::default();
+        let failing = writer::Failing::default();
         let writer = Writer {
             conn,
             tables: tables.clone(),
             stats: stats.clone(),
+            failing: failing.clone(),
         };
         spawn("switchyard-writer", move || writer.run(jobs))?;
 
@@ -204,6 +210,7 @@ impl EmbeddedStore {
             writes,
             reads,
             stats,
+            failing,
         })
     }
 
@@ -418,7 +425,29 @@ impl Store for EmbeddedStore {
             .map_err(|err| (0, err))?
     }
 
+    /// Ready when reads answer and writes commit. After a commit failed, a write as large as
+    /// the failed one (made and undone in one transaction) tells whether they commit again.
     async fn ready(&self) -> Result<(), StoreError> {
+        let failing = self
+            .failing
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        if let Some(failure) = failing {
+            let bytes = failure.bytes.clamp(1, READINESS_PROBE_MAX) as i64;
+            self.apply(move |tx, now| {
+                let key = params!["", "readiness probe"];
+                tx.execute(
+                    "INSERT OR REPLACE INTO idempotency VALUES (?1, ?2, '', zeroblob(?3), ?4)",
+                    params!["", "readiness probe", bytes, now],
+                )?;
+                tx.execute("DELETE FROM idempotency WHERE tbl = ?1 AND key = ?2", key)
+            })
+            .await
+            .map_err(|_| {
+                StoreError::Unavailable(format!("writes do not commit: {}", failure.cause))
+            })?;
+        }
         self.query(|conn| conn.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(())))
             .await
     }
@@ -454,6 +483,11 @@ impl ChangeStream for EmbeddedStore {
         Ok((last > 0).then(|| SequenceNumber::from_u64(last)))
     }
 
+    /// SQLite's row ids: up to `i64::MAX`.
+    fn holds(&self, seq: &SequenceNumber) -> bool {
+        embedded_seq(seq).is_some()
+    }
+
     async fn read(
         &self,
         table: TableId,
@@ -470,7 +504,7 @@ impl ChangeStream for EmbeddedStore {
         }
         let after = match after {
             None => 0,
-            Some(seq) => seq.to_u64().ok_or_else(|| {
+            Some(seq) => embedded_seq(seq).ok_or_else(|| {
                 StoreError::Unavailable(format!("`{seq}` is not an embedded sequence number"))
             })?,
         };
@@ -488,17 +522,16 @@ impl ChangeStream for EmbeddedStore {
                         "SELECT seq, event, item_key, old_image, new_image, created_ms FROM stream \
                          WHERE tbl = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
                     )?;
-                    let rows =
-                        stmt.query_map(params![name, after as i64, limit as i64], |row| {
-                            Ok(RecordRow {
-                                seq: row.get::<_, i64>(0)? as u64,
-                                event: row.get(1)?,
-                                key: row.get(2)?,
-                                old: row.get(3)?,
-                                new: row.get(4)?,
-                                created_ms: row.get(5)?,
-                            })
-                        })?;
+                    let rows = stmt.query_map(params![name, after, limit as i64], |row| {
+                        Ok(RecordRow {
+                            seq: row.get::<_, i64>(0)? as u64,
+                            event: row.get(1)?,
+                            key: row.get(2)?,
+                            old: row.get(3)?,
+                            new: row.get(4)?,
+                            created_ms: row.get(5)?,
+                        })
+                    })?;
                     rows.collect::<rusqlite::Result<Vec<_>>>()
                 })
                 .await?;
@@ -511,6 +544,11 @@ impl ChangeStream for EmbeddedStore {
             }
         }
     }
+}
+
+/// The row id a sequence number of the embedded stream names, if it can name one.
+fn embedded_seq(seq: &SequenceNumber) -> Option<i64> {
+    seq.to_u64().and_then(|n| i64::try_from(n).ok())
 }
 
 fn connect(path: &Path) -> rusqlite::Result<Connection> {
