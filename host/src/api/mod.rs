@@ -142,4 +142,4 @@ async fn method_not_allowed(request: Request) -> ApiError {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -13,6 +13,8 @@ mod queues;
 mod stream;
 
 #[cfg(test)]
+mod endpoint_tests;
+#[cfg(test)]
 mod tests;
 
 use std::collections::HashMap;
