@@ -215,10 +215,55 @@ assert urllib.request.urlopen(request).status == 201
 got = receive("new-orders", WaitTimeSeconds=10, MessageSystemAttributeNames=["All"])
 assert len(got) == 1, got
 assert got[0]["MD5OfBody"] == md5(got[0]["Body"].encode())
+sqs.delete_message(QueueUrl=url("new-orders"), ReceiptHandle=got[0]["ReceiptHandle"])
+left = sqs.get_queue_attributes(QueueUrl=url("new-orders"), AttributeNames=["All"])["Attributes"]
+assert left["ApproximateNumberOfMessages"] == "0" and left["ApproximateNumberOfMessagesNotVisible"] == "0", left
 print(json.dumps(json.loads(got[0]["Body"])))
 "#,
     );
     assert_eq!(out, serde_json::json!({"order": "o-1"}));
+}
+
+#[test]
+fn an_item_put_through_the_dynamodb_api_reaches_the_consumer_plugin_through_the_pipe() {
+    common::build_rust_plugins();
+    let routes = format!(
+        r#"
+[tables.orders]
+key = "orderId"
+
+[pipes.orders]
+source = "orders"
+filter = ['{{"eventName": ["INSERT"]}}']
+target = {{ queue = "notifications" }}
+
+[plugins.notify]
+world = "consumer"
+wasm = "{}"
+
+[queues.notifications]
+
+[consumers.notify]
+queue = "notifications"
+handler = "notify"
+"#,
+        common::pipeline::wasm("notify.wasm")
+    );
+    let host = Host::start(&routes);
+    boto3(
+        &host,
+        r#"
+ddb = boto3.client("dynamodb", endpoint_url=sys.argv[1])
+ddb.put_item(TableName="orders", Item={"orderId": {"S": "o-ddb"}, "total": {"N": "12"}})
+"#,
+    );
+    let seen = common::pipeline::wait_for(&host, "the consumer to handle o-ddb", |seen| {
+        seen.iter().any(|h| h.order == "o-ddb")
+    });
+    assert!(
+        seen.iter()
+            .any(|h| h.order == "o-ddb" && h.plugin == "notify")
+    );
 }
 
 #[test]
