@@ -76,6 +76,10 @@ page = ddb.query(TableName='orders', KeyConditionExpression='id = :id', Expressi
 assert [i['at']['N'] for i in page['Items']] == ['2'] and page['LastEvaluatedKey'] == {'id': {'S': 'o-1'}, 'at': {'N': '2'}}, page
 rest = ddb.query(TableName='orders', KeyConditionExpression='id = :id', ExpressionAttributeValues={':id': {'S': 'o-1'}}, ScanIndexForward=False, ExclusiveStartKey=page['LastEvaluatedKey'])
 assert [i['at']['N'] for i in rest['Items']] == ['1'] and 'LastEvaluatedKey' not in rest, rest
+forward = ddb.query(TableName='orders', KeyConditionExpression='id = :id', ExpressionAttributeValues={':id': {'S': 'o-1'}}, Limit=1)
+assert [i['at']['N'] for i in forward['Items']] == ['1'] and forward['LastEvaluatedKey'] == {'id': {'S': 'o-1'}, 'at': {'N': '1'}}, forward
+onward = ddb.query(TableName='orders', KeyConditionExpression='id = :id', ExpressionAttributeValues={':id': {'S': 'o-1'}}, ExclusiveStartKey=forward['LastEvaluatedKey'])
+assert [i['at']['N'] for i in onward['Items']] == ['2'] and 'LastEvaluatedKey' not in onward, onward
 ranged = ddb.query(TableName='orders', KeyConditionExpression='id = :id AND #a BETWEEN :lo AND :hi', FilterExpression='total > :t',
     ExpressionAttributeNames={'#a': 'at'}, ExpressionAttributeValues={':id': {'S': 'o-1'}, ':lo': {'N': '0'}, ':hi': {'N': '5'}, ':t': {'N': '5'}})
 assert ranged['Count'] == 1 and ranged['ScannedCount'] == 2, ranged

@@ -360,9 +360,16 @@ async fn query(app: &App, input: &Map<String, Value>) -> Result<Value, AwsError>
     let partition_value = partition
         .value_of_attribute(&value)
         .map_err(|_| validation("One or more parameter values were invalid: Condition parameter type does not match schema type"))?;
-    // The partition's items in sort-key order, those the key condition keeps.
+    let forward = input.get("ScanIndexForward") != Some(&Value::Bool(false));
+    let start = match input.get("ExclusiveStartKey") {
+        None | Some(Value::Null) => None,
+        Some(start) => Some(key(table, Some(start))?),
+    };
+    let limit = limit(input)?.unwrap_or(usize::MAX);
+    // The partition's items in sort-key order, those the key condition keeps: forward, from
+    // the start key on, until one past the limit; backward, all of them, turned round.
     let mut items = Vec::new();
-    let mut after = None;
+    let mut after = start.clone().filter(|_| forward);
     loop {
         let page = app
             .store
@@ -375,29 +382,17 @@ async fn query(app: &App, input: &Map<String, Value>) -> Result<Value, AwsError>
                 .filter(|item| condition.holds(Some(item.image()))),
         );
         match page.next_after {
-            Some(next) => after = Some(next),
-            None => break,
+            Some(next) if !(forward && items.len() > limit) => after = Some(next),
+            _ => break,
         }
     }
-    if input.get("ScanIndexForward") == Some(&Value::Bool(false)) {
+    if !forward {
         items.reverse();
-    }
-    if let Some(start) = input.get("ExclusiveStartKey") {
-        let start = key(table, Some(start))?;
-        match items.iter().position(|item| *item.key() == start) {
-            Some(at) => {
-                items.drain(..=at);
-            }
-            None => {
-                let forward = input.get("ScanIndexForward") != Some(&Value::Bool(false));
-                items.retain(|item| {
-                    let (a, b) = (item.key().storage(), start.storage());
-                    if forward { a > b } else { a < b }
-                });
-            }
+        if let Some(start) = &start {
+            let start = start.storage();
+            items.retain(|item| item.key().storage() < start);
         }
     }
-    let limit = limit(input)?.unwrap_or(usize::MAX);
     let more = items.len() > limit;
     items.truncate(limit);
     let last = more
