@@ -206,3 +206,48 @@ handler = "fetch"
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+#[tokio::test]
+async fn an_item_as_deep_as_dynamodb_allows_is_readable_and_routable_and_a_deeper_one_is_refused() {
+    let host = Host::start(
+        r#"
+[tables.orders]
+key = "orderId"
+
+[pipes.deep]
+source = "orders"
+filter = ['{"dynamodb": {"NewImage": {"kind": ["deep"]}}}']
+unmarshal = true
+target = { queue = "deep" }
+
+[queues.deep]
+"#,
+    );
+    // DynamoDB holds 31 levels of lists and maps above a value.
+    let nested = |levels: usize| (0..levels).fold(json!("leaf"), |inner, _| json!([inner]));
+    let post = |body: Value| {
+        Host::client()
+            .post(format!("{}/orders", host.url))
+            .json(&body)
+            .send()
+    };
+    let accepted = post(json!({"orderId": "o-31", "kind": "deep", "tree": nested(31)}))
+        .await
+        .unwrap();
+    assert_eq!(accepted.status(), StatusCode::CREATED);
+    let refused = post(json!({"orderId": "o-32", "kind": "deep", "tree": nested(32)}))
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    let error: Value = refused.json().await.unwrap();
+    assert_eq!(error["error"]["code"], "invalid_value", "{error}");
+
+    // The change stream reads it, and the pipe's unmarshalled filter routes it to the queue.
+    let records = host.records("orders").await;
+    assert_eq!(records.len(), 1, "only the accepted item has a record");
+    let messages = common::pipeline::wait_for_messages(&host, "deep", 1).await;
+    let body: Value = serde_json::from_str(messages[0]["body"].as_str().unwrap()).unwrap();
+    assert_eq!(body["dynamodb"]["Keys"]["orderId"]["S"], "o-31");
+    let item = host.get_json("/orders/o-31").await;
+    assert_eq!(item["tree"], nested(31));
+}
