@@ -224,19 +224,11 @@ print(json.dumps(json.loads(got[0]["Body"])))
     assert_eq!(out, serde_json::json!({"order": "o-1"}));
 }
 
-#[test]
-fn an_item_put_through_the_dynamodb_api_reaches_the_consumer_plugin_through_the_pipe() {
+/// A host whose queue `notifications` the `notify` consumer plugin reads, with `routes` besides.
+fn notified(routes: &str) -> Host {
     common::build_rust_plugins();
-    let routes = format!(
-        r#"
-[tables.orders]
-key = "orderId"
-
-[pipes.orders]
-source = "orders"
-filter = ['{{"eventName": ["INSERT"]}}']
-target = {{ queue = "notifications" }}
-
+    Host::start(&format!(
+        r#"{routes}
 [plugins.notify]
 world = "consumer"
 wasm = "{}"
@@ -248,8 +240,22 @@ queue = "notifications"
 handler = "notify"
 "#,
         common::pipeline::wasm("notify.wasm")
+    ))
+}
+
+#[test]
+fn an_item_put_through_the_dynamodb_api_reaches_the_consumer_plugin_through_the_pipe() {
+    let host = notified(
+        r#"
+[tables.orders]
+key = "orderId"
+
+[pipes.orders]
+source = "orders"
+filter = ['{"eventName": ["INSERT"]}']
+target = { queue = "notifications" }
+"#,
     );
-    let host = Host::start(&routes);
     boto3(
         &host,
         r#"
@@ -268,22 +274,7 @@ ddb.put_item(TableName="orders", Item={"orderId": {"S": "o-ddb"}, "total": {"N":
 
 #[test]
 fn a_message_boto3_sends_reaches_the_queues_consumer_plugin() {
-    common::build_rust_plugins();
-    let routes = format!(
-        r#"
-[plugins.notify]
-world = "consumer"
-wasm = "{}"
-
-[queues.notifications]
-
-[consumers.notify]
-queue = "notifications"
-handler = "notify"
-"#,
-        common::pipeline::wasm("notify.wasm")
-    );
-    let host = Host::start(&routes);
+    let host = notified("");
     boto3(
         &host,
         r#"
