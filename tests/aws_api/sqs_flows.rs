@@ -303,3 +303,60 @@ while True:
 "#,
     );
 }
+
+#[test]
+fn a_queue_a_consumer_plugin_reads_is_shared_with_a_boto3_poller_as_two_sqs_pollers_share_it() {
+    let host = notified("");
+    let out = boto3(
+        &host,
+        r#"
+q = url("notifications")
+taken, done = [], threading.Event()
+def poll():
+    while not done.is_set():
+        for m in receive("notifications", WaitTimeSeconds=1, MaxNumberOfMessages=10):
+            taken.append(json.loads(m["Body"])["dynamodb"]["Keys"]["orderId"]["S"])
+            sqs.delete_message(QueueUrl=q, ReceiptHandle=m["ReceiptHandle"])
+poller = threading.Thread(target=poll)
+poller.start()
+for i in range(60):
+    body = {"dynamodb": {"Keys": {"orderId": {"S": f"o-{i}"}}}, "customerTier": "gold"}
+    sqs.send_message(QueueUrl=q, MessageBody=json.dumps(body))
+    time.sleep(0.02)
+deadline = time.time() + 30
+while True:
+    left = sqs.get_queue_attributes(QueueUrl=q, AttributeNames=["All"])["Attributes"]
+    if left["ApproximateNumberOfMessages"] == "0" and left["ApproximateNumberOfMessagesNotVisible"] == "0":
+        break
+    assert time.time() < deadline, left
+    time.sleep(0.1)
+done.set()
+poller.join()
+print(json.dumps(taken))
+"#,
+    );
+    let taken: Vec<String> = serde_json::from_value(out).unwrap();
+    let handled = common::pipeline::wait_for(&host, "the consumer's share", |seen| {
+        seen.len() + taken.len() >= 60
+    });
+    let by_plugin: std::collections::BTreeSet<&str> =
+        handled.iter().map(|h| h.order.as_str()).collect();
+    let by_boto3: std::collections::BTreeSet<&str> = taken.iter().map(String::as_str).collect();
+    assert_eq!(
+        (by_plugin.len(), by_boto3.len()),
+        (handled.len(), taken.len()),
+        "no message is handled twice"
+    );
+    assert!(by_plugin.is_disjoint(&by_boto3), "no message reaches both");
+    assert_eq!(
+        by_plugin.len() + by_boto3.len(),
+        60,
+        "every message reaches one"
+    );
+    assert!(
+        !by_plugin.is_empty() && !by_boto3.is_empty(),
+        "both pollers get a share: the plugin {}, boto3 {}",
+        by_plugin.len(),
+        by_boto3.len()
+    );
+}
