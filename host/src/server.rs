@@ -26,8 +26,35 @@ pub fn plugin_cache(config: &Config) -> std::path::PathBuf {
 /// How often expired change records and idempotency keys are trimmed.
 const TRIM_EVERY: Duration = Duration::from_secs(60);
 
-/// Serves until a shutdown signal; prints `switchyard listening on http://ADDR` once bound.
+/// Serves until a shutdown signal; prints `switchyard listening on http://ADDR` once bound. A
+/// signal while it starts stops it there, with nothing to finish.
 pub async fn run(config: Config) -> anyhow::Result<()> {
+    // Handlers first: the kernel gives a container's PID 1 only the signals it handles, so a
+    // SIGTERM that came while plugins compile or AWS answers slowly would otherwise be lost, and
+    // `docker stop` would wait out its timeout and kill the host.
+    let mut signal = ShutdownSignal::listen().context("cannot listen for SIGTERM and SIGINT")?;
+    let ready = tokio::select! {
+        ready = start(config) => ready?,
+        () = signal.received() => {
+            tracing::info!("stopped while starting");
+            return Ok(());
+        }
+    };
+    ready.serve(signal).await
+}
+
+/// A host that has opened its store, loaded its plugins, recorded where its pipes start and
+/// bound its port, and has not yet taken a request.
+struct Ready {
+    listener: TcpListener,
+    app: App,
+    store: Arc<dyn Storage>,
+    plugins: Arc<Plugins>,
+    pipes: Vec<Arc<PipeRunner>>,
+    consumers: Vec<Arc<ConsumerRunner>>,
+}
+
+async fn start(config: Config) -> anyhow::Result<Ready> {
     let config = Arc::new(config);
     let mut commits = None;
     let store: Arc<dyn Storage> = match config.host.backend {
@@ -89,10 +116,6 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let listener = TcpListener::bind(config.host.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.host.listen))?;
-    let address = listener.local_addr()?;
-    let grace = config.host.shutdown_grace;
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let mut workers = Vec::new();
     let mut pipes = Vec::new();
     for id in config.pipe_ids() {
         let runner = Arc::new(PipeRunner {
@@ -106,28 +129,26 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             buses: buses.clone(),
             status: Arc::new(PipeStatus::default()),
         });
-        pipes.push(runner.clone());
         record_start(&runner).await?;
-        workers.push(tokio::spawn(runner.run(stop_rx.clone())));
+        pipes.push(runner);
     }
-    let mut consumers = Vec::new();
-    for id in config.consumer_ids() {
-        let status = Arc::new(ConsumerStatus::default());
-        consumers.push(status.clone());
-        let runner = ConsumerRunner {
-            id,
-            config: config.clone(),
-            queues: store.clone(),
-            plugins: plugins.clone(),
-            status,
-        };
-        workers.push(tokio::spawn(Arc::new(runner).run(stop_rx.clone())));
-    }
+    let consumers: Vec<Arc<ConsumerRunner>> = config
+        .consumer_ids()
+        .map(|id| {
+            Arc::new(ConsumerRunner {
+                id,
+                config: config.clone(),
+                queues: store.clone(),
+                plugins: plugins.clone(),
+                status: Arc::new(ConsumerStatus::default()),
+            })
+        })
+        .collect();
     let mut runtime = Runtime::new(
         config.clone(),
         store.clone(),
-        pipes,
-        consumers,
+        pipes.clone(),
+        consumers.iter().map(|c| c.status.clone()).collect(),
         buses,
         Some(&plugins),
     );
@@ -143,35 +164,68 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         runtime,
         aws_keys: Arc::new(aws_keys),
     };
-    let trimmer = tokio::spawn(trim_forever(store));
+    Ok(Ready {
+        listener,
+        app,
+        store,
+        plugins,
+        pipes,
+        consumers,
+    })
+}
 
-    tracing::info!(%address, "switchyard listening");
-    println!("switchyard listening on http://{address}");
+impl Ready {
+    /// Runs the pipes, consumers and API until `signal`, then gives work in hand the grace
+    /// period to finish.
+    async fn serve(self, mut signal: ShutdownSignal) -> anyhow::Result<()> {
+        let Ready {
+            listener,
+            app,
+            store,
+            plugins,
+            pipes,
+            consumers,
+        } = self;
+        let address = listener.local_addr()?;
+        let grace = app.config.host.shutdown_grace;
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let mut workers = Vec::new();
+        for runner in pipes {
+            workers.push(tokio::spawn(runner.run(stop_rx.clone())));
+        }
+        for runner in consumers {
+            workers.push(tokio::spawn(runner.run(stop_rx.clone())));
+        }
+        let trimmer = tokio::spawn(trim_forever(store));
 
-    let mut stopping = stop_rx.clone();
-    let serve = axum::serve(listener, api::router(app)).with_graceful_shutdown(async move {
-        shutdown_signal().await;
-        tracing::info!("shutting down: finishing requests in flight");
-        let _ = stop_tx.send(true);
-    });
-    let deadline = async move {
-        let _ = stopping.wait_for(|stopped| *stopped).await;
-        tokio::time::sleep(grace).await;
-    };
-    // Pipes and consumers finish the batch in hand, checkpoint, and stop.
-    let work = async move {
-        let served = serve.await;
-        futures::future::join_all(workers).await;
-        served
-    };
-    tokio::select! {
-        served = work => served.context("the HTTP server failed")?,
-        () = deadline => tracing::warn!(?grace, "shutdown grace period over; leaving work unfinished"),
+        tracing::info!(%address, "switchyard listening");
+        println!("switchyard listening on http://{address}");
+
+        let mut stopping = stop_rx.clone();
+        let serve = axum::serve(listener, api::router(app)).with_graceful_shutdown(async move {
+            signal.received().await;
+            tracing::info!("shutting down: finishing requests in flight");
+            let _ = stop_tx.send(true);
+        });
+        let deadline = async move {
+            let _ = stopping.wait_for(|stopped| *stopped).await;
+            tokio::time::sleep(grace).await;
+        };
+        // Pipes and consumers finish the batch in hand, checkpoint, and stop.
+        let work = async move {
+            let served = serve.await;
+            futures::future::join_all(workers).await;
+            served
+        };
+        tokio::select! {
+            served = work => served.context("the HTTP server failed")?,
+            () = deadline => tracing::warn!(?grace, "shutdown grace period over; leaving work unfinished"),
+        }
+        trimmer.abort();
+        drop(plugins);
+        tracing::info!("stopped");
+        Ok(())
     }
-    trimmer.abort();
-    drop(plugins);
-    tracing::info!("stopped");
-    Ok(())
 }
 
 /// Records where a pipe starts each shard before the API takes a write, so that no write it
@@ -220,23 +274,38 @@ async fn trim_forever(store: Arc<dyn Store>) {
     }
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// SIGTERM or SIGINT (Ctrl-C), caught from the moment it is made.
+struct ShutdownSignal {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+    term: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    interrupt: tokio::signal::unix::Signal,
+}
+
+impl ShutdownSignal {
+    fn listen() -> std::io::Result<ShutdownSignal> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(ShutdownSignal {
+                term: signal(SignalKind::terminate())?,
+                interrupt: signal(SignalKind::interrupt())?,
+            })
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
+        #[cfg(not(unix))]
+        Ok(ShutdownSignal {})
+    }
+
+    /// Resolves once a signal has come, also one that came before it was awaited.
+    async fn received(&mut self) {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = self.term.recv() => {},
+            _ = self.interrupt.recv() => {},
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
