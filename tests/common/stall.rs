@@ -17,6 +17,9 @@ pub const CREDENTIALS: [(&str, &str); 3] = [
     ("AWS_EC2_METADATA_DISABLED", "true"),
 ];
 
+/// `host.shutdown_grace` of [`Stall::routes`], in seconds.
+pub const GRACE_SECONDS: u64 = 10;
+
 /// Accepts connections and holds them open without a word; stops listening when dropped.
 pub struct Stall {
     pub url: String,
@@ -63,10 +66,17 @@ impl Stall {
         self.held.push(stream);
     }
 
-    /// Routes on the AWS backend whose endpoint is this stall.
+    /// Whether a client has connected by now; keeps its connection open.
+    pub fn has_a_client(&mut self) -> bool {
+        self.held.extend(self.accepted.try_iter());
+        !self.held.is_empty()
+    }
+
+    /// Routes on the AWS backend whose endpoint is this stall; they shut down within
+    /// [`GRACE_SECONDS`].
     pub fn routes(&self) -> String {
         format!(
-            "[host]\nbackend = \"aws\"\n\n[aws]\nregion = \"us-east-1\"\nendpoint_url = \"{}\"\n\n[tables.orders]\nkey = \"orderId\"\n",
+            "[host]\nbackend = \"aws\"\nshutdown_grace = \"{GRACE_SECONDS}s\"\n\n[aws]\nregion = \"us-east-1\"\nendpoint_url = \"{}\"\n\n[tables.orders]\nkey = \"orderId\"\n",
             self.url
         )
     }
