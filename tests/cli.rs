@@ -129,7 +129,7 @@ async fn up_takes_its_routes_from_switchyard_routes_toml() {
         .env_remove("SWITCHYARD_ROUTES")
         .current_dir(dir.path())
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let line = BufReader::new(host.stdout.take().unwrap())
@@ -142,8 +142,8 @@ async fn up_takes_its_routes_from_switchyard_routes_toml() {
         None => None,
     };
     let _ = host.kill();
-    let _ = host.wait();
-    let response = served.unwrap_or_else(|| panic!("the host did not start: {line:?}"));
+    let stderr = String::from_utf8_lossy(&host.wait_with_output().unwrap().stderr).to_string();
+    let response = served.unwrap_or_else(|| panic!("the host did not start: {line:?}\n{stderr}"));
     assert_eq!(
         response.unwrap().status(),
         200,
