@@ -70,7 +70,8 @@ impl Podman {
         lay_out_image_files(&files);
         let build = format!("build={}", files.display());
         let dockerfile = repo().join("Dockerfile");
-        // The build stage is not used, so the context is only the Dockerfile's folder by name.
+        // With the build stage replaced, nothing comes from the main context: an empty one spares
+        // podman reading the repository.
         let context = self.dir.path().join("context");
         std::fs::create_dir_all(&context).unwrap();
         self.run(&[
