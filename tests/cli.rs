@@ -114,6 +114,78 @@ fn check_names_a_missing_routes_file() {
     );
 }
 
+/// A container takes its routes from the environment: `SWITCHYARD_ROUTES_TOML` holds the text,
+/// and its relative paths resolve against the working directory.
+#[tokio::test]
+async fn up_takes_its_routes_from_switchyard_routes_toml() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    let dir = tempfile::tempdir().unwrap();
+    let routes = "[host]\ndata_dir = \"data\"\n\n[tables.invoices]\nkey = \"invoiceId\"\n";
+    let mut host = Command::new(common::BINARY)
+        .args(["up", "--listen", "127.0.0.1:0"])
+        .env("SWITCHYARD_ROUTES_TOML", routes)
+        .env_remove("SWITCHYARD_ROUTES")
+        .current_dir(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let line = BufReader::new(host.stdout.take().unwrap())
+        .lines()
+        .next()
+        .and_then(Result::ok)
+        .unwrap_or_default();
+    let served = match line.strip_prefix("switchyard listening on ") {
+        Some(url) => Some(reqwest::get(format!("{url}/invoices")).await),
+        None => None,
+    };
+    let _ = host.kill();
+    let stderr = String::from_utf8_lossy(&host.wait_with_output().unwrap().stderr).to_string();
+    let response = served.unwrap_or_else(|| panic!("the host did not start: {line:?}\n{stderr}"));
+    assert_eq!(
+        response.unwrap().status(),
+        200,
+        "the table of the text is served"
+    );
+    assert!(
+        dir.path().join("data").is_dir(),
+        "`data_dir` is relative to the working directory"
+    );
+}
+
+#[test]
+fn switchyard_routes_toml_problems_show_at_its_name_and_it_excludes_routes() {
+    let check = |routes: Option<&str>| {
+        let mut command = std::process::Command::new(common::BINARY);
+        command.arg("check").env("SWITCHYARD_ROUTES_TOML", BAD);
+        if let Some(routes) = routes {
+            command.args(["--routes", routes]);
+        }
+        command.output().unwrap()
+    };
+    let output = check(None);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        stderr.lines().nth(1),
+        Some(
+            "$SWITCHYARD_ROUTES_TOML:6:10: pipes.p.source: no table named `orderz` (declared: `orders`)"
+        ),
+        "{stderr}"
+    );
+
+    let both = check(Some("routes.toml"));
+    assert_eq!(both.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&both.stderr)
+            .contains("'--routes <ROUTES>' cannot be used with '--routes-toml <TOML>'"),
+        "{}",
+        String::from_utf8_lossy(&both.stderr)
+    );
+}
+
 fn run_with_stdin(args: &[&str], input: &str) -> std::process::Output {
     use std::io::Write;
     let mut child = std::process::Command::new(common::BINARY)

@@ -6,10 +6,13 @@
 mod common;
 
 use std::collections::BTreeSet;
+use std::io::Read;
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use common::Host;
 use common::pipeline::*;
+use common::stall::{self, Stall};
 use serde_json::json;
 
 #[tokio::test]
@@ -133,6 +136,76 @@ async fn dlq_redrive_brings_a_message_back_to_a_fixed_consumer_and_operators_see
     let unknown = cli(&["list", "nope"], &host.url);
     assert_eq!(unknown.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("no queue named `nope`"));
+}
+
+/// As a container's PID 1 the host gets no signal it has no handler for: a SIGTERM that came
+/// while it started would be lost, and `docker stop` would wait and then kill it.
+#[test]
+fn sigterm_while_the_host_is_starting_stops_it_with_exit_0() {
+    let mut aws = Stall::start();
+    let dir = tempfile::tempdir().unwrap();
+    let routes = dir.path().join("routes.toml");
+    std::fs::write(&routes, aws.routes()).unwrap();
+    let mut host = Process(
+        Command::new(common::BINARY)
+            .arg("up")
+            .arg("--routes")
+            .arg(&routes)
+            .args(["--listen", "127.0.0.1:0"])
+            .envs(stall::CREDENTIALS)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    // The host is starting: it asks AWS whether its resources match routes.toml, in vain.
+    aws.wait_for_a_client(Duration::from_secs(60));
+
+    let status = host.terminate(Duration::from_secs(30));
+    let mut stderr = String::new();
+    host.0
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert!(
+        status.success(),
+        "SIGTERM while starting exits 0: {status}
+{stderr}"
+    );
+    assert!(!stderr.contains("listening"), "{stderr}");
+}
+
+/// A child process that is killed if the test ends first.
+struct Process(Child);
+
+impl Process {
+    /// Sends SIGTERM and waits for the process to exit; fails after `within`.
+    fn terminate(&mut self, within: Duration) -> ExitStatus {
+        let kill = Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .status();
+        assert!(kill.is_ok_and(|s| s.success()), "kill -TERM works");
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(status) = self.0.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no exit within {within:?} of SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 #[tokio::test]

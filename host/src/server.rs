@@ -30,8 +30,36 @@ const TRIM_EVERY: Duration = Duration::from_secs(60);
 
 /// Serves until a shutdown signal. Once bound, prints `switchyard admin listening on
 /// http://ADDR` when the admin door has a listener of its own, then `switchyard listening on
-/// http://ADDR`.
+/// http://ADDR`. A signal while it starts stops it there, with nothing to finish.
 pub async fn run(config: Config) -> anyhow::Result<()> {
+    // Handlers first: the kernel gives a container's PID 1 only the signals it handles, so a
+    // SIGTERM that came while plugins compile or AWS answers slowly would otherwise be lost, and
+    // `docker stop` would wait out its timeout and kill the host.
+    let mut signal = ShutdownSignal::listen().context("cannot listen for SIGTERM and SIGINT")?;
+    let ready = tokio::select! {
+        ready = start(config) => ready?,
+        () = signal.received() => {
+            tracing::info!("stopped while starting");
+            return Ok(());
+        }
+    };
+    ready.serve(signal).await
+}
+
+/// A host that has opened its store, loaded its plugins, recorded where its pipes start and
+/// bound its port, and has not yet taken a request.
+struct Ready {
+    listener: TcpListener,
+    /// The admin door's own listener, when it has one.
+    admin_listener: Option<TcpListener>,
+    app: App,
+    store: Arc<dyn Storage>,
+    plugins: Arc<Plugins>,
+    pipes: Vec<Arc<PipeRunner>>,
+    consumers: Vec<Arc<ConsumerRunner>>,
+}
+
+async fn start(config: Config) -> anyhow::Result<Ready> {
     let config = Arc::new(config);
     let (api_token, admin_token) = tokens(&config)?;
     let mut commits = None;
@@ -83,14 +111,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let buses = Arc::new(Buses::new(&config));
 
     let listener = bind(config.host.listen, "the order API").await?;
-    let address = listener.local_addr()?;
     let admin_listener = match config.host.admin.listen {
         Some(admin) => Some(bind(admin, "the admin door").await?),
         None => None,
     };
-    let grace = config.host.shutdown_grace;
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let mut workers = Vec::new();
     let mut pipes = Vec::new();
     for id in config.pipe_ids() {
         let runner = Arc::new(PipeRunner {
@@ -104,28 +128,26 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             buses: buses.clone(),
             status: Arc::new(PipeStatus::default()),
         });
-        pipes.push(runner.clone());
         record_start(&runner).await?;
-        workers.push(tokio::spawn(runner.run(stop_rx.clone())));
+        pipes.push(runner);
     }
-    let mut consumers = Vec::new();
-    for id in config.consumer_ids() {
-        let status = Arc::new(ConsumerStatus::default());
-        consumers.push(status.clone());
-        let runner = ConsumerRunner {
-            id,
-            config: config.clone(),
-            queues: store.clone(),
-            plugins: plugins.clone(),
-            status,
-        };
-        workers.push(tokio::spawn(Arc::new(runner).run(stop_rx.clone())));
-    }
+    let consumers: Vec<Arc<ConsumerRunner>> = config
+        .consumer_ids()
+        .map(|id| {
+            Arc::new(ConsumerRunner {
+                id,
+                config: config.clone(),
+                queues: store.clone(),
+                plugins: plugins.clone(),
+                status: Arc::new(ConsumerStatus::default()),
+            })
+        })
+        .collect();
     let mut runtime = Runtime::new(
         config.clone(),
         store.clone(),
-        pipes,
-        consumers,
+        pipes.clone(),
+        consumers.iter().map(|c| c.status.clone()).collect(),
         buses,
         Some(&plugins),
     );
@@ -133,7 +155,6 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         runtime.metrics.register_commits(commits);
     }
     let runtime = Arc::new(runtime);
-    let limits = config.host.connections;
     let app = App {
         config,
         store: store.clone(),
@@ -143,50 +164,86 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         runtime,
         aws_keys: Arc::new(aws_keys),
     };
-    let trimmer = tokio::spawn(trim_forever(store));
+    Ok(Ready {
+        listener,
+        admin_listener,
+        app,
+        store,
+        plugins,
+        pipes,
+        consumers,
+    })
+}
 
-    let mut serving = Vec::new();
-    let api_door = match admin_listener {
-        None => Door::Both,
-        Some(listener) => {
-            let admin = listener.local_addr()?;
-            tracing::info!(%admin, "switchyard admin door listening");
-            println!("switchyard admin listening on http://{admin}");
-            let router = api::door(app.clone(), Door::Admin);
-            let door = connections::serve(listener, router, limits, "admin", stop_rx.clone());
-            serving.push(tokio::spawn(door));
-            Door::OrderApi
+impl Ready {
+    /// Runs the pipes, consumers and doors until `signal`, then gives work in hand the grace
+    /// period to finish.
+    async fn serve(self, mut signal: ShutdownSignal) -> anyhow::Result<()> {
+        let Ready {
+            listener,
+            admin_listener,
+            app,
+            store,
+            plugins,
+            pipes,
+            consumers,
+        } = self;
+        let address = listener.local_addr()?;
+        let grace = app.config.host.shutdown_grace;
+        let limits = app.config.host.connections;
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let mut workers = Vec::new();
+        for runner in pipes {
+            workers.push(tokio::spawn(runner.run(stop_rx.clone())));
         }
-    };
-    let router = api::door(app, api_door);
-    let door = connections::serve(listener, router, limits, "api", stop_rx.clone());
-    serving.push(tokio::spawn(door));
-    tracing::info!(%address, "switchyard listening");
-    println!("switchyard listening on http://{address}");
+        for runner in consumers {
+            workers.push(tokio::spawn(runner.run(stop_rx.clone())));
+        }
+        let trimmer = tokio::spawn(trim_forever(store));
 
-    let mut stopping = stop_rx.clone();
-    tokio::spawn(async move {
-        shutdown_signal().await;
-        tracing::info!("shutting down: finishing requests in flight");
-        let _ = stop_tx.send(true);
-    });
-    let deadline = async move {
-        let _ = stopping.wait_for(|stopped| *stopped).await;
-        tokio::time::sleep(grace).await;
-    };
-    // Pipes and consumers finish the batch in hand, checkpoint, and stop.
-    let work = async move {
-        futures::future::join_all(serving).await;
-        futures::future::join_all(workers).await;
-    };
-    tokio::select! {
-        () = work => {}
-        () = deadline => tracing::warn!(?grace, "shutdown grace period over; leaving work unfinished"),
+        let mut serving = Vec::new();
+        let api_door = match admin_listener {
+            None => Door::Both,
+            Some(listener) => {
+                let admin = listener.local_addr()?;
+                tracing::info!(%admin, "switchyard admin door listening");
+                println!("switchyard admin listening on http://{admin}");
+                let router = api::door(app.clone(), Door::Admin);
+                let door = connections::serve(listener, router, limits, "admin", stop_rx.clone());
+                serving.push(tokio::spawn(door));
+                Door::OrderApi
+            }
+        };
+        let router = api::door(app, api_door);
+        let door = connections::serve(listener, router, limits, "api", stop_rx.clone());
+        serving.push(tokio::spawn(door));
+        tracing::info!(%address, "switchyard listening");
+        println!("switchyard listening on http://{address}");
+
+        let mut stopping = stop_rx.clone();
+        tokio::spawn(async move {
+            signal.received().await;
+            tracing::info!("shutting down: finishing requests in flight");
+            let _ = stop_tx.send(true);
+        });
+        let deadline = async move {
+            let _ = stopping.wait_for(|stopped| *stopped).await;
+            tokio::time::sleep(grace).await;
+        };
+        // Pipes and consumers finish the batch in hand, checkpoint, and stop.
+        let work = async move {
+            futures::future::join_all(serving).await;
+            futures::future::join_all(workers).await;
+        };
+        tokio::select! {
+            () = work => {}
+            () = deadline => tracing::warn!(?grace, "shutdown grace period over; leaving work unfinished"),
+        }
+        trimmer.abort();
+        drop(plugins);
+        tracing::info!("stopped");
+        Ok(())
     }
-    trimmer.abort();
-    drop(plugins);
-    tracing::info!("stopped");
-    Ok(())
 }
 
 /// Each door's token: the order API's, and the admin door's (its own, or else the order API's).
@@ -268,23 +325,38 @@ async fn trim_forever(store: Arc<dyn Store>) {
     }
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// SIGTERM or SIGINT (Ctrl-C), caught from the moment it is made.
+struct ShutdownSignal {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+    term: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    interrupt: tokio::signal::unix::Signal,
+}
+
+impl ShutdownSignal {
+    fn listen() -> std::io::Result<ShutdownSignal> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(ShutdownSignal {
+                term: signal(SignalKind::terminate())?,
+                interrupt: signal(SignalKind::interrupt())?,
+            })
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
+        #[cfg(not(unix))]
+        Ok(ShutdownSignal {})
+    }
+
+    /// Resolves once a signal has come, also one that came before it was awaited.
+    async fn received(&mut self) {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = self.term.recv() => {},
+            _ = self.interrupt.recv() => {},
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }

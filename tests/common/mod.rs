@@ -12,6 +12,8 @@ use serde_json::Value;
 
 pub mod moto;
 pub mod pipeline;
+pub mod podman;
+pub mod stall;
 
 pub const BINARY: &str = env!("CARGO_BIN_EXE_switchyard");
 

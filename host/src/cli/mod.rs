@@ -8,7 +8,7 @@ mod run;
 mod test;
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -33,6 +33,8 @@ enum Command {
     Up {
         #[arg(long, default_value = "routes.toml", env = "SWITCHYARD_ROUTES")]
         routes: PathBuf,
+        #[command(flatten)]
+        routes_text: RoutesText,
         /// Overrides `host.listen` (port 0 picks a free port).
         #[arg(long)]
         listen: Option<SocketAddr>,
@@ -50,6 +52,8 @@ enum Command {
     Check {
         #[arg(long, default_value = "routes.toml", env = "SWITCHYARD_ROUTES")]
         routes: PathBuf,
+        #[command(flatten)]
+        routes_text: RoutesText,
     },
     /// Creates or updates the AWS resources routes.toml names (tables with streams, lease and
     /// idempotency tables, queues with redrive and queue policies, buses, archives, rules and
@@ -130,6 +134,35 @@ enum Command {
         #[arg(long, global = true)]
         url: Option<String>,
     },
+}
+
+/// The routes of `up` and `check` as text, for a container that takes its configuration from
+/// the environment.
+#[derive(clap::Args)]
+struct RoutesText {
+    /// routes.toml's text itself, in place of the `--routes` file. Relative paths in it resolve
+    /// against the working directory, and problems are shown at `$SWITCHYARD_ROUTES_TOML:LINE`.
+    #[arg(
+        long = "routes-toml",
+        value_name = "TOML",
+        env = ROUTES_TOML_ENV,
+        hide_env_values = true,
+        conflicts_with = "routes"
+    )]
+    text: Option<String>,
+}
+
+const ROUTES_TOML_ENV: &str = "SWITCHYARD_ROUTES_TOML";
+
+impl RoutesText {
+    /// The routes: this text when given, else the file at `routes`.
+    fn load(&self, routes: &Path) -> Result<config::Config, config::ConfigError> {
+        match &self.text {
+            // The name stands for the file in messages; its empty parent is the working directory.
+            Some(text) => config::compile(text, Path::new(&format!("${ROUTES_TOML_ENV}"))),
+            None => config::load(routes),
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -217,7 +250,10 @@ pub fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     match cli.command {
-        Command::Check { routes } => match config::load(&routes) {
+        Command::Check {
+            routes,
+            routes_text,
+        } => match routes_text.load(&routes) {
             Ok(config) => {
                 // A missing component is a routes.toml problem, shown at its `wasm` key, once.
                 let missing = config.missing_components();
@@ -324,12 +360,13 @@ pub fn main() -> ExitCode {
         },
         Command::Up {
             routes,
+            routes_text,
             listen,
             admin_listen,
             data_dir,
             build,
         } => {
-            let mut config = match config::load(&routes) {
+            let mut config = match routes_text.load(&routes) {
                 Ok(config) => config,
                 Err(err) => {
                     eprintln!("{err}");
