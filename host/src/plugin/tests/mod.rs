@@ -231,6 +231,56 @@ fn an_infinite_loop_is_stopped_by_the_deadline_and_the_next_call_works() {
 }
 
 #[test]
+fn a_filter_sleeping_in_a_host_call_is_stopped_at_its_timeout_and_its_instance_replaced() {
+    let plugins = load(FAULTS).unwrap();
+    let faulty = plugins.filter(PluginId(0));
+    assert_eq!(faulty.keep(&asks("count")), Ok(true), "a new instance");
+    let started = Instant::now();
+    // Sleeping is a host call (WASI's clocks), where the epoch deadline never fires.
+    assert_eq!(
+        faulty.keep(&asks("sleep")),
+        Err(PluginError::Timeout {
+            plugin: "faulty".into(),
+            timeout: Duration::from_millis(100)
+        })
+    );
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_secs(5),
+        "ended well before the 10 s sleep: {took:?}"
+    );
+    assert_eq!(
+        faulty.keep(&asks("count")),
+        Ok(true),
+        "the instance that timed out is not called again"
+    );
+}
+
+#[test]
+fn a_consumer_sleeping_past_its_timeout_times_out_and_the_next_call_works() {
+    let plugins = load(
+        "[plugins.sleepy]\nworld = \"consumer\"\nwasm = \"WASM/fetch_consumer.wasm\"\ntimeout = \"300ms\"\n",
+    )
+    .unwrap();
+    let sleepy = plugins.consumer(PluginId(0));
+    let sleep = |ms: u64| message("m", serde_json::json!({ "sleep_ms": ms }));
+    let started = Instant::now();
+    assert_eq!(
+        sleepy.handle(&[sleep(4000)]),
+        Err(PluginError::Timeout {
+            plugin: "sleepy".into(),
+            timeout: Duration::from_millis(300)
+        })
+    );
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_millis(2500),
+        "ended well before the 4 s sleep: {took:?}"
+    );
+    assert_eq!(sleepy.handle(&[sleep(1)]), Ok(vec![Outcome::Ok]));
+}
+
+#[test]
 fn allocating_without_end_is_refused_by_the_memory_limit() {
     // Time enough that the limit, not the deadline, stops it even on a busy machine.
     let plugins = load(&FAULTS.replace("100ms", "30s")).unwrap();
