@@ -11,6 +11,7 @@
 mod bindings;
 pub mod build;
 mod cache;
+mod direct;
 mod io;
 mod outbound;
 mod stdio;
@@ -34,6 +35,7 @@ pub use bindings::filter::switchyard::plugin::types::{
 
 use crate::config::{Config, OutboundLimits, PluginConfig, PluginId, World};
 use bindings::State;
+pub use direct::Direct;
 use io::Io;
 use stdio::Captured;
 pub use worlds::{ConsumerWorld, EnricherWorld, FilterWorld, PluginWorld};
@@ -622,38 +624,6 @@ fn with_stderr(cause: String, stderr: Option<String>) -> String {
 
 fn first_line(text: &str) -> String {
     text.lines().next().unwrap_or_default().to_string()
-}
-
-/// One instance held by its caller and called directly: no pool, no deadline reset, no output
-/// draining. This is the baseline that benchmarks compare the runtime's calls with.
-pub struct Direct<W: PluginWorld> {
-    io: Arc<Io>,
-    store: Store<State>,
-    bindings: W::Bindings,
-}
-
-impl<W: PluginWorld> Runner<W> {
-    /// A new instance for direct calls, with no deadline.
-    pub fn direct(&self) -> Result<Direct<W>, PluginError> {
-        let Warm {
-            mut store,
-            bindings,
-            ..
-        } = self.instantiate()?;
-        store.set_epoch_deadline(u64::MAX / 2);
-        Ok(Direct {
-            io: self.io.clone(),
-            store,
-            bindings,
-        })
-    }
-}
-
-impl Direct<FilterWorld> {
-    pub fn keep(&mut self, event: &Event) -> wasmtime::Result<Result<bool, GuestError>> {
-        self.io
-            .block_on(self.bindings.call_keep(&mut self.store, event))
-    }
 }
 
 impl Runner<FilterWorld> {

@@ -198,6 +198,29 @@ fn missing_and_corrupt_components_are_reported_all_at_once() {
     );
 }
 
+#[test]
+fn compiled_code_is_cached_only_in_a_dir_no_one_else_may_write_to() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("plugin-cache");
+    let routes = "[plugins.f]\nworld = \"filter\"\nwasm = \"WASM/fault_filter.wasm\"\n"
+        .replace("WASM", &wasm_dir().display().to_string());
+    let config = config::compile(&routes, Path::new("routes.toml")).unwrap();
+    let cached = || std::fs::read_dir(&cache).unwrap().count();
+    let mode = || std::fs::metadata(&cache).unwrap().permissions().mode() & 0o777;
+
+    assert!(Plugins::load(&config, Some(&cache)).is_ok());
+    assert_eq!(mode(), 0o700, "the host makes the dir its own");
+    assert_eq!(cached(), 1);
+
+    std::fs::set_permissions(&cache, std::fs::Permissions::from_mode(0o777)).unwrap();
+    for entry in std::fs::read_dir(&cache).unwrap() {
+        std::fs::remove_file(entry.unwrap().path()).unwrap();
+    }
+    assert!(Plugins::load(&config, Some(&cache)).is_ok(), "compiled anew");
+    assert_eq!(cached(), 0, "nothing is written where others may write");
+}
+
 const FAULTS: &str = r#"
 [plugins.faulty]
 world = "filter"
