@@ -4,6 +4,9 @@
 //! timers and sockets.
 
 use std::future::Future;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+use std::time::Instant;
 
 pub(super) struct Io(Option<tokio::runtime::Runtime>);
 
@@ -15,6 +18,19 @@ impl Io {
             .enable_all()
             .build()?;
         Ok(Io(Some(runtime)))
+    }
+
+    /// Runs `work` to its end on this thread, its timers and sockets on the plugins' runtime;
+    /// `None` when it is still waiting at `deadline`, and then it is dropped where it waits.
+    pub(super) fn run_until<F: Future>(&self, deadline: Instant, work: F) -> Option<F::Output> {
+        let _io = self.0.as_ref().map(|runtime| runtime.enter());
+        let mut work = pin!(work);
+        // Most calls never wait in a host call: they end in their first poll, and cost no timer.
+        let first = work.as_mut().poll(&mut Context::from_waker(Waker::noop()));
+        if let Poll::Ready(done) = first {
+            return Some(done);
+        }
+        futures::executor::block_on(tokio::time::timeout_at(deadline.into(), work)).ok()
     }
 
     /// Runs `work` to its end on this thread, its timers and sockets on the plugins' runtime.

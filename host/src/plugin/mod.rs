@@ -469,11 +469,9 @@ impl<W: PluginWorld> Runner<W> {
         &self,
         work: impl Future<Output = wasmtime::Result<T>>,
     ) -> wasmtime::Result<T> {
-        self.io.block_on(async {
-            tokio::time::timeout(self.timeout, work)
-                .await
-                .unwrap_or_else(|_| Err(Trap::Interrupt.into()))
-        })
+        self.io
+            .run_until(Instant::now() + self.timeout, work)
+            .unwrap_or_else(|| Err(Trap::Interrupt.into()))
     }
 
     /// Runs `call` on a warm instance (or a new one), under the plugin's deadline and limits.
