@@ -652,9 +652,18 @@ impl Checker<'_> {
         if raw.world.get_ref() == World::Filter.as_str() {
             let set = [
                 ("allowed_outbound_hosts", raw.allowed_outbound_hosts.first()),
-                ("outbound_connect_timeout", raw.outbound_connect_timeout.as_ref()),
-                ("outbound_first_byte_timeout", raw.outbound_first_byte_timeout.as_ref()),
-                ("outbound_between_bytes_timeout", raw.outbound_between_bytes_timeout.as_ref()),
+                (
+                    "outbound_connect_timeout",
+                    raw.outbound_connect_timeout.as_ref(),
+                ),
+                (
+                    "outbound_first_byte_timeout",
+                    raw.outbound_first_byte_timeout.as_ref(),
+                ),
+                (
+                    "outbound_between_bytes_timeout",
+                    raw.outbound_between_bytes_timeout.as_ref(),
+                ),
             ];
             for (field, value) in set {
                 if let Some(value) = value {

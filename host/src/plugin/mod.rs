@@ -153,15 +153,16 @@ impl Plugins {
         for plugin in &config.plugins {
             let component = &components[&plugin.wasm];
             let (engine, io) = (&engine, &io);
-            let loaded = match plugin.world {
-                World::Filter => {
-                    Runner::load(engine, io, &linker, plugin, component).map(Loaded::Filter)
-                }
-                World::Enricher => Runner::load(engine, io, &with_http, plugin, component)
-                    .map(Loaded::Enricher),
-                World::Consumer => Runner::load(engine, io, &with_http, plugin, component)
-                    .map(Loaded::Consumer),
-            };
+            let loaded =
+                match plugin.world {
+                    World::Filter => {
+                        Runner::load(engine, io, &linker, plugin, component).map(Loaded::Filter)
+                    }
+                    World::Enricher => Runner::load(engine, io, &with_http, plugin, component)
+                        .map(Loaded::Enricher),
+                    World::Consumer => Runner::load(engine, io, &with_http, plugin, component)
+                        .map(Loaded::Consumer),
+                };
             match loaded {
                 Ok(loaded) => plugins.push(loaded),
                 Err(err) => errors.push(err),

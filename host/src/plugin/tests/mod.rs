@@ -217,7 +217,10 @@ fn compiled_code_is_cached_only_in_a_dir_no_one_else_may_write_to() {
     for entry in std::fs::read_dir(&cache).unwrap() {
         std::fs::remove_file(entry.unwrap().path()).unwrap();
     }
-    assert!(Plugins::load(&config, Some(&cache)).is_ok(), "compiled anew");
+    assert!(
+        Plugins::load(&config, Some(&cache)).is_ok(),
+        "compiled anew"
+    );
     assert_eq!(cached(), 0, "nothing is written where others may write");
 }
 
