@@ -442,3 +442,128 @@ async fn a_pipe_dlq_redrives_through_its_pipe_once_the_cause_is_fixed() {
         "switchyard: nothing to redrive: `pipe-dlq` has no messages"
     );
 }
+
+const DLQ_ROUTES: &str = r#"
+[tables.orders]
+key = "orderId"
+
+[queues.jobs]
+max_receive_count = 1
+dlq = "jobs-dlq"
+
+[queues.jobs-dlq]
+"#;
+
+/// Puts a message on `queue` through SQS's API on the host; its id.
+async fn send_message(host: &Host, queue: &str, body: &str) -> String {
+    let response = Host::client()
+        .post(format!("{}/", host.url))
+        .header("x-amz-target", "AmazonSQS.SendMessage")
+        .header("content-type", "application/x-amz-json-1.0")
+        .body(
+            json!({"QueueUrl": format!("{}/000000000000/{queue}", host.url), "MessageBody": body})
+                .to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let sent: serde_json::Value = response.json().await.unwrap();
+    sent["MessageId"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn a_redrive_refuses_a_rate_it_cannot_keep_and_a_queue_into_itself() {
+    let host = Host::start(DLQ_ROUTES);
+    let id = send_message(&host, "jobs-dlq", "job 1").await;
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let redrive = format!("{}/admin/queues/jobs-dlq/redrive", host.admin_url);
+    for (request, says) in [
+        (json!({"to": "jobs-dlq"}), "`to`"),
+        (json!({"rate": 1e-300}), "`rate`"),
+        (json!({"rate": 0}), "`rate`"),
+        (json!({"rate": -1}), "`rate`"),
+        (json!({"rate": 1e300}), "`rate`"),
+    ] {
+        let response = client.post(&redrive).json(&request).send().await;
+        let response = response.unwrap_or_else(|err| panic!("{request}: no answer: {err}"));
+        assert_eq!(
+            response.status(),
+            reqwest::StatusCode::BAD_REQUEST,
+            "{request}"
+        );
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "invalid_body", "{request}");
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(message.contains(says), "{request}: {message}");
+    }
+    let waiting = host.get_json("/admin/queues/jobs-dlq/messages").await;
+    assert_eq!(
+        waiting["messages"][0]["messageId"],
+        id.as_str(),
+        "{waiting}"
+    );
+
+    let moved = client
+        .post(&redrive)
+        .json(&json!({"to": "jobs", "rate": 0.5}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(moved.status(), reqwest::StatusCode::OK);
+    assert_eq!(moved.json::<serde_json::Value>().await.unwrap()["moved"], 1);
+}
+
+#[tokio::test]
+async fn a_stream_cursor_past_any_sequence_number_is_a_bad_request() {
+    let host = Host::start(DLQ_ROUTES);
+    let client = Host::client();
+    for order in ["o-1", "o-2"] {
+        let created = client
+            .post(format!("{}/orders", host.url))
+            .json(&json!({"orderId": order}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(created.status(), reqwest::StatusCode::CREATED);
+    }
+    let read = |after: &str| {
+        client
+            .get(format!(
+                "{}/admin/tables/orders/stream?after={after}",
+                host.admin_url
+            ))
+            .send()
+    };
+    for after in [
+        "9223372036854775808", // one past i64::MAX: wrapped to negative, read from the start
+        "999999999999999999999", // 21 digits, past u64::MAX
+        "18446744073709551616", // u64::MAX + 1
+        "1000000000000000000000000000000000000000", // 40 digits
+    ] {
+        let response = read(after).await.unwrap();
+        assert_eq!(
+            response.status(),
+            reqwest::StatusCode::BAD_REQUEST,
+            "{after}"
+        );
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "invalid_query", "{after}: {body}");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("`after`"),
+            "{body}"
+        );
+    }
+    let records = |body: serde_json::Value| body["Records"].as_array().unwrap().len();
+    let last = read("9223372036854775807").await.unwrap();
+    assert_eq!(last.status(), reqwest::StatusCode::OK);
+    assert_eq!(records(last.json().await.unwrap()), 0);
+    let after_first = read("000000000000000000001").await.unwrap();
+    assert_eq!(records(after_first.json().await.unwrap()), 1);
+    assert!(!host.logs().contains("ERROR"), "{}", host.logs());
+}

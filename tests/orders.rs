@@ -163,6 +163,8 @@ async fn bad_input_gets_its_documented_status_and_changes_nothing() {
 
     let json_type = "application/json";
     let deep = format!("{{\"a\": {}{}}}", "[".repeat(10_000), "]".repeat(10_000));
+    // DynamoDB holds 31 levels of lists and maps above a value; this is 32.
+    let too_deep = format!("{{\"a\": {}1{}}}", "[".repeat(32), "]".repeat(32));
     let cases: Vec<(&str, &str, &str, Vec<u8>, Option<&str>, u16)> = vec![
         (
             "malformed JSON",
@@ -209,6 +211,38 @@ async fn bad_input_gets_its_documented_status_and_changes_nothing() {
             "POST",
             "/orders",
             deep.into_bytes(),
+            Some(json_type),
+            400,
+        ),
+        (
+            "32 levels of nesting",
+            "POST",
+            "/orders",
+            too_deep.into_bytes(),
+            Some(json_type),
+            400,
+        ),
+        (
+            "a number of 39 significant digits",
+            "POST",
+            "/orders",
+            br#"{"total": 123456789012345678901234567890123456789}"#.to_vec(),
+            Some(json_type),
+            400,
+        ),
+        (
+            "a number too small for DynamoDB",
+            "POST",
+            "/orders",
+            br#"{"total": 1e-400}"#.to_vec(),
+            Some(json_type),
+            400,
+        ),
+        (
+            "a member named twice",
+            "POST",
+            "/orders",
+            br#"{"orderId": "o-2", "total": 1, "orderId": "o-3"}"#.to_vec(),
             Some(json_type),
             400,
         ),
@@ -299,6 +333,33 @@ async fn bad_input_gets_its_documented_status_and_changes_nothing() {
         host.records("orders").await,
         records_before,
         "no change record was written"
+    );
+}
+
+#[tokio::test]
+async fn numbers_are_stored_and_returned_with_every_digit_up_to_dynamodbs_38() {
+    let host = Host::start_default();
+    let client = Host::client();
+    let body = r#"{"orderId": "o-1", "total": 12345678901234567890123456789012345678, "rate": 0.1000000000000000055511151231257827, "small": 1e-130}"#;
+    let created = client
+        .post(format!("{}/orders", host.url))
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let text = host.get_text("/orders/o-1").await;
+    for digits in [
+        r#""total":12345678901234567890123456789012345678"#,
+        r#""rate":0.1000000000000000055511151231257827"#,
+    ] {
+        assert!(text.contains(digits), "{digits} in {text}");
+    }
+    let records = host.records("orders").await;
+    assert_eq!(
+        records[0]["dynamodb"]["NewImage"]["total"],
+        json!({"N": "12345678901234567890123456789012345678"})
     );
 }
 

@@ -1,97 +1,22 @@
 //! Records in AWS's shapes, so that AWS patterns and code carry over: DynamoDB attribute values
 //! and the DynamoDB Streams change record as Lambda and EventBridge Pipes see it.
 
-use std::collections::BTreeMap;
-
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use serde_json::value::RawValue;
-use serde_json::{Map, Value};
 
-use crate::config::{Key, KeySchema, KeyValue};
+use crate::config::{Key, KeySchema};
 
-/// A DynamoDB attribute value in its JSON form, e.g. `{"S": "abc"}` or `{"N": "42"}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub enum AttributeValue {
-    S(String),
-    N(String),
-    B(String),
-    #[serde(rename = "BOOL")]
-    Bool(bool),
-    #[serde(rename = "NULL")]
-    Null(bool),
-    L(Vec<AttributeValue>),
-    M(BTreeMap<String, AttributeValue>),
-    SS(Vec<String>),
-    NS(Vec<String>),
-    BS(Vec<String>),
-}
-
-impl AttributeValue {
-    /// The attribute value DynamoDB stores for a plain JSON value.
-    pub fn from_json(value: &Value) -> AttributeValue {
-        match value {
-            Value::Null => AttributeValue::Null(true),
-            Value::Bool(b) => AttributeValue::Bool(*b),
-            Value::Number(n) => AttributeValue::N(n.to_string()),
-            Value::String(s) => AttributeValue::S(s.clone()),
-            Value::Array(items) => AttributeValue::L(items.iter().map(Self::from_json).collect()),
-            Value::Object(map) => AttributeValue::M(
-                map.iter()
-                    .map(|(k, v)| (k.clone(), Self::from_json(v)))
-                    .collect(),
-            ),
-        }
-    }
-
-    /// The plain JSON a DynamoDB attribute value stands for (sets become arrays).
-    pub fn to_json(&self) -> Value {
-        let number = |n: &str| {
-            serde_json::from_str::<Value>(n).unwrap_or_else(|_| Value::String(n.to_string()))
-        };
-        match self {
-            AttributeValue::S(s) | AttributeValue::B(s) => Value::String(s.clone()),
-            AttributeValue::N(n) => number(n),
-            AttributeValue::Bool(b) => Value::Bool(*b),
-            AttributeValue::Null(_) => Value::Null,
-            AttributeValue::L(items) => Value::Array(items.iter().map(Self::to_json).collect()),
-            AttributeValue::M(map) => {
-                Value::Object(map.iter().map(|(k, v)| (k.clone(), v.to_json())).collect())
-            }
-            AttributeValue::SS(items) | AttributeValue::BS(items) => {
-                Value::Array(items.iter().cloned().map(Value::String).collect())
-            }
-            AttributeValue::NS(items) => Value::Array(items.iter().map(|n| number(n)).collect()),
-        }
-    }
-}
-
-/// An item as DynamoDB JSON: attribute name to attribute value.
-pub type Image = BTreeMap<String, AttributeValue>;
+pub use crate::value::{AttributeValue, Image};
 
 /// A change record's `Keys`: an item's key attributes as DynamoDB attribute values.
 pub fn key_image(schema: &KeySchema, key: &Key) -> Image {
-    let value = |value: &KeyValue| match value {
-        KeyValue::S(text) => AttributeValue::S(text.clone()),
-        KeyValue::N(text) => AttributeValue::N(text.clone()),
-    };
-    let mut keys = Image::new();
-    keys.insert(schema.partition.name.clone(), value(&key.partition));
-    if let (Some(attribute), Some(sort)) = (&schema.sort, &key.sort) {
-        keys.insert(attribute.name.clone(), value(sort));
-    }
-    keys
-}
-
-/// Converts a plain JSON object to a DynamoDB image.
-pub fn image_of(item: &Map<String, Value>) -> Image {
-    item.iter()
-        .map(|(k, v)| (k.clone(), AttributeValue::from_json(v)))
-        .collect()
+    schema.image(key)
 }
 
 /// An image as its DynamoDB JSON text, e.g. `{"total":{"N":"42"}}`. A pipe sends records on as
-/// text, so an image read from the embedded store goes from the stored item's text to this text
-/// in one pass, with no tree of attribute values between them; only what looks inside (an
+/// text, and the embedded store keeps items as this text, so a record's image goes from the
+/// store to a plugin with no tree of attribute values between them; only what looks inside (an
 /// unmarshalling filter, a test) parses it, with [`ImageText::image`].
 #[derive(Debug, Clone, Serialize)]
 #[serde(transparent)]
@@ -103,17 +28,9 @@ impl ImageText {
         ImageText(serde_json::value::to_raw_value(image).expect("an image serializes"))
     }
 
-    /// Reads a plain JSON object's text (a stored item) as the image [`image_of`] makes of the
-    /// parsed object: `{"total": 42}` becomes `{"total":{"N":"42"}}`.
-    pub fn from_plain(text: &str) -> serde_json::Result<ImageText> {
-        let mut out = Vec::with_capacity(text.len() * 2);
-        let mut plain = serde_json::Deserializer::from_str(text);
-        serde::Deserializer::deserialize_map(&mut plain, Members(&mut out))?;
-        plain.end()?;
-        let out = String::from_utf8(out).expect("JSON text written from UTF-8 is UTF-8");
-        // RawValue checks the text once more (serde_json has no unchecked constructor): a
-        // fast skim, far cheaper than the tree of attribute values this replaces.
-        Ok(ImageText(RawValue::from_string(out)?))
+    /// The text of an image as the store keeps it (an item's stored text is its image's).
+    pub fn stored(text: String) -> serde_json::Result<ImageText> {
+        RawValue::from_string(text).map(ImageText)
     }
 
     /// The image this text holds.
@@ -136,162 +53,6 @@ impl<'de> Deserialize<'de> for ImageText {
     /// Through [`Image`], so that an `ImageText` always holds an image.
     fn deserialize<D: serde::Deserializer<'de>>(image: D) -> Result<ImageText, D::Error> {
         Image::deserialize(image).map(|image| ImageText::of(&image))
-    }
-}
-
-/// Writes a plain JSON object's members as an image's: each value as the attribute value
-/// [`AttributeValue::from_json`] makes of it.
-struct Members<'a>(&'a mut Vec<u8>);
-
-/// Writes one plain JSON value as its attribute value.
-struct Attribute<'a>(&'a mut Vec<u8>);
-
-/// Writes a member's name as a JSON string.
-struct Name<'a>(&'a mut Vec<u8>);
-
-fn write_str(out: &mut Vec<u8>, s: &str) {
-    serde_json::to_writer(out, s).expect("writing to a Vec cannot fail");
-}
-
-/// Writes `open`, then what `next` writes each time, comma-separated, until it writes nothing
-/// (it returns false), then `close`.
-fn write_joined<E>(
-    out: &mut Vec<u8>,
-    (open, close): (&str, &str),
-    mut next: impl FnMut(&mut Vec<u8>) -> Result<bool, E>,
-) -> Result<(), E> {
-    out.extend_from_slice(open.as_bytes());
-    for n in 0.. {
-        let mark = out.len();
-        if n > 0 {
-            out.push(b',');
-        }
-        if !next(out)? {
-            out.truncate(mark);
-            break;
-        }
-    }
-    out.extend_from_slice(close.as_bytes());
-    Ok(())
-}
-
-/// Writes a map's members as `"NAME":ATTRIBUTE,...` between `open` and `close`.
-fn write_members<'de, A: serde::de::MapAccess<'de>>(
-    out: &mut Vec<u8>,
-    brackets: (&str, &str),
-    mut members: A,
-) -> Result<(), A::Error> {
-    write_joined(out, brackets, |out| {
-        if members.next_key_seed(Name(out))?.is_none() {
-            return Ok(false);
-        }
-        out.push(b':');
-        members.next_value_seed(Attribute(out))?;
-        Ok(true)
-    })
-}
-
-impl<'de> serde::de::Visitor<'de> for Members<'_> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("a JSON object")
-    }
-
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, members: A) -> Result<(), A::Error> {
-        write_members(self.0, ("{", "}"), members)
-    }
-}
-
-impl<'de> serde::de::DeserializeSeed<'de> for Name<'_> {
-    type Value = ();
-
-    fn deserialize<D: serde::Deserializer<'de>>(self, name: D) -> Result<(), D::Error> {
-        name.deserialize_str(self)
-    }
-}
-
-impl<'de> serde::de::Visitor<'de> for Name<'_> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("a member name")
-    }
-
-    fn visit_str<E>(self, name: &str) -> Result<(), E> {
-        write_str(self.0, name);
-        Ok(())
-    }
-}
-
-impl<'de> serde::de::DeserializeSeed<'de> for Attribute<'_> {
-    type Value = ();
-
-    fn deserialize<D: serde::Deserializer<'de>>(self, value: D) -> Result<(), D::Error> {
-        value.deserialize_any(self)
-    }
-}
-
-impl<'de> serde::de::Visitor<'de> for Attribute<'_> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("any JSON value")
-    }
-
-    fn visit_unit<E>(self) -> Result<(), E> {
-        self.0.extend_from_slice(br#"{"NULL":true}"#);
-        Ok(())
-    }
-
-    fn visit_bool<E>(self, b: bool) -> Result<(), E> {
-        let text: &[u8] = if b {
-            br#"{"BOOL":true}"#
-        } else {
-            br#"{"BOOL":false}"#
-        };
-        self.0.extend_from_slice(text);
-        Ok(())
-    }
-
-    fn visit_i64<E>(self, n: i64) -> Result<(), E> {
-        self.number(n)
-    }
-
-    fn visit_u64<E>(self, n: u64) -> Result<(), E> {
-        self.number(n)
-    }
-
-    fn visit_f64<E: serde::de::Error>(self, n: f64) -> Result<(), E> {
-        // serde_json's own spelling of the number, as `from_json` has it.
-        let n = serde_json::Number::from_f64(n)
-            .ok_or_else(|| E::custom("a number that is not finite"))?;
-        self.number(n)
-    }
-
-    fn visit_str<E>(self, s: &str) -> Result<(), E> {
-        self.0.extend_from_slice(br#"{"S":"#);
-        write_str(self.0, s);
-        self.0.push(b'}');
-        Ok(())
-    }
-
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut items: A) -> Result<(), A::Error> {
-        write_joined(self.0, (r#"{"L":["#, "]}"), |out| {
-            Ok(items.next_element_seed(Attribute(out))?.is_some())
-        })
-    }
-
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, members: A) -> Result<(), A::Error> {
-        write_members(self.0, (r#"{"M":{"#, "}}"), members)
-    }
-}
-
-impl Attribute<'_> {
-    fn number<E>(self, n: impl std::fmt::Display) -> Result<(), E> {
-        use std::io::Write;
-        write!(self.0, r#"{{"N":"{n}"}}"#).expect("writing to a Vec cannot fail");
-        Ok(())
     }
 }
 
@@ -389,7 +150,7 @@ impl StreamRecord {
             Value::Object(
                 image
                     .iter()
-                    .map(|(k, v)| (k.clone(), v.to_json()))
+                    .map(|(k, v)| (k.clone(), v.to_plain()))
                     .collect(),
             )
         };
@@ -414,42 +175,8 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    #[test]
-    fn json_converts_to_dynamodb_attribute_values_and_back() {
-        let item = json!({"orderId": "o-1", "total": 42.5, "paid": true, "note": null,
-                          "lines": [{"sku": "a", "qty": 2}], "tags": ["x"]});
-        let image = image_of(item.as_object().unwrap());
-        assert_eq!(
-            serde_json::to_value(&image).unwrap(),
-            json!({"orderId": {"S": "o-1"}, "total": {"N": "42.5"}, "paid": {"BOOL": true},
-                   "note": {"NULL": true}, "tags": {"L": [{"S": "x"}]},
-                   "lines": {"L": [{"M": {"sku": {"S": "a"}, "qty": {"N": "2"}}}]}})
-        );
-        let back: Map<String, Value> = image
-            .iter()
-            .map(|(k, v)| (k.clone(), v.to_json()))
-            .collect();
-        assert_eq!(Value::Object(back), item);
-    }
-
-    #[test]
-    fn an_image_read_from_plain_text_is_the_image_of_the_parsed_text() {
-        let text = r#"{"orderId": "o-\u00e9\n1", "total": 42.5, "big": 18446744073709551615,
-            "neg": -7, "tiny": 1e-7, "huge": 1e20, "paid": true, "note": null, "empty": {},
-            "lines": [{"sku": "a", "qty": 2, "tags": [[], [1.0, "x"]]}], "orderId2": ""}"#;
-        let parsed: Map<String, Value> = serde_json::from_str(text).unwrap();
-        let image = ImageText::from_plain(text).unwrap();
-        assert_eq!(image.image(), image_of(&parsed));
-        // A stored item's text has its members in order: its image text is the same, byte for byte.
-        let stored = serde_json::to_string(&parsed).unwrap();
-        assert_eq!(
-            ImageText::from_plain(&stored).unwrap().as_str(),
-            ImageText::of(&image_of(&parsed)).as_str()
-        );
-        assert!(ImageText::from_plain("[1]").is_err());
-        assert!(ImageText::from_plain("{\"a\": 1").is_err());
-        assert!(ImageText::from_plain("{\"a\": 1} x").is_err());
-        assert_eq!(ImageText::from_plain("{}").unwrap().as_str(), "{}");
+    fn image_of(item: &serde_json::Map<String, Value>) -> Image {
+        crate::value::image_of(item).unwrap()
     }
 
     #[test]

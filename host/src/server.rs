@@ -1,5 +1,6 @@
-//! Runs the host: opens the backend routes.toml names, serves the API, trims expired stream
-//! records in the background, and stops on SIGTERM or Ctrl-C within the grace period.
+//! Runs the host: opens the backend routes.toml names, serves the order API and the admin door
+//! (on one listener or two, within the connection limits), trims expired stream records in the
+//! background, and stops on SIGTERM or Ctrl-C within the grace period.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -7,12 +8,13 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use tokio::net::TcpListener;
 
-use crate::api::{self, App, Secret};
+use crate::api::{self, App, Door, Secret};
 use crate::backend::aws::AwsStore;
 use crate::backend::embedded::EmbeddedStore;
 use crate::backend::{Storage, Store};
 use crate::bus::Buses;
 use crate::config::{Backend, Config};
+use crate::connections;
 use crate::consumer::{ConsumerRunner, ConsumerStatus};
 use crate::pipe::{PipeRunner, PipeStatus};
 use crate::plugin::Plugins;
@@ -26,9 +28,12 @@ pub fn plugin_cache(config: &Config) -> std::path::PathBuf {
 /// How often expired change records and idempotency keys are trimmed.
 const TRIM_EVERY: Duration = Duration::from_secs(60);
 
-/// Serves until a shutdown signal; prints `switchyard listening on http://ADDR` once bound.
+/// Serves until a shutdown signal. Once bound, prints `switchyard admin listening on
+/// http://ADDR` when the admin door has a listener of its own, then `switchyard listening on
+/// http://ADDR`.
 pub async fn run(config: Config) -> anyhow::Result<()> {
     let config = Arc::new(config);
+    let (api_token, admin_token) = tokens(&config)?;
     let mut commits = None;
     let store: Arc<dyn Storage> = match config.host.backend {
         Backend::Embedded => {
@@ -55,15 +60,6 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             Arc::new(aws)
         }
     };
-    let token = match &config.host.auth_token_env {
-        None => None,
-        Some(name) => match std::env::var(name) {
-            Ok(token) if !token.is_empty() => Some(Secret::new(token)),
-            _ => bail!(
-                "`host.auth_token_env` names `{name}`, but that environment variable is not set"
-            ),
-        },
-    };
     let mut aws_keys = api::AccessKeys::new();
     for (id, env) in &config.host.aws_access_keys {
         match std::env::var(env) {
@@ -86,10 +82,12 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let plugins = Arc::new(plugins);
     let buses = Arc::new(Buses::new(&config));
 
-    let listener = TcpListener::bind(config.host.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", config.host.listen))?;
+    let listener = bind(config.host.listen, "the order API").await?;
     let address = listener.local_addr()?;
+    let admin_listener = match config.host.admin.listen {
+        Some(admin) => Some(bind(admin, "the admin door").await?),
+        None => None,
+    };
     let grace = config.host.shutdown_grace;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut workers = Vec::new();
@@ -135,21 +133,39 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         runtime.metrics.register_commits(commits);
     }
     let runtime = Arc::new(runtime);
+    let limits = config.host.connections;
     let app = App {
         config,
         store: store.clone(),
         stream: store.clone(),
-        token,
+        api_token,
+        admin_token,
         runtime,
         aws_keys: Arc::new(aws_keys),
     };
     let trimmer = tokio::spawn(trim_forever(store));
 
+    let mut serving = Vec::new();
+    let api_door = match admin_listener {
+        None => Door::Both,
+        Some(listener) => {
+            let admin = listener.local_addr()?;
+            tracing::info!(%admin, "switchyard admin door listening");
+            println!("switchyard admin listening on http://{admin}");
+            let router = api::door(app.clone(), Door::Admin);
+            let door = connections::serve(listener, router, limits, "admin", stop_rx.clone());
+            serving.push(tokio::spawn(door));
+            Door::OrderApi
+        }
+    };
+    let router = api::door(app, api_door);
+    let door = connections::serve(listener, router, limits, "api", stop_rx.clone());
+    serving.push(tokio::spawn(door));
     tracing::info!(%address, "switchyard listening");
     println!("switchyard listening on http://{address}");
 
     let mut stopping = stop_rx.clone();
-    let serve = axum::serve(listener, api::router(app)).with_graceful_shutdown(async move {
+    tokio::spawn(async move {
         shutdown_signal().await;
         tracing::info!("shutting down: finishing requests in flight");
         let _ = stop_tx.send(true);
@@ -160,18 +176,50 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     };
     // Pipes and consumers finish the batch in hand, checkpoint, and stop.
     let work = async move {
-        let served = serve.await;
+        futures::future::join_all(serving).await;
         futures::future::join_all(workers).await;
-        served
     };
     tokio::select! {
-        served = work => served.context("the HTTP server failed")?,
+        () = work => {}
         () = deadline => tracing::warn!(?grace, "shutdown grace period over; leaving work unfinished"),
     }
     trimmer.abort();
     drop(plugins);
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Each door's token: the order API's, and the admin door's (its own, or else the order API's).
+fn tokens(config: &Config) -> anyhow::Result<(Option<Secret>, Option<Secret>)> {
+    let load =
+        |source| Secret::load(config, source).map_err(|problem| anyhow::anyhow!("{problem}"));
+    let host = &config.host;
+    let api_token = host.auth.as_ref().map(load).transpose()?;
+    let admin_token = match &host.admin.auth {
+        Some(source) => Some(load(source)?),
+        None => {
+            if api_token.is_some() {
+                tracing::warn!(
+                    "the admin door takes the order API's token, so an order API caller can redrive, \
+                     replay and read dead letters; give `[host.admin]` a token of its own"
+                );
+            }
+            api_token.clone()
+        }
+    };
+    if api_token.is_some() && host.aws_access_keys.is_empty() {
+        tracing::warn!(
+            "the order API needs a token, but AWS's APIs on the same door accept any signature; \
+             list the keys they take in `host.aws_access_keys`"
+        );
+    }
+    Ok((api_token, admin_token))
+}
+
+async fn bind(address: std::net::SocketAddr, door: &str) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(address)
+        .await
+        .with_context(|| format!("cannot listen on {address} for {door}"))
 }
 
 /// Records where a pipe starts each shard before the API takes a write, so that no write it

@@ -203,7 +203,7 @@ impl Tracer {
         item.insert("updatedAt".into(), Value::String(now));
         self.check_schema(table, &item)?;
         Ok(Write::Create {
-            item: Item::new(key, 1, item),
+            item: Item::from_plain(key, 1, &item).map_err(|e| e.to_string())?,
             idempotency: None,
         })
     }
@@ -226,12 +226,12 @@ impl Tracer {
             ));
         }
         item.insert("version".into(), json!(2));
-        let created = old.body().get("createdAt").cloned().unwrap_or(Value::Null);
+        let created = old.plain().get("createdAt").cloned().unwrap_or(Value::Null);
         item.insert("createdAt".into(), created);
         item.insert("updatedAt".into(), Value::String(crate::api::timestamp()));
         self.check_schema(table, &item)?;
         Ok(Write::Replace {
-            item: Item::new(key, 2, item),
+            item: Item::from_plain(key, 2, &item).map_err(|e| e.to_string())?,
             expected_version: 1,
         })
     }

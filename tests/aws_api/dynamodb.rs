@@ -76,6 +76,10 @@ page = ddb.query(TableName='orders', KeyConditionExpression='id = :id', Expressi
 assert [i['at']['N'] for i in page['Items']] == ['2'] and page['LastEvaluatedKey'] == {'id': {'S': 'o-1'}, 'at': {'N': '2'}}, page
 rest = ddb.query(TableName='orders', KeyConditionExpression='id = :id', ExpressionAttributeValues={':id': {'S': 'o-1'}}, ScanIndexForward=False, ExclusiveStartKey=page['LastEvaluatedKey'])
 assert [i['at']['N'] for i in rest['Items']] == ['1'] and 'LastEvaluatedKey' not in rest, rest
+forward = ddb.query(TableName='orders', KeyConditionExpression='id = :id', ExpressionAttributeValues={':id': {'S': 'o-1'}}, Limit=1)
+assert [i['at']['N'] for i in forward['Items']] == ['1'] and forward['LastEvaluatedKey'] == {'id': {'S': 'o-1'}, 'at': {'N': '1'}}, forward
+onward = ddb.query(TableName='orders', KeyConditionExpression='id = :id', ExpressionAttributeValues={':id': {'S': 'o-1'}}, ExclusiveStartKey=forward['LastEvaluatedKey'])
+assert [i['at']['N'] for i in onward['Items']] == ['2'] and 'LastEvaluatedKey' not in onward, onward
 ranged = ddb.query(TableName='orders', KeyConditionExpression='id = :id AND #a BETWEEN :lo AND :hi', FilterExpression='total > :t',
     ExpressionAttributeNames={'#a': 'at'}, ExpressionAttributeValues={':id': {'S': 'o-1'}, ':lo': {'N': '0'}, ':hi': {'N': '5'}, ':t': {'N': '5'}})
 assert ranged['Count'] == 1 and ranged['ScannedCount'] == 2, ranged
@@ -123,6 +127,84 @@ ddb.create_table(TableName='customers', KeySchema=[{'AttributeName': 'customerId
         serde_json::json!({"id": {"S": "o-1"}, "at": {"N": "1"}})
     );
     assert_eq!(host.records("customers").await.len(), 4);
+}
+
+#[tokio::test]
+async fn items_keep_their_dynamodb_types_exactly_through_both_apis_and_the_stream() {
+    let host = Host::start(ROUTES);
+    // boto3's resource API, as users write it: Python sets, Decimals, Binary.
+    boto3(
+        &host,
+        r#"
+from decimal import Decimal
+from boto3.dynamodb.types import Binary
+table = boto3.resource('dynamodb', endpoint_url=ddb.meta.endpoint_url, region_name='us-east-1',
+    aws_access_key_id='test', aws_secret_access_key='test').Table('orders')
+big = Decimal('12345678901234567890123456789012345678')
+tiny = Decimal('1E-130')
+table.put_item(Item={'id': 'o-1', 'at': 1, 'tags': {'a', 'b'}, 'sizes': {Decimal('1.5'), 2},
+    'blob': Binary(b'\x00\x01\xff'), 'blobs': {Binary(b'x'), Binary(b'y')}, 'big': big, 'tiny': tiny,
+    'empty': '', 'nested': {'deep': [{'set': {'z'}}]}})
+got = table.get_item(Key={'id': 'o-1', 'at': 1})['Item']
+assert got['tags'] == {'a', 'b'} and got['sizes'] == {Decimal('1.5'), Decimal('2')}, got
+assert got['blob'] == Binary(b'\x00\x01\xff') and got['blobs'] == {Binary(b'x'), Binary(b'y')}, got
+assert got['big'] == big and got['tiny'] == tiny and got['empty'] == '', got
+assert got['nested']['deep'][0]['set'] == {'z'}, got
+table.update_item(Key={'id': 'o-1', 'at': 1}, UpdateExpression='ADD tags :t, big :one DELETE sizes :s',
+    ExpressionAttributeValues={':t': {'c'}, ':one': Decimal('-1'), ':s': {Decimal('1.50')}})
+got = table.get_item(Key={'id': 'o-1', 'at': 1})['Item']
+assert got['tags'] == {'a', 'b', 'c'} and got['sizes'] == {Decimal('2')}, got
+assert got['big'] == Decimal('12345678901234567890123456789012345677'), got
+try:
+    ddb.put_item(TableName='orders', Item={'id': {'S': 'o-2'}, 'at': {'N': '1'}, 'n': {'N': '1' * 39}})
+    raise AssertionError('39 digits')
+except ClientError as e:
+    assert e.response['Error']['Code'] == 'ValidationException', e.response
+"#,
+    );
+    // The HTTP API shows the same item as plain JSON, every digit kept.
+    let text = host.get_text("/orders/o-1/1").await;
+    assert!(
+        text.contains(r#""big":12345678901234567890123456789012345677"#),
+        "{text}"
+    );
+    let item: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(item["blob"], "AAH/");
+    assert_eq!(item["tags"].as_array().map(Vec::len), Some(3));
+    // A merge patch over HTTP leaves what it does not name as it was: the sets stay sets.
+    let patched = Host::client()
+        .patch(format!("{}/orders/o-1/1", host.url))
+        .header("content-type", "application/json")
+        .header("if-match", "*")
+        .body(r#"{"note": "gift", "empty": null}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(patched.status(), 200, "{}", patched.text().await.unwrap());
+    boto3(
+        &host,
+        r#"
+item = ddb.get_item(TableName='orders', Key={'id': {'S': 'o-1'}, 'at': {'N': '1'}})['Item']
+assert sorted(item['tags']['SS']) == ['a', 'b', 'c'] and item['blob'] == {'B': b'\x00\x01\xff'}, item
+assert item['note'] == {'S': 'gift'} and 'empty' not in item, item
+"#,
+    );
+    // The change records carry the typed images, as DynamoDB Streams does.
+    let records = host.records("orders").await;
+    let image = &records[0]["dynamodb"]["NewImage"];
+    assert_eq!(image["blob"], serde_json::json!({"B": "AAH/"}));
+    assert_eq!(
+        image["big"],
+        serde_json::json!({"N": "12345678901234567890123456789012345678"})
+    );
+    assert_eq!(image["tiny"]["N"].as_str().map(str::len), Some(132));
+    assert!(image["tags"]["SS"].is_array(), "{image}");
+    assert_eq!(
+        records.last().unwrap()["dynamodb"]["NewImage"]["tags"]["SS"]
+            .as_array()
+            .map(Vec::len),
+        Some(3)
+    );
 }
 
 #[tokio::test]

@@ -215,17 +215,20 @@ assert urllib.request.urlopen(request).status == 201
 got = receive("new-orders", WaitTimeSeconds=10, MessageSystemAttributeNames=["All"])
 assert len(got) == 1, got
 assert got[0]["MD5OfBody"] == md5(got[0]["Body"].encode())
+sqs.delete_message(QueueUrl=url("new-orders"), ReceiptHandle=got[0]["ReceiptHandle"])
+left = sqs.get_queue_attributes(QueueUrl=url("new-orders"), AttributeNames=["All"])["Attributes"]
+assert left["ApproximateNumberOfMessages"] == "0" and left["ApproximateNumberOfMessagesNotVisible"] == "0", left
 print(json.dumps(json.loads(got[0]["Body"])))
 "#,
     );
     assert_eq!(out, serde_json::json!({"order": "o-1"}));
 }
 
-#[test]
-fn a_message_boto3_sends_reaches_the_queues_consumer_plugin() {
+/// A host whose queue `notifications` the `notify` consumer plugin reads, with `routes` besides.
+fn notified(routes: &str) -> Host {
     common::build_rust_plugins();
-    let routes = format!(
-        r#"
+    Host::start(&format!(
+        r#"{routes}
 [plugins.notify]
 world = "consumer"
 wasm = "{}"
@@ -237,8 +240,41 @@ queue = "notifications"
 handler = "notify"
 "#,
         common::pipeline::wasm("notify.wasm")
+    ))
+}
+
+#[test]
+fn an_item_put_through_the_dynamodb_api_reaches_the_consumer_plugin_through_the_pipe() {
+    let host = notified(
+        r#"
+[tables.orders]
+key = "orderId"
+
+[pipes.orders]
+source = "orders"
+filter = ['{"eventName": ["INSERT"]}']
+target = { queue = "notifications" }
+"#,
     );
-    let host = Host::start(&routes);
+    boto3(
+        &host,
+        r#"
+ddb = boto3.client("dynamodb", endpoint_url=sys.argv[1])
+ddb.put_item(TableName="orders", Item={"orderId": {"S": "o-ddb"}, "total": {"N": "12"}})
+"#,
+    );
+    let seen = common::pipeline::wait_for(&host, "the consumer to handle o-ddb", |seen| {
+        seen.iter().any(|h| h.order == "o-ddb")
+    });
+    assert!(
+        seen.iter()
+            .any(|h| h.order == "o-ddb" && h.plugin == "notify")
+    );
+}
+
+#[test]
+fn a_message_boto3_sends_reaches_the_queues_consumer_plugin() {
+    let host = notified("");
     boto3(
         &host,
         r#"
@@ -265,5 +301,62 @@ while True:
     assert time.time() < deadline, left
     time.sleep(0.1)
 "#,
+    );
+}
+
+#[test]
+fn a_queue_a_consumer_plugin_reads_is_shared_with_a_boto3_poller_as_two_sqs_pollers_share_it() {
+    let host = notified("");
+    let out = boto3(
+        &host,
+        r#"
+q = url("notifications")
+taken, done = [], threading.Event()
+def poll():
+    while not done.is_set():
+        for m in receive("notifications", WaitTimeSeconds=1, MaxNumberOfMessages=10):
+            taken.append(json.loads(m["Body"])["dynamodb"]["Keys"]["orderId"]["S"])
+            sqs.delete_message(QueueUrl=q, ReceiptHandle=m["ReceiptHandle"])
+poller = threading.Thread(target=poll)
+poller.start()
+for i in range(60):
+    body = {"dynamodb": {"Keys": {"orderId": {"S": f"o-{i}"}}}, "customerTier": "gold"}
+    sqs.send_message(QueueUrl=q, MessageBody=json.dumps(body))
+    time.sleep(0.02)
+deadline = time.time() + 30
+while True:
+    left = sqs.get_queue_attributes(QueueUrl=q, AttributeNames=["All"])["Attributes"]
+    if left["ApproximateNumberOfMessages"] == "0" and left["ApproximateNumberOfMessagesNotVisible"] == "0":
+        break
+    assert time.time() < deadline, left
+    time.sleep(0.1)
+done.set()
+poller.join()
+print(json.dumps(taken))
+"#,
+    );
+    let taken: Vec<String> = serde_json::from_value(out).unwrap();
+    let handled = common::pipeline::wait_for(&host, "the consumer's share", |seen| {
+        seen.len() + taken.len() >= 60
+    });
+    let by_plugin: std::collections::BTreeSet<&str> =
+        handled.iter().map(|h| h.order.as_str()).collect();
+    let by_boto3: std::collections::BTreeSet<&str> = taken.iter().map(String::as_str).collect();
+    assert_eq!(
+        (by_plugin.len(), by_boto3.len()),
+        (handled.len(), taken.len()),
+        "no message is handled twice"
+    );
+    assert!(by_plugin.is_disjoint(&by_boto3), "no message reaches both");
+    assert_eq!(
+        by_plugin.len() + by_boto3.len(),
+        60,
+        "every message reaches one"
+    );
+    assert!(
+        !by_plugin.is_empty() && !by_boto3.is_empty(),
+        "both pollers get a share: the plugin {}, boto3 {}",
+        by_plugin.len(),
+        by_boto3.len()
     );
 }

@@ -34,10 +34,14 @@ pub fn build_rust_plugins() {
 pub struct Host {
     pub dir: tempfile::TempDir,
     pub url: String,
+    /// The admin door's URL: `url`, unless routes.toml gives the admin door its own listener.
+    pub admin_url: String,
     routes: PathBuf,
     child: Option<Child>,
     args: Vec<String>,
     env: Vec<(String, String)>,
+    /// Shell commands run before the binary replaces the shell, e.g. `ulimit -f 2048`.
+    shell: Option<String>,
 }
 
 impl Host {
@@ -65,6 +69,65 @@ impl Host {
         host
     }
 
+    /// Starts the host through `sh`, which runs `shell` first (e.g. `ulimit -f 2048`) and then
+    /// becomes the host.
+    pub fn start_in_shell(routes: &str, shell: &str) -> Host {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let path = dir.path().join("routes.toml");
+        std::fs::write(&path, routes).expect("routes.toml is written");
+        let mut host = Host::new(dir, path, &[]);
+        host.shell = Some(shell.to_string());
+        host.launch();
+        host
+    }
+
+    /// Runs `switchyard up` on `routes` expecting it to refuse to start: its exit code and
+    /// stderr. Panics if it starts serving instead.
+    pub fn refused(routes: &str, args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String) {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let path = dir.path().join("routes.toml");
+        std::fs::write(&path, routes).expect("routes.toml is written");
+        // Were it to start after all, it would listen on loopback only.
+        let listen: &[&str] = match args.contains(&"--listen") {
+            true => &[],
+            false => &["--listen", "127.0.0.1:0"],
+        };
+        let mut child = Command::new(BINARY)
+            .arg("up")
+            .arg("--routes")
+            .arg(&path)
+            .args(listen)
+            .arg("--data-dir")
+            .arg(dir.path().join("data"))
+            .args(args)
+            .envs(env.iter().copied())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the switchyard binary starts");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while child
+            .try_wait()
+            .expect("the host can be waited for")
+            .is_none()
+        {
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("the host did not refuse to start within 30s");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let output = child.wait_with_output().expect("its output");
+        assert!(
+            !String::from_utf8_lossy(&output.stdout).contains("listening on"),
+            "the host started serving"
+        );
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    }
+
     /// Starts the host on the repository's own routes.toml (the order pipeline), with a
     /// temporary data dir.
     pub fn start_default() -> Host {
@@ -83,10 +146,12 @@ impl Host {
         Host {
             dir,
             url: String::new(),
+            admin_url: String::new(),
             routes,
             child: None,
             args: args.iter().map(|a| a.to_string()).collect(),
             env: Vec::new(),
+            shell: None,
         }
     }
 
@@ -110,7 +175,17 @@ impl Host {
             .append(true)
             .open(self.dir.path().join("host.log"))
             .expect("the host log opens");
-        let mut child = Command::new(BINARY)
+        let mut command = match &self.shell {
+            None => Command::new(BINARY),
+            Some(shell) => {
+                let mut sh = Command::new("sh");
+                sh.arg("-c")
+                    .arg(format!("{shell}; exec \"$0\" \"$@\""))
+                    .arg(BINARY);
+                sh
+            }
+        };
+        let mut child = command
             .arg("up")
             .arg("--routes")
             .arg(self.routes_path())
@@ -126,7 +201,15 @@ impl Host {
             .expect("the switchyard binary starts");
         let stdout = child.stdout.take().expect("stdout is piped");
         let mut lines = BufReader::new(stdout).lines();
-        let line = lines.next().and_then(Result::ok).unwrap_or_default();
+        // A separate admin door says where it listens first; the order API's line comes last.
+        let mut admin = None;
+        let line = loop {
+            let line = lines.next().and_then(Result::ok).unwrap_or_default();
+            match line.strip_prefix("switchyard admin listening on ") {
+                Some(url) => admin = Some(url.to_string()),
+                None => break line,
+            }
+        };
         let url = line
             .strip_prefix("switchyard listening on ")
             .unwrap_or_else(|| {
@@ -138,6 +221,7 @@ impl Host {
             .to_string();
         // Keep draining stdout so the host never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});
+        self.admin_url = admin.unwrap_or_else(|| url.clone());
         self.url = url;
         self.child = Some(child);
     }
@@ -183,20 +267,20 @@ impl Host {
             .expect("an HTTP client")
     }
 
-    /// The JSON body of `GET {path}`, e.g. `/admin/pipes`.
+    /// The JSON body of `GET {path}` on the admin door, e.g. `/admin/pipes`.
     pub async fn get_json(&self, path: &str) -> Value {
         let response = Host::client()
-            .get(format!("{}{path}", self.url))
+            .get(format!("{}{path}", self.admin_url))
             .send()
             .await
             .unwrap();
         response.json().await.unwrap()
     }
 
-    /// The text body of `GET {path}`, e.g. `/metrics`.
+    /// The text body of `GET {path}` on the admin door, e.g. `/metrics`.
     pub async fn get_text(&self, path: &str) -> String {
         let response = Host::client()
-            .get(format!("{}{path}", self.url))
+            .get(format!("{}{path}", self.admin_url))
             .send()
             .await
             .unwrap();
@@ -208,7 +292,7 @@ impl Host {
         let client = Host::client();
         let mut all: Vec<Value> = Vec::new();
         loop {
-            let mut url = format!("{}/admin/tables/{table}/stream?limit=1000", self.url);
+            let mut url = format!("{}/admin/tables/{table}/stream?limit=1000", self.admin_url);
             if let Some(last) = all.last() {
                 url.push_str(&format!(
                     "&after={}",

@@ -53,10 +53,14 @@ async fn read_stream(
     let bad = |message: String| ApiError::bad_request("invalid_query", message);
     let after = match params.after {
         None => None,
-        Some(seq)
-            if !seq.is_empty() && seq.len() <= 40 && seq.bytes().all(|b| b.is_ascii_digit()) =>
-        {
-            Some(SequenceNumber(seq))
+        Some(seq) if !seq.is_empty() && seq.bytes().all(|b| b.is_ascii_digit()) => {
+            let seq = SequenceNumber(seq);
+            if !api.stream.holds(&seq) {
+                return Err(bad(format!(
+                    "`after` is out of range: `{seq}` cannot be a sequence number of this stream"
+                )));
+            }
+            Some(seq)
         }
         Some(_) => {
             return Err(bad(

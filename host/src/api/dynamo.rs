@@ -7,9 +7,10 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use crate::apigateway::{Action, DynamoError, ReturnValues, to_typed};
+use crate::apigateway::{Action, DynamoError, ReturnValues};
 use crate::backend::{Item, Store, StoreError, Write, Written};
 use crate::config::{Key, KeySchema, TableId};
+use crate::value::{Image, compare};
 
 /// How often a conditional write is tried again when another write changed the item between
 /// its read and its write.
@@ -71,7 +72,7 @@ impl Writer<'_> {
                     }
                     Some(condition) => {
                         let current = self.store.get(self.table, &key).await?;
-                        if !condition.holds(current.as_ref().map(Item::body)) {
+                        if !condition.holds(current.as_ref().map(Item::image)) {
                             return Err(Failure::Dynamo(DynamoError::ConditionalCheckFailed));
                         }
                         self.store_over(current.as_ref(), key, item.clone()).await?;
@@ -79,7 +80,11 @@ impl Writer<'_> {
                     }
                 };
                 Ok(attributes(
-                    return_old.then_some(old).flatten().as_ref().map(Item::body),
+                    return_old
+                        .then_some(old)
+                        .flatten()
+                        .as_ref()
+                        .map(Item::image),
                 ))
             }
             Action::Update {
@@ -90,13 +95,13 @@ impl Writer<'_> {
             } => {
                 let key_value = self.key_of(key)?;
                 let current = self.store.get(self.table, &key_value).await?;
-                let old = current.as_ref().map(Item::body);
+                let old = current.as_ref().map(Item::image);
                 if condition.as_ref().is_some_and(|c| !c.holds(old)) {
                     return Err(Failure::Dynamo(DynamoError::ConditionalCheckFailed));
                 }
                 let mut new = old.cloned().unwrap_or_else(|| key.clone());
                 update.apply(&mut new).map_err(Failure::Dynamo)?;
-                if self.key.key_of(&new).ok().as_ref() != Some(&key_value) {
+                if self.key.key_of_image(&new).ok().as_ref() != Some(&key_value) {
                     return Err(Failure::Dynamo(DynamoError::Validation(
                         "One or more parameter values were invalid: Cannot update attribute of the key; this attribute is part of the key".into(),
                     )));
@@ -120,7 +125,7 @@ impl Writer<'_> {
                 let current = self.store.get(self.table, &key).await?;
                 if condition
                     .as_ref()
-                    .is_some_and(|c| !c.holds(current.as_ref().map(Item::body)))
+                    .is_some_and(|c| !c.holds(current.as_ref().map(Item::image)))
                 {
                     return Err(Failure::Dynamo(DynamoError::ConditionalCheckFailed));
                 }
@@ -137,27 +142,27 @@ impl Writer<'_> {
                         .then_some(current)
                         .flatten()
                         .as_ref()
-                        .map(Item::body),
+                        .map(Item::image),
                 ))
             }
         }
     }
 
-    /// Writes `body` in place of `current` (a create when there is none), so that a write
+    /// Writes `image` in place of `current` (a create when there is none), so that a write
     /// between this one's read and its write fails it instead of being overwritten.
     async fn store_over(
         &self,
         current: Option<&Item>,
         key: Key,
-        body: Map<String, Value>,
+        image: Image,
     ) -> Result<(), StoreError> {
         let write = match current {
             None => Write::Create {
-                item: Item::new(key, 1, body),
+                item: Item::new(key, 1, image),
                 idempotency: None,
             },
             Some(current) => Write::Replace {
-                item: Item::new(key, current.version() + 1, body),
+                item: Item::new(key, current.version() + 1, image),
                 expected_version: current.version(),
             },
         };
@@ -165,33 +170,36 @@ impl Writer<'_> {
     }
 
     /// The key an item or a `Key` map holds, refused as DynamoDB refuses it.
-    pub(super) fn key_of(&self, item: &Map<String, Value>) -> Result<Key, Failure> {
+    pub(super) fn key_of(&self, item: &Image) -> Result<Key, Failure> {
         self.key
-            .key_of(item)
+            .key_of_image(item)
             .map_err(|why| Failure::Dynamo(DynamoError::Validation(why)))
     }
 }
 
 /// `{"Attributes": ...}` in DynamoDB's typed JSON, or `{}`.
-pub(super) fn attributes(item: Option<&Map<String, Value>>) -> Map<String, Value> {
+pub(super) fn attributes(item: Option<&Image>) -> Map<String, Value> {
     let mut answer = Map::new();
     if let Some(item) = item {
-        answer.insert("Attributes".into(), Value::Object(to_typed(item)));
+        answer.insert(
+            "Attributes".into(),
+            serde_json::to_value(item).unwrap_or_default(),
+        );
     }
     answer
 }
 
 /// The attributes an update changed: their old values (`old_values`) or their new ones.
-fn changed(
-    old: Option<&Map<String, Value>>,
-    new: &Map<String, Value>,
-    old_values: bool,
-) -> Map<String, Value> {
-    let empty = Map::new();
+fn changed(old: Option<&Image>, new: &Image, old_values: bool) -> Image {
+    let empty = Image::new();
     let old = old.unwrap_or(&empty);
     let (from, other) = if old_values { (old, new) } else { (new, old) };
     from.iter()
-        .filter(|(name, value)| other.get(*name) != Some(value))
+        .filter(|(name, value)| {
+            other
+                .get(*name)
+                .is_none_or(|o| compare(o, value) != Some(std::cmp::Ordering::Equal))
+        })
         .map(|(name, value)| (name.clone(), value.clone()))
         .collect()
 }

@@ -1,6 +1,7 @@
 //! A table's items over HTTP: create (with `Idempotency-Key`), read, replace and merge-patch
 //! (with `If-Match`), delete, and paging. The table's JSON Schema guards every write.
 
+use std::cmp::Ordering;
 use std::sync::Arc;
 
 use axum::Router;
@@ -20,6 +21,7 @@ use sha2::{Digest, Sha256};
 use super::{ApiError, App};
 use crate::backend::{Idempotency, Item, Page, Store, Write, Written};
 use crate::config::{Generated, Key, KeySchema, KeyValue, Schema, TableId};
+use crate::value::{self, AttributeValue, Image, PlainError, ValueError};
 
 const MAX_KEY_LEN: usize = 255;
 const DEFAULT_PAGE: usize = 100;
@@ -89,7 +91,7 @@ async fn create(State(t): Table, headers: HeaderMap, body: Body) -> Result<Respo
     doc.insert("updatedAt".into(), Value::String(now));
     let doc = t.validate(doc)?;
 
-    let item = Item::new(key, 1, doc);
+    let item = Item::from_plain(key, 1, &doc).map_err(invalid_value)?;
     let ours = idempotency.as_ref().map(|i| i.fingerprint.clone());
     match t
         .store
@@ -124,7 +126,8 @@ async fn replace(
     body: Body,
 ) -> Result<Response, ApiError> {
     let (current, doc) = t.update_request(&path, &headers, body).await?;
-    t.update(current, doc).await
+    let image = value::image_of(&doc).map_err(invalid_value)?;
+    t.update(current, image).await
 }
 
 async fn patch(
@@ -134,12 +137,10 @@ async fn patch(
     body: Body,
 ) -> Result<Response, ApiError> {
     let (current, changes) = t.update_request(&path, &headers, body).await?;
-    // RFC 7396: the patch is merged into the stored item; `null` removes a member.
-    let mut merged = Value::Object(current.body().clone());
-    json_patch::merge(&mut merged, &Value::Object(changes));
-    let Value::Object(merged) = merged else {
-        unreachable!("merging an object patch into an object yields an object")
-    };
+    // RFC 7396: the patch is merged into the stored item; `null` removes a member. What it
+    // does not name keeps its DynamoDB type (a set stays a set).
+    let mut merged = current.image().clone();
+    value::merge_patch(&mut merged, &changes).map_err(invalid_value)?;
     t.update(current, merged).await
 }
 
@@ -211,7 +212,7 @@ fn page_response(page: Page) -> Response {
     let items: Vec<Value> = page
         .items
         .into_iter()
-        .map(|item| Value::Object(item.into_body()))
+        .map(|item| Value::Object(item.plain()))
         .collect();
     axum::Json(json!({"items": items, "nextCursor": next})).into_response()
 }
@@ -312,38 +313,34 @@ impl TableApi {
             .ok_or_else(|| ApiError::NotFound(format!("no item with key `{key}`")))
     }
 
-    /// Writes `doc` as the next version of `current`, keeping the attributes the server owns.
-    async fn update(
-        &self,
-        current: Item,
-        mut doc: Map<String, Value>,
-    ) -> Result<Response, ApiError> {
-        for (name, value) in self.key.json(current.key()) {
-            match doc.get(&name) {
+    /// Writes `image` as the next version of `current`, keeping the attributes the server owns.
+    async fn update(&self, current: Item, mut image: Image) -> Result<Response, ApiError> {
+        for (name, value) in self.key.image(current.key()) {
+            match image.get(&name) {
                 None => {}
-                Some(given) if given == &value => {}
+                Some(given) if value::compare(given, &value) == Some(Ordering::Equal) => {}
                 Some(_) => {
                     return Err(ApiError::bad_request(
                         "key_mismatch",
-                        format!("`{name}` cannot change; it must be `{value}` or absent"),
+                        format!(
+                            "`{name}` cannot change; it must be `{}` or absent",
+                            value.to_plain()
+                        ),
                     ));
                 }
             }
-            doc.insert(name, value);
+            image.insert(name, value);
         }
         let version = current.version() + 1;
-        doc.insert("version".into(), json!(version));
-        doc.insert(
+        image.insert("version".into(), AttributeValue::N(version.to_string()));
+        let created = current.image().get("createdAt").cloned();
+        image.insert(
             "createdAt".into(),
-            current
-                .body()
-                .get("createdAt")
-                .cloned()
-                .unwrap_or(Value::Null),
+            created.unwrap_or(AttributeValue::Null(true)),
         );
-        doc.insert("updatedAt".into(), Value::String(timestamp()));
-        let doc = self.validate(doc)?;
-        let item = Item::new(current.key().clone(), version, doc);
+        image.insert("updatedAt".into(), AttributeValue::S(timestamp()));
+        self.validate(value::plain_of(&image))?;
+        let item = Item::new(current.key().clone(), version, image);
         let written = self
             .store
             .write(
@@ -401,7 +398,8 @@ fn written_item(written: Written) -> Item {
 fn with_etag(status: StatusCode, item: Item) -> Response {
     let etag = HeaderValue::from_str(&format!("\"{}\"", item.version()));
     let json = HeaderValue::from_static("application/json");
-    let mut response = (status, [(header::CONTENT_TYPE, json)], item.into_text()).into_response();
+    let text = value::plain_text(item.image());
+    let mut response = (status, [(header::CONTENT_TYPE, json)], text).into_response();
     if let Ok(etag) = etag {
         response.headers_mut().insert(header::ETAG, etag);
     }
@@ -437,17 +435,24 @@ async fn read_object(
         )));
     }
     let bytes = read_limited(body, t.max_body).await?;
-    match serde_json::from_slice::<Value>(&bytes) {
-        Ok(Value::Object(map)) => Ok(map),
-        Ok(_) => Err(ApiError::bad_request(
-            "not_an_object",
-            "the request body must be a JSON object",
-        )),
-        Err(err) => Err(ApiError::bad_request(
+    value::parse_object(&bytes).map_err(|err| match err {
+        PlainError::NotAnObject => {
+            ApiError::bad_request("not_an_object", "the request body must be a JSON object")
+        }
+        PlainError::Malformed(err) => ApiError::bad_request(
             "malformed_json",
             format!("the request body is not valid JSON: {err}"),
-        )),
-    }
+        ),
+        PlainError::Duplicate(err) => ApiError::bad_request(
+            "duplicate_member",
+            format!("the request body is ambiguous: {err}"),
+        ),
+    })
+}
+
+/// A value DynamoDB could not hold (a number beyond 38 digits, nesting beyond 32 levels).
+fn invalid_value(err: ValueError) -> ApiError {
+    ApiError::bad_request("invalid_value", err.to_string())
 }
 
 /// Reads at most `limit` bytes of body. A larger body is read on and thrown away (up to

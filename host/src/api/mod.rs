@@ -1,10 +1,14 @@
-//! The HTTP API (axum): each table of routes.toml under its own path, the stream admin endpoint,
-//! and health checks. `router` builds everything from the config; tests drive it without a socket.
+//! The HTTP API (axum), behind two doors: the order API (each table of routes.toml under its own
+//! path, API Gateway integrations, AWS's APIs) and the operator surface (`/admin/*`,
+//! `/metrics`), each with its own token, on one listener or two; health checks on both.
+//! `router` builds everything from the config; tests drive it without a socket.
 
 mod admin;
+mod auth;
 mod aws;
 mod dynamo;
 mod error;
+mod guards;
 mod integration;
 mod items;
 mod ops;
@@ -13,12 +17,13 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{Request, State};
-use axum::http::{StatusCode, header};
-use axum::middleware::{self, Next};
+use axum::http::StatusCode;
+use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tower_http::trace::TraceLayer;
 
+pub use auth::Secret;
 pub use aws::AccessKeys;
 pub use error::ApiError;
 pub(crate) use items::timestamp;
@@ -32,84 +37,91 @@ pub struct App {
     pub config: Arc<Config>,
     pub store: Arc<dyn Store>,
     pub stream: Arc<dyn ChangeStream>,
-    /// The bearer token every request but the health checks must carry, when auth is on.
-    pub token: Option<Secret>,
+    /// The bearer token the order API's requests must carry, when it has one.
+    pub api_token: Option<Secret>,
+    /// The bearer token the admin door's requests must carry, when it has one.
+    pub admin_token: Option<Secret>,
     /// The running pipeline, for the operations endpoints.
     pub runtime: Arc<crate::runtime::Runtime>,
     /// The access keys AWS's APIs accept; empty: any.
     pub aws_keys: Arc<aws::AccessKeys>,
 }
 
-/// A secret that never shows in `Debug` output or logs.
-#[derive(Clone)]
-pub struct Secret(Arc<str>);
-
-impl Secret {
-    pub fn new(value: impl Into<Arc<str>>) -> Secret {
-        Secret(value.into())
-    }
-
-    /// The secret itself, for a signature made with it.
-    pub(crate) fn expose(&self) -> &str {
-        &self.0
-    }
-
-    /// Compares in time that does not depend on where the texts differ.
-    fn matches(&self, offered: &str) -> bool {
-        let (a, b) = (self.0.as_bytes(), offered.as_bytes());
-        a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-    }
+/// The routes one listener serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Door {
+    /// The order API: tables, API Gateway integrations, AWS's APIs.
+    OrderApi,
+    /// The operator surface: `/admin/*` and `/metrics`.
+    Admin,
+    /// Both, on one listener: the default, when `[host.admin]` has no `listen` of its own.
+    Both,
 }
 
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Secret(\"***\")")
-    }
-}
-
-/// The whole HTTP surface of the host.
+/// The whole HTTP surface of the host on one listener.
 pub fn router(app: App) -> Router {
-    let mut api = Router::new();
-    for table in app.config.table_ids() {
-        api = api
-            .merge(items::routes(&app, table))
-            .merge(admin::routes(&app, table));
-    }
-    let api = api
-        .merge(integration::routes(&app))
-        .merge(ops::routes(app.runtime.clone()))
-        .fallback(no_route)
-        .method_not_allowed_fallback(method_not_allowed);
-    let api = match app.token.clone() {
-        Some(token) => api.layer(middleware::from_fn_with_state(token, require_token)),
-        None => api,
+    door(app, Door::Both)
+}
+
+/// What one listener serves: its door's routes, and the health checks, which take no token.
+pub fn door(app: App, door: Door) -> Router {
+    let host = &app.config.host;
+    let listen = match door {
+        Door::Admin => host.admin_listen(),
+        Door::OrderApi | Door::Both => host.listen,
     };
-    Router::new()
+    let known = guards::KnownHosts::new(listen, &host.allowed_hosts);
+    let mut router = Router::new()
         .route("/healthz", get(|| async { (StatusCode::OK, "ok") }))
         .route("/readyz", get(readyz))
-        .with_state(app.store.clone())
-        // AWS's APIs sign their requests with SigV4 and take no bearer token.
-        .merge(aws::routes(&app))
-        .merge(api)
+        .with_state(app.store.clone());
+    if door != Door::Admin {
+        router = router.merge(order_api(&app));
+    }
+    if door != Door::OrderApi {
+        router = router.merge(operator_surface(&app));
+    }
+    router
+        .fallback(no_route)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(known, guards::known_host))
+        .layer(middleware::from_fn(guards::decodable_path))
         .layer(TraceLayer::new_for_http())
+}
+
+fn order_api(app: &App) -> Router {
+    let mut api = Router::new();
+    for table in app.config.table_ids() {
+        api = api.merge(items::routes(app, table));
+    }
+    let api = with_token(api.merge(integration::routes(app)), &app.api_token);
+    // AWS's APIs sign their requests with SigV4 and take no bearer token.
+    api.merge(aws::routes(app))
+}
+
+fn operator_surface(app: &App) -> Router {
+    let mut admin = ops::routes(app.runtime.clone());
+    for table in app.config.table_ids() {
+        admin = admin.merge(admin::routes(app, table));
+    }
+    let admin = admin.layer(middleware::from_fn(guards::json_for_changes));
+    with_token(admin, &app.admin_token)
+}
+
+fn with_token(routes: Router, token: &Option<Secret>) -> Router {
+    match token {
+        Some(token) => routes.layer(middleware::from_fn_with_state(
+            token.clone(),
+            auth::require_token,
+        )),
+        None => routes,
+    }
 }
 
 async fn readyz(State(store): State<Arc<dyn Store>>) -> Response {
     match store.ready().await {
         Ok(()) => (StatusCode::OK, "ready").into_response(),
         Err(err) => ApiError::Unavailable(err.to_string()).into_response(),
-    }
-}
-
-async fn require_token(State(token): State<Secret>, request: Request, next: Next) -> Response {
-    let offered = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    match offered {
-        Some(offered) if token.matches(offered.trim()) => next.run(request).await,
-        _ => ApiError::Unauthorized.into_response(),
     }
 }
 
@@ -130,4 +142,4 @@ async fn method_not_allowed(request: Request) -> ApiError {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

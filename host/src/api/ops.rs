@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use axum::body::Bytes;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::header;
@@ -96,15 +97,22 @@ struct RedriveRequest {
     rate: Option<f64>,
 }
 
+/// The rates a redrive may ask for, in messages per second: SQS's move tasks take up to 500.
+const REDRIVE_RATES: std::ops::RangeInclusive<f64> = 0.01..=500.0;
+
 async fn redrive(
     State(ops): Ops,
     Path(name): Path<String>,
-    body: Result<Json<RedriveRequest>, JsonRejection>,
+    body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    let request = match body {
-        Ok(Json(request)) => request,
-        Err(JsonRejection::MissingJsonContentType(_)) => RedriveRequest::default(),
-        Err(err) => return Err(ApiError::bad_request("invalid_body", err.body_text())),
+    // The admin door lets only JSON through; no body at all means the defaults.
+    let request = match body.iter().all(u8::is_ascii_whitespace) {
+        true => RedriveRequest::default(),
+        false => {
+            Json::<RedriveRequest>::from_bytes(&body)
+                .map_err(|err| ApiError::bad_request("invalid_body", err.body_text()))?
+                .0
+        }
     };
     let dlq = queue(&ops, &name)?;
     let to = request
@@ -112,10 +120,22 @@ async fn redrive(
         .as_deref()
         .map(|to| queue(&ops, to))
         .transpose()?;
-    if request.rate.is_some_and(|r| r.is_nan() || r <= 0.0) {
+    if to == Some(dlq) {
         return Err(ApiError::bad_request(
             "invalid_body",
-            "`rate` must be a positive number of messages per second",
+            format!(
+                "`to` names `{name}`, the queue being redriven; name another queue, or leave `to` out to send each message back where it came from"
+            ),
+        ));
+    }
+    if request.rate.is_some_and(|r| !REDRIVE_RATES.contains(&r)) {
+        return Err(ApiError::bad_request(
+            "invalid_body",
+            format!(
+                "`rate` must be from {} to {} messages per second",
+                REDRIVE_RATES.start(),
+                REDRIVE_RATES.end()
+            ),
         ));
     }
     Ok(Json(json!(ops.redrive(dlq, to, request.rate).await?)))

@@ -52,7 +52,8 @@ impl Reply {
 
 fn api_with(routes: &str, token: Option<&str>) -> Api {
     let (mut app, _, dir) = embedded_app(routes);
-    app.token = token.map(Secret::new);
+    app.api_token = token.map(Secret::new);
+    app.admin_token = token.map(Secret::new);
     Api {
         router: router(app),
         _dir: dir,
@@ -79,7 +80,8 @@ pub(crate) fn embedded_app(routes: &str) -> (App, Arc<EmbeddedStore>, tempfile::
         config,
         store: store.clone(),
         stream: store.clone(),
-        token: None,
+        api_token: None,
+        admin_token: None,
         runtime,
         aws_keys: Default::default(),
     };

@@ -1,14 +1,14 @@
 //! The DynamoDB side: a rendered template read as DynamoDB's JSON request (`PutItem`,
-//! `UpdateItem`, `DeleteItem`), typed attribute values converted to plain JSON and back, and
-//! DynamoDB's errors in DynamoDB's words.
+//! `UpdateItem`, `DeleteItem`) with its typed attribute values, and DynamoDB's errors in
+//! DynamoDB's words.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 
 use super::expression::{Condition, Placeholders, Projection};
-use super::number;
 use super::update::Update;
+use crate::value::{self, AttributeValue, Image, ValueError};
 
 /// An error as DynamoDB reports it: its type (the `__type` suffix) and its message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -41,6 +41,15 @@ impl DynamoError {
     }
 }
 
+impl From<ValueError> for DynamoError {
+    fn from(err: ValueError) -> DynamoError {
+        match err {
+            ValueError::Serialization(m) => DynamoError::Serialization(m),
+            ValueError::Validation(m) => DynamoError::Validation(m),
+        }
+    }
+}
+
 pub(super) fn invalid(message: impl Into<String>) -> DynamoError {
     DynamoError::Validation(message.into())
 }
@@ -64,22 +73,22 @@ pub enum ReturnValues {
     UpdatedNew,
 }
 
-/// One write, with items and keys as plain JSON (see [`to_plain`]).
+/// One write, with its item or key as typed attributes.
 #[derive(Debug, Clone)]
 pub enum Action {
     Put {
-        item: Map<String, Value>,
+        item: Image,
         condition: Option<Condition>,
         return_old: bool,
     },
     Update {
-        key: Map<String, Value>,
+        key: Image,
         update: Update,
         condition: Option<Condition>,
         return_values: ReturnValues,
     },
     Delete {
-        key: Map<String, Value>,
+        key: Image,
         condition: Option<Condition>,
         return_old: bool,
     },
@@ -90,71 +99,6 @@ pub enum Action {
 pub struct Operation {
     pub table_name: String,
     pub action: Action,
-}
-
-/// A DynamoDB attribute type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Kind {
-    S,
-    N,
-    B,
-    Bool,
-    Null,
-    M,
-    L,
-    Ss,
-    Ns,
-    Bs,
-}
-
-impl Kind {
-    /// The short name DynamoDB's expression errors use (`S`, `N`, ...).
-    pub(super) fn code(self) -> &'static str {
-        match self {
-            Kind::S => "S",
-            Kind::N => "N",
-            Kind::B => "B",
-            Kind::Bool => "BOOL",
-            Kind::Null => "NULL",
-            Kind::M => "M",
-            Kind::L => "L",
-            Kind::Ss => "SS",
-            Kind::Ns => "NS",
-            Kind::Bs => "BS",
-        }
-    }
-
-    /// The long name DynamoDB's `ADD`/`DELETE` errors use (`STRING`, `NUMBER`, ...).
-    pub(super) fn human(self) -> &'static str {
-        match self {
-            Kind::S => "STRING",
-            Kind::N => "NUMBER",
-            Kind::B => "BINARY",
-            Kind::Bool => "BOOLEAN",
-            Kind::Null => "NULL",
-            Kind::M => "MAP",
-            Kind::L => "LIST",
-            Kind::Ss => "STRING_SET",
-            Kind::Ns => "NUMBER_SET",
-            Kind::Bs => "BINARY_SET",
-        }
-    }
-
-    pub(super) fn is_set(self) -> bool {
-        matches!(self, Kind::Ss | Kind::Ns | Kind::Bs)
-    }
-
-    /// The type of a plain JSON value, as [`to_typed`] would write it.
-    pub(super) fn of_plain(value: &Value) -> Kind {
-        match value {
-            Value::String(_) => Kind::S,
-            Value::Number(_) => Kind::N,
-            Value::Bool(_) => Kind::Bool,
-            Value::Null => Kind::Null,
-            Value::Array(_) => Kind::L,
-            Value::Object(_) => Kind::M,
-        }
-    }
 }
 
 /// Reads a rendered template as DynamoDB would read the request for `kind`.
@@ -280,25 +224,17 @@ fn item_member(
     request: &Map<String, Value>,
     name: &str,
     member: &str,
-) -> Result<Map<String, Value>, DynamoError> {
+) -> Result<Image, DynamoError> {
     match request.get(name) {
         None | Some(Value::Null) => Err(missing(member)),
-        Some(Value::Object(attributes)) => to_plain(attributes),
+        Some(Value::Object(attributes)) => Ok(value::image_from_typed(attributes)?),
         Some(other) => Err(DynamoError::Serialization(unexpected(other, "Map"))),
     }
 }
 
 /// How DynamoDB's JSON reader words a value of the wrong JSON type where `expected` was due.
 fn unexpected(value: &Value, expected: &str) -> String {
-    match value {
-        Value::Object(_) => "Start of structure or map found where not expected".into(),
-        Value::Array(_) => "Start of list found where not expected".into(),
-        Value::Number(_) => format!("NUMBER_VALUE cannot be converted to {expected}"),
-        Value::String(_) => format!("STRING_VALUE cannot be converted to {expected}"),
-        Value::Bool(true) => format!("TRUE_VALUE cannot be converted to {expected}"),
-        Value::Bool(false) => format!("FALSE_VALUE cannot be converted to {expected}"),
-        Value::Null => format!("null cannot be converted to {expected}"),
-    }
+    value::unexpected(value, expected).to_string()
 }
 
 fn names(names: Option<&Value>) -> Result<HashMap<String, String>, DynamoError> {
@@ -326,7 +262,7 @@ fn names(names: Option<&Value>) -> Result<HashMap<String, String>, DynamoError> 
     Ok(out)
 }
 
-fn values(values: Option<&Value>) -> Result<HashMap<String, (Kind, Value)>, DynamoError> {
+fn values(values: Option<&Value>) -> Result<HashMap<String, AttributeValue>, DynamoError> {
     let Some(values) = values.filter(|v| !v.is_null()) else {
         return Ok(HashMap::new());
     };
@@ -343,140 +279,7 @@ fn values(values: Option<&Value>) -> Result<HashMap<String, (Kind, Value)>, Dyna
                 "ExpressionAttributeValues contains invalid key: Syntax error; key: \"{key}\""
             )));
         }
-        out.insert(key.clone(), attribute(value)?);
+        out.insert(key.clone(), AttributeValue::from_typed(value)?);
     }
     Ok(out)
-}
-
-/// Typed attribute values (`{"S": "x"}`, `{"N": "1"}`, ...) to plain JSON: numbers keep every
-/// digit, sets become arrays, binary stays base64 text.
-pub fn to_plain(attributes: &Map<String, Value>) -> Result<Map<String, Value>, DynamoError> {
-    attributes
-        .iter()
-        .map(|(name, value)| Ok((name.clone(), attribute(value)?.1)))
-        .collect()
-}
-
-fn attribute(value: &Value) -> Result<(Kind, Value), DynamoError> {
-    const PREFIX: &str = "One or more parameter values were invalid: ";
-    let Value::Object(typed) = value else {
-        return Err(DynamoError::Serialization(unexpected(
-            value,
-            "AttributeValue",
-        )));
-    };
-    // DynamoDB ignores members it does not know, so `{"X": 1}` reads as an empty value.
-    const TYPES: [&str; 10] = ["S", "N", "B", "BOOL", "NULL", "M", "L", "SS", "NS", "BS"];
-    let mut present = typed
-        .iter()
-        .filter(|(k, v)| TYPES.contains(&k.as_str()) && !v.is_null());
-    let (tag, inner) = match (present.next(), present.next()) {
-        (None, _) => {
-            return Err(invalid(format!(
-                "{PREFIX}Supplied AttributeValue is empty, must contain exactly one of the supported datatypes"
-            )));
-        }
-        (Some(_), Some(_)) => {
-            return Err(invalid(format!(
-                "{PREFIX}Supplied AttributeValue has more than one datatypes set, must contain exactly one of the supported datatypes"
-            )));
-        }
-        (Some(one), None) => one,
-    };
-    let text = |v: &Value| match v {
-        Value::String(s) => Ok(s.clone()),
-        other => Err(DynamoError::Serialization(unexpected(other, "String"))),
-    };
-    let list = |v: &Value| match v {
-        Value::Array(items) => Ok(items.clone()),
-        other => Err(DynamoError::Serialization(unexpected(other, "List"))),
-    };
-    let set = |v: &Value, noun: &str, member: &dyn Fn(&Value) -> Result<Value, DynamoError>| {
-        let items = list(v)?;
-        if items.is_empty() {
-            return Err(invalid(format!("{PREFIX}An {noun} set  may not be empty")));
-        }
-        let members = items.iter().map(member).collect::<Result<Vec<_>, _>>()?;
-        let mut seen = HashSet::new();
-        if !members.iter().all(|m| seen.insert(m.to_string())) {
-            let shown: Vec<String> = items
-                .iter()
-                .map(|i| i.as_str().unwrap_or("").to_owned())
-                .collect();
-            return Err(invalid(format!(
-                "{PREFIX}Input collection [{}] contains duplicates.",
-                shown.join(", ")
-            )));
-        }
-        Ok(Value::Array(members))
-    };
-    let number =
-        |v: &Value| -> Result<Value, DynamoError> { Ok(Value::Number(plain_number(&text(v)?)?)) };
-    let string = |v: &Value| -> Result<Value, DynamoError> { Ok(Value::String(text(v)?)) };
-    Ok(match tag.as_str() {
-        "S" => (Kind::S, string(inner)?),
-        "N" => (Kind::N, number(inner)?),
-        "B" => (Kind::B, string(inner)?),
-        "BOOL" => match inner {
-            Value::Bool(b) => (Kind::Bool, Value::Bool(*b)),
-            other => return Err(DynamoError::Serialization(unexpected(other, "Boolean"))),
-        },
-        "NULL" => match inner {
-            Value::Bool(true) => (Kind::Null, Value::Null),
-            Value::Bool(false) => {
-                return Err(invalid(format!(
-                    "{PREFIX}Null attribute value types must have the value of true"
-                )));
-            }
-            other => return Err(DynamoError::Serialization(unexpected(other, "Boolean"))),
-        },
-        "M" => match inner {
-            Value::Object(map) => (Kind::M, Value::Object(to_plain(map)?)),
-            other => return Err(DynamoError::Serialization(unexpected(other, "Map"))),
-        },
-        "L" => {
-            let items = list(inner)?
-                .iter()
-                .map(|i| Ok(attribute(i)?.1))
-                .collect::<Result<_, _>>()?;
-            (Kind::L, Value::Array(items))
-        }
-        "SS" => (Kind::Ss, set(inner, "string", &string)?),
-        "NS" => (Kind::Ns, set(inner, "number", &number)?),
-        _ => (Kind::Bs, set(inner, "binary", &string)?),
-    })
-}
-
-/// A DynamoDB number as a JSON number with its digits as written (normalised only where JSON
-/// cannot spell DynamoDB's form, e.g. `+1` or `.5`).
-fn plain_number(text: &str) -> Result<serde_json::Number, DynamoError> {
-    let decimal = number::check(text).map_err(invalid)?;
-    let parsed = text.parse::<serde_json::Number>();
-    let as_json = || decimal.to_text().parse::<serde_json::Number>();
-    parsed
-        .or_else(|_| as_json())
-        .map_err(|e| invalid(e.to_string()))
-}
-
-/// Plain JSON attributes back to typed ones (for a response's `Attributes`): strings to `S`,
-/// numbers to `N`, arrays to `L`, objects to `M`.
-pub fn to_typed(attributes: &Map<String, Value>) -> Map<String, Value> {
-    attributes
-        .iter()
-        .map(|(name, value)| (name.clone(), typed(value)))
-        .collect()
-}
-
-fn typed(value: &Value) -> Value {
-    let (tag, inner) = match value {
-        Value::String(s) => ("S", Value::String(s.clone())),
-        Value::Number(n) => ("N", Value::String(n.to_string())),
-        Value::Bool(b) => ("BOOL", Value::Bool(*b)),
-        Value::Null => ("NULL", Value::Bool(true)),
-        Value::Array(items) => ("L", Value::Array(items.iter().map(typed).collect())),
-        Value::Object(map) => ("M", Value::Object(to_typed(map))),
-    };
-    let mut out = Map::new();
-    out.insert(tag.to_owned(), inner);
-    Value::Object(out)
 }

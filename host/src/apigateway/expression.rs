@@ -1,20 +1,18 @@
-//! DynamoDB's condition and update expressions: the subset integrations use, parsed with
+//! DynamoDB's condition, key condition, filter and projection expressions, parsed with
 //! DynamoDB's syntax errors (`Syntax error; token: "x", near: "a x"`) and evaluated on items
-//! held as plain JSON.
+//! as DynamoDB holds them, typed.
 
 use std::cell::RefCell;
 use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet};
 
-use serde_json::{Map, Value};
-
-use super::dynamodb::{DynamoError, Kind, invalid};
-use super::number::Decimal;
+use super::dynamodb::{DynamoError, invalid};
+use crate::value::{AttributeValue, Image, Kind, compare};
 
 /// `#name` and `:value` placeholders of one request, and which of them the expressions used.
 pub(super) struct Placeholders<'a> {
     names: &'a HashMap<String, String>,
-    values: &'a HashMap<String, (Kind, Value)>,
+    values: &'a HashMap<String, AttributeValue>,
     used_names: RefCell<HashSet<String>>,
     used_values: RefCell<HashSet<String>>,
 }
@@ -22,7 +20,7 @@ pub(super) struct Placeholders<'a> {
 impl<'a> Placeholders<'a> {
     pub(super) fn new(
         names: &'a HashMap<String, String>,
-        values: &'a HashMap<String, (Kind, Value)>,
+        values: &'a HashMap<String, AttributeValue>,
     ) -> Self {
         let (used_names, used_values) = Default::default();
         Placeholders {
@@ -69,7 +67,9 @@ pub(super) type Path = Vec<Step>;
 #[derive(Debug, Clone)]
 pub(super) enum Operand {
     Path(Path),
-    Value(Kind, Value),
+    Value(AttributeValue),
+    /// `size(path)`.
+    Size(Path),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -99,6 +99,7 @@ enum Cond {
     Exists(Path, bool),
     BeginsWith(Operand, Operand),
     Contains(Operand, Operand),
+    Type(Path, Operand),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -270,16 +271,22 @@ impl<'a, 'p> Parser<'a, 'p> {
     }
 
     pub(super) fn operand(&mut self) -> Result<Operand, DynamoError> {
+        if self.function().as_deref() == Some("size") {
+            self.pos += 2;
+            let path = self.path()?;
+            self.expect(")")?;
+            return Ok(Operand::Size(path));
+        }
         match self.peek() {
             Some(Token::Placeholder(p)) => {
-                let Some((kind, value)) = self.placeholders.values.get(p) else {
+                let Some(value) = self.placeholders.values.get(p) else {
                     return Err(self.invalid(format!(
                         "An expression attribute value used in expression is not defined; attribute value: {p}"
                     )));
                 };
                 self.placeholders.used_values.borrow_mut().insert(p.clone());
                 self.pos += 1;
-                Ok(Operand::Value(*kind, value.clone()))
+                Ok(Operand::Value(value.clone()))
             }
             _ => Ok(Operand::Path(self.path()?)),
         }
@@ -294,10 +301,20 @@ impl<'a, 'p> Parser<'a, 'p> {
     }
 
     pub(super) fn unknown_function(&self, name: &str) -> DynamoError {
-        match name {
-            "attribute_type" | "size" => invalid(format!("`{name}` is not supported here")),
-            _ => self.invalid(format!("Invalid function name; function: {name}")),
+        const CONDITIONS: [&str; 6] = [
+            "attribute_exists",
+            "attribute_not_exists",
+            "attribute_type",
+            "begins_with",
+            "contains",
+            "size",
+        ];
+        if self.what == "UpdateExpression" && CONDITIONS.contains(&name) {
+            return self.invalid(format!(
+                "The function is not allowed in an update expression; function: {name}"
+            ));
         }
+        self.invalid(format!("Invalid function name; function: {name}"))
     }
 }
 
@@ -319,18 +336,18 @@ impl Condition {
     }
 
     /// Whether the condition holds for the item as stored now (`None`: there is no item).
-    pub fn holds(&self, current: Option<&Map<String, Value>>) -> bool {
+    pub fn holds(&self, current: Option<&Image>) -> bool {
         self.root.holds(current)
     }
 
     /// The value a `KeyConditionExpression` sets the top-level attribute `name` equal to:
     /// `name = :v`, alone or ANDed with the sort key's condition.
-    pub fn equality(&self, name: &str) -> Option<Value> {
-        fn find(cond: &Cond, name: &str) -> Option<Value> {
+    pub fn equality(&self, name: &str) -> Option<AttributeValue> {
+        fn find(cond: &Cond, name: &str) -> Option<AttributeValue> {
             match cond {
                 Cond::And(a, b) => find(a, name).or_else(|| find(b, name)),
-                Cond::Compare(Operand::Path(path), Comparator::Eq, Operand::Value(_, v))
-                | Cond::Compare(Operand::Value(_, v), Comparator::Eq, Operand::Path(path))
+                Cond::Compare(Operand::Path(path), Comparator::Eq, Operand::Value(v))
+                | Cond::Compare(Operand::Value(v), Comparator::Eq, Operand::Path(path))
                     if path.as_slice() == [Step::Key(name.to_string())] =>
                 {
                     Some(v.clone())
@@ -366,8 +383,8 @@ impl Projection {
 
     /// The item with only the projected paths, nested as they were (list elements in the
     /// order of the projection, as DynamoDB gives them).
-    pub fn apply(&self, item: &Map<String, Value>) -> Map<String, Value> {
-        let mut out = Map::new();
+    pub fn apply(&self, item: &Image) -> Image {
+        let mut out = Image::new();
         for path in &self.paths {
             let Some(value) = get(item, path) else {
                 continue;
@@ -390,8 +407,10 @@ impl Projection {
                     container(&rest[i + 1])
                 };
                 slot = match (slot, step) {
-                    (Value::Object(map), Step::Key(key)) => map.entry(key.clone()).or_insert(next),
-                    (Value::Array(list), Step::Index(_)) => {
+                    (AttributeValue::M(map), Step::Key(key)) => {
+                        map.entry(key.clone()).or_insert(next)
+                    }
+                    (AttributeValue::L(list), Step::Index(_)) => {
                         list.push(next);
                         list.last_mut().expect("pushed just above")
                     }
@@ -404,21 +423,25 @@ impl Projection {
 }
 
 /// An empty map or list, as a path step needs.
-fn container(step: &Step) -> Value {
+fn container(step: &Step) -> AttributeValue {
     match step {
-        Step::Key(_) => Value::Object(Map::new()),
-        Step::Index(_) => Value::Array(Vec::new()),
+        Step::Key(_) => AttributeValue::M(Image::new()),
+        Step::Index(_) => AttributeValue::L(Vec::new()),
     }
 }
 
 impl Cond {
-    fn holds(&self, current: Option<&Map<String, Value>>) -> bool {
-        let empty = Map::new();
+    fn holds(&self, current: Option<&Image>) -> bool {
+        let empty = Image::new();
         let item = current.unwrap_or(&empty);
-        let value = |operand: &Operand| -> Option<Value> {
+        let value = |operand: &Operand| -> Option<AttributeValue> {
             match operand {
                 Operand::Path(path) => get(item, path).cloned(),
-                Operand::Value(_, value) => Some(value.clone()),
+                Operand::Value(value) => Some(value.clone()),
+                Operand::Size(path) => {
+                    let size = get(item, path)?.size()?;
+                    Some(AttributeValue::N(size.to_string()))
+                }
             }
         };
         let order = |a: &Operand, b: &Operand| compare(&value(a)?, &value(b)?);
@@ -441,14 +464,30 @@ impl Cond {
             }
             Cond::In(v, list) => list.iter().any(|o| order(v, o) == Some(Ordering::Equal)),
             Cond::BeginsWith(a, b) => match (value(a), value(b)) {
-                (Some(Value::String(a)), Some(Value::String(b))) => a.starts_with(&b),
+                (Some(AttributeValue::S(a)), Some(AttributeValue::S(b))) => a.starts_with(&b),
+                (Some(AttributeValue::B(a)), Some(AttributeValue::B(b))) => {
+                    bytes(&a).starts_with(&bytes(&b))
+                }
                 _ => false,
             },
-            Cond::Contains(a, b) => match (value(a), value(b)) {
-                (Some(Value::String(a)), Some(Value::String(b))) => a.contains(&b),
-                (Some(Value::Array(items)), Some(b)) => items
-                    .iter()
-                    .any(|i| compare(i, &b) == Some(Ordering::Equal)),
+            Cond::Contains(a, b) => {
+                use AttributeValue as A;
+                match (value(a), value(b)) {
+                    (Some(A::S(a)), Some(A::S(b))) => a.contains(&b),
+                    (Some(A::SS(set)), Some(A::S(b))) | (Some(A::BS(set)), Some(A::B(b))) => {
+                        set.contains(&b)
+                    }
+                    (Some(A::NS(set)), Some(b @ A::N(_))) => set
+                        .iter()
+                        .any(|n| compare(&A::N(n.clone()), &b) == Some(Ordering::Equal)),
+                    (Some(A::L(items)), Some(b)) => items
+                        .iter()
+                        .any(|i| compare(i, &b) == Some(Ordering::Equal)),
+                    _ => false,
+                }
+            }
+            Cond::Type(path, kind) => match (get(item, path), value(kind)) {
+                (Some(found), Some(AttributeValue::S(code))) => found.kind().code() == code,
                 _ => false,
             },
         }
@@ -487,7 +526,30 @@ impl Parser<'_, '_> {
         if let Some(name) = self.function() {
             self.pos += 2;
             let condition = match name.as_str() {
+                "size" => {
+                    // `size(path)` is an operand: back up and read the comparison.
+                    self.pos -= 2;
+                    return self.comparison();
+                }
                 "attribute_exists" => Cond::Exists(self.path()?, true),
+                "attribute_type" => {
+                    let path = self.path()?;
+                    self.expect(",")?;
+                    let kind = self.operand()?;
+                    if let Operand::Value(value) = &kind {
+                        let known = matches!(value, AttributeValue::S(code) if Kind::from_code(code).is_some());
+                        if !known {
+                            return Err(self.invalid(format!(
+                                "Invalid attribute type name found; type: {}, valid types: {{ B,NULL,SS,BOOL,L,BS,N,NS,S,M }}",
+                                match value {
+                                    AttributeValue::S(code) => code.clone(),
+                                    other => other.kind().code().to_string(),
+                                }
+                            )));
+                        }
+                    }
+                    Cond::Type(path, kind)
+                }
                 "attribute_not_exists" => Cond::Exists(self.path()?, false),
                 "begins_with" | "contains" => {
                     let subject = self.operand()?;
@@ -504,6 +566,11 @@ impl Parser<'_, '_> {
             self.expect(")")?;
             return Ok(condition);
         }
+        self.comparison()
+    }
+
+    /// `operand comparator operand`, `operand BETWEEN a AND b` or `operand IN (...)`.
+    fn comparison(&mut self) -> Result<Cond, DynamoError> {
         let left = self.operand()?;
         if self.peek_keyword("BETWEEN") {
             self.pos += 1;
@@ -538,45 +605,18 @@ impl Parser<'_, '_> {
     }
 }
 
-/// DynamoDB's comparison: numbers by value, strings by their bytes, other types only for
-/// equality; values of different types never compare.
-pub(super) fn compare(a: &Value, b: &Value) -> Option<Ordering> {
-    let equal = |same: bool| same.then_some(Ordering::Equal);
-    let is_equal = |a: &Value, b: &Value| compare(a, b) == Some(Ordering::Equal);
-    match (a, b) {
-        (Value::Number(x), Value::Number(y)) => Some(decimal(x).cmp(&decimal(y))),
-        (Value::String(x), Value::String(y)) => Some(x.as_bytes().cmp(y.as_bytes())),
-        (Value::Array(x), Value::Array(y)) => {
-            equal(x.len() == y.len() && x.iter().zip(y).all(|(a, b)| is_equal(a, b)))
-        }
-        (Value::Object(x), Value::Object(y)) => equal(
-            x.len() == y.len()
-                && x.iter()
-                    .all(|(k, v)| y.get(k).is_some_and(|w| is_equal(v, w))),
-        ),
-        (a, b) => equal(a == b),
-    }
-}
-
-pub(super) fn get<'v>(item: &'v Map<String, Value>, path: &Path) -> Option<&'v Value> {
+pub(super) fn get<'v>(item: &'v Image, path: &Path) -> Option<&'v AttributeValue> {
     let (Step::Key(first), rest) = path.split_first()? else {
         return None;
     };
     rest.iter()
         .try_fold(item.get(first)?, |value, step| match (value, step) {
-            (Value::Object(map), Step::Key(key)) => map.get(key),
-            (Value::Array(items), Step::Index(n)) => items.get(*n),
+            (AttributeValue::M(map), Step::Key(key)) => map.get(key),
+            (AttributeValue::L(items), Step::Index(n)) => items.get(*n),
             _ => None,
         })
 }
 
-pub(super) fn decimal(n: &serde_json::Number) -> Decimal {
-    Decimal::parse(&n.to_string()).unwrap_or_else(|| Decimal::parse("0").expect("0 is a number"))
-}
-
-pub(super) fn number_value(n: &Decimal) -> Value {
-    n.to_text()
-        .parse()
-        .map(Value::Number)
-        .unwrap_or(Value::Null)
+fn bytes(base64: &str) -> Vec<u8> {
+    crate::value::bytes(base64)
 }

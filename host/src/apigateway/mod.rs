@@ -6,7 +6,6 @@
 mod dynamodb;
 mod expression;
 mod jsonpath;
-mod number;
 mod render;
 mod template;
 mod update;
@@ -17,7 +16,7 @@ mod tests;
 
 pub use dynamodb::{
     Action, ActionKind, DynamoError, Operation, ReadExpressions, ReturnValues, parse_action,
-    read_expressions, to_plain, to_typed,
+    read_expressions,
 };
 pub use expression::{Condition, Projection};
 pub use render::{Context, RenderError, Request, format_request_time};

@@ -1,15 +1,12 @@
 //! `UpdateExpression`: parsing its `SET`, `REMOVE`, `ADD` and `DELETE` sections and applying
-//! them to an item held as plain JSON, with DynamoDB's errors.
+//! them to an item's typed attributes, with DynamoDB's errors.
 
 use std::cmp::Ordering;
 use std::collections::HashSet;
 
-use serde_json::{Map, Value};
-
-use super::dynamodb::{DynamoError, Kind, invalid};
-use super::expression::{
-    Operand, Parser, Path, Placeholders, Step, Token, decimal, get, number_value,
-};
+use super::dynamodb::{DynamoError, invalid};
+use super::expression::{Operand, Parser, Path, Placeholders, Step, Token, get};
+use crate::value::{AttributeValue, Image, Kind, Number};
 
 #[derive(Debug, Clone)]
 enum SetValue {
@@ -24,8 +21,8 @@ enum SetValue {
 pub struct Update {
     set: Vec<(Path, SetValue)>,
     remove: Vec<Path>,
-    add: Vec<(Path, Kind, Value)>,
-    delete: Vec<(Path, Kind, Value)>,
+    add: Vec<(Path, AttributeValue)>,
+    delete: Vec<(Path, AttributeValue)>,
 }
 
 impl Parser<'_, '_> {
@@ -67,20 +64,21 @@ impl Parser<'_, '_> {
 
     /// The `:value` of an `ADD` or `DELETE` action, which must be a number or a set (`ADD`)
     /// or a set (`DELETE`).
-    fn set_member(&mut self, section: &str) -> Result<(Kind, Value), DynamoError> {
+    fn set_member(&mut self, section: &str) -> Result<AttributeValue, DynamoError> {
         let Some(Token::Placeholder(_)) = self.peek() else {
             return Err(self.syntax_error());
         };
-        let Operand::Value(kind, value) = self.operand()? else {
+        let Operand::Value(value) = self.operand()? else {
             return Err(self.syntax_error());
         };
+        let kind = value.kind();
         if !(kind.is_set() || (section == "ADD" && kind == Kind::N)) {
             return Err(self.invalid(format!(
                 "Incorrect operand type for operator or function; operator or function: operator: {section}, operand type: {}",
                 kind.human()
             )));
         }
-        Ok((kind, value))
+        Ok(value)
     }
 }
 
@@ -111,14 +109,8 @@ impl Update {
                         update.set.push((path, parser.set_value()?));
                     }
                     "REMOVE" => update.remove.push(path),
-                    "ADD" => {
-                        let (kind, value) = parser.set_member("ADD")?;
-                        update.add.push((path, kind, value));
-                    }
-                    _ => {
-                        let (kind, value) = parser.set_member("DELETE")?;
-                        update.delete.push((path, kind, value));
-                    }
+                    "ADD" => update.add.push((path, parser.set_member("ADD")?)),
+                    _ => update.delete.push((path, parser.set_member("DELETE")?)),
                 }
                 if !parser.eat(",") {
                     break;
@@ -134,7 +126,7 @@ impl Update {
     fn check_overlaps(&self) -> Result<(), String> {
         let paths: Vec<&Path> = (self.set.iter().map(|(p, _)| p))
             .chain(&self.remove)
-            .chain(self.add.iter().chain(&self.delete).map(|(p, _, _)| p))
+            .chain(self.add.iter().chain(&self.delete).map(|(p, _)| p))
             .collect();
         for (i, a) in paths.iter().enumerate() {
             for b in &paths[i + 1..] {
@@ -152,12 +144,12 @@ impl Update {
 
     /// Applies the update to `item` (empty for an item that does not exist yet). Values are
     /// read from the item as it was before any action, as DynamoDB does.
-    pub fn apply(&self, item: &mut Map<String, Value>) -> Result<(), DynamoError> {
+    pub fn apply(&self, item: &mut Image) -> Result<(), DynamoError> {
         let mut values = Vec::with_capacity(self.set.len());
         for (path, value) in &self.set {
-            values.push((path, evaluate(value, item)?.1));
+            values.push((path, evaluate(value, item)?));
         }
-        let mut root = Value::Object(item.clone());
+        let mut root = AttributeValue::M(item.clone());
         for (path, value) in values {
             set_in(&mut root, path, value)?;
         }
@@ -170,53 +162,91 @@ impl Update {
         for path in removals {
             remove_at(&mut root, path);
         }
-        for (path, kind, value) in &self.add {
-            let added = match (lookup(&root, path).cloned(), value) {
+        for (path, value) in &self.add {
+            let added = match (lookup(&root, path), value) {
                 (None, value) => value.clone(),
-                (Some(Value::Number(a)), Value::Number(b)) if *kind == Kind::N => {
-                    number_value(&decimal(&a).add(&decimal(b)))
-                }
-                (Some(Value::Array(mut members)), Value::Array(new)) if kind.is_set() => {
-                    for member in new {
-                        if !members.contains(member) {
-                            members.push(member.clone());
+                (Some(AttributeValue::N(a)), AttributeValue::N(b)) => sum(a, b, false)?,
+                (Some(current), new) if current.kind() == new.kind() && new.kind().is_set() => {
+                    let mut members = current.clone();
+                    for member in set_members(new) {
+                        if !contains(&members, member) {
+                            set_members_mut(&mut members).push(member.clone());
                         }
                     }
-                    Value::Array(members)
+                    members
                 }
                 _ => return Err(wrong_data_type()),
             };
             set_in(&mut root, path, added)?;
         }
-        for (path, _, gone) in &self.delete {
-            let gone = gone.as_array().map(Vec::as_slice).unwrap_or_default();
+        for (path, gone) in &self.delete {
             match lookup(&root, path).cloned() {
                 None => {}
-                Some(Value::Array(mut members)) => {
-                    members.retain(|m| !gone.contains(m));
+                Some(mut members) if members.kind() == gone.kind() => {
+                    set_members_mut(&mut members).retain(|m| !contains(gone, m));
                     // DynamoDB has no empty sets: deleting the last member removes the attribute.
-                    if members.is_empty() {
+                    if set_members(&members).is_empty() {
                         remove_at(&mut root, path);
                     } else {
-                        set_in(&mut root, path, Value::Array(members))?;
+                        set_in(&mut root, path, members)?;
                     }
                 }
                 Some(_) => return Err(wrong_data_type()),
             }
         }
-        if let Value::Object(updated) = root {
+        if let AttributeValue::M(updated) = root {
             *item = updated;
         }
         Ok(())
     }
 }
 
-fn remove_at(root: &mut Value, path: &Path) {
+/// A set's members (empty for a value that is no set).
+fn set_members(set: &AttributeValue) -> &[String] {
+    match set {
+        AttributeValue::SS(m) | AttributeValue::NS(m) | AttributeValue::BS(m) => m,
+        _ => &[],
+    }
+}
+
+fn set_members_mut(set: &mut AttributeValue) -> &mut Vec<String> {
+    match set {
+        AttributeValue::SS(m) | AttributeValue::NS(m) | AttributeValue::BS(m) => m,
+        _ => unreachable!("only sets reach here: their kinds were checked"),
+    }
+}
+
+/// Whether a set holds `member` (numbers by value).
+fn contains(set: &AttributeValue, member: &String) -> bool {
+    match set {
+        AttributeValue::NS(numbers) => {
+            let member = Number::parse(member).ok();
+            numbers.iter().any(|n| Number::parse(n).ok() == member)
+        }
+        other => set_members(other).contains(member),
+    }
+}
+
+/// `a + b` (or `a - b`), checked against DynamoDB's limits.
+fn sum(a: &str, b: &str, minus: bool) -> Result<AttributeValue, DynamoError> {
+    let number = |text: &str| Number::parse(text).map_err(invalid);
+    let b = if minus {
+        number(b)?.negated()
+    } else {
+        number(b)?
+    };
+    let total = number(a)?.add(&b).to_text();
+    Number::canonical(&total)
+        .map(AttributeValue::N)
+        .map_err(invalid)
+}
+
+fn remove_at(root: &mut AttributeValue, path: &Path) {
     match parent_mut(root, path) {
-        Some((Value::Object(map), Step::Key(key))) => {
+        Some((AttributeValue::M(map), Step::Key(key))) => {
             map.remove(key);
         }
-        Some((Value::Array(items), Step::Index(n))) if *n < items.len() => {
+        Some((AttributeValue::L(items), Step::Index(n))) if *n < items.len() => {
             items.remove(*n);
         }
         _ => {}
@@ -249,67 +279,74 @@ fn operand_type(function: &str, kind: Kind) -> DynamoError {
     ))
 }
 
-fn evaluate(value: &SetValue, item: &Map<String, Value>) -> Result<(Kind, Value), DynamoError> {
+fn evaluate(value: &SetValue, item: &Image) -> Result<AttributeValue, DynamoError> {
     let missing = || {
         invalid("The provided expression refers to an attribute that does not exist in the item")
     };
     match value {
-        SetValue::Operand(Operand::Value(kind, value)) => Ok((*kind, value.clone())),
-        SetValue::Operand(Operand::Path(path)) => {
-            let found = get(item, path).ok_or_else(missing)?;
-            Ok((Kind::of_plain(found), found.clone()))
-        }
+        SetValue::Operand(Operand::Value(value)) => Ok(value.clone()),
+        SetValue::Operand(Operand::Path(path)) => get(item, path).cloned().ok_or_else(missing),
+        SetValue::Operand(Operand::Size(_)) => Err(invalid(
+            "Invalid UpdateExpression: The function is not allowed in an update expression; function: size",
+        )),
         SetValue::IfNotExists(path, fallback) => match get(item, path) {
-            Some(found) => Ok((Kind::of_plain(found), found.clone())),
+            Some(found) => Ok(found.clone()),
             None => evaluate(fallback, item),
         },
         SetValue::ListAppend(a, b) => match (evaluate(a, item)?, evaluate(b, item)?) {
-            ((Kind::L, Value::Array(mut a)), (Kind::L, Value::Array(b))) => {
+            (AttributeValue::L(mut a), AttributeValue::L(b)) => {
                 a.extend(b);
-                Ok((Kind::L, Value::Array(a)))
+                Ok(AttributeValue::L(a))
             }
-            ((Kind::L, _), (kind, _)) | ((kind, _), _) => Err(operand_type("list_append", kind)),
+            (AttributeValue::L(_), other) | (other, _) => {
+                Err(operand_type("list_append", other.kind()))
+            }
         },
         SetValue::Arithmetic(a, op, b) => match (evaluate(a, item)?, evaluate(b, item)?) {
-            ((Kind::N, Value::Number(a)), (Kind::N, Value::Number(b))) => {
-                let b = if *op == '-' {
-                    decimal(&b).negated()
-                } else {
-                    decimal(&b)
-                };
-                Ok((Kind::N, number_value(&decimal(&a).add(&b))))
+            (AttributeValue::N(a), AttributeValue::N(b)) => sum(&a, &b, *op == '-'),
+            (AttributeValue::N(_), other) | (other, _) => {
+                Err(operand_type(&op.to_string(), other.kind()))
             }
-            ((Kind::N, _), (kind, _)) | ((kind, _), _) => Err(operand_type(&op.to_string(), kind)),
         },
     }
 }
 
 /// The value holding the path's last step, and that step.
-fn parent_mut<'v, 'p>(root: &'v mut Value, path: &'p Path) -> Option<(&'v mut Value, &'p Step)> {
+fn parent_mut<'v, 'p>(
+    root: &'v mut AttributeValue,
+    path: &'p Path,
+) -> Option<(&'v mut AttributeValue, &'p Step)> {
     let (last, parents) = path.split_last()?;
     let mut value = root;
     for step in parents {
         value = match (value, step) {
-            (Value::Object(map), Step::Key(key)) => map.get_mut(key)?,
-            (Value::Array(items), Step::Index(n)) => items.get_mut(*n)?,
+            (AttributeValue::M(map), Step::Key(key)) => map.get_mut(key)?,
+            (AttributeValue::L(items), Step::Index(n)) => items.get_mut(*n)?,
             _ => return None,
         };
     }
     Some((value, last))
 }
 
-fn set_in(root: &mut Value, path: &Path, value: Value) -> Result<(), DynamoError> {
+fn set_in(
+    root: &mut AttributeValue,
+    path: &Path,
+    value: AttributeValue,
+) -> Result<(), DynamoError> {
     match parent_mut(root, path).ok_or_else(invalid_path)? {
-        (Value::Object(map), Step::Key(key)) => {
+        (AttributeValue::M(map), Step::Key(key)) => {
             map.insert(key.clone(), value);
         }
-        (Value::Array(items), Step::Index(n)) if *n < items.len() => items[*n] = value,
-        (Value::Array(items), Step::Index(_)) => items.push(value),
+        (AttributeValue::L(items), Step::Index(n)) if *n < items.len() => items[*n] = value,
+        (AttributeValue::L(items), Step::Index(_)) => items.push(value),
         _ => return Err(invalid_path()),
     }
     Ok(())
 }
 
-fn lookup<'v>(root: &'v Value, path: &Path) -> Option<&'v Value> {
-    get(root.as_object()?, path)
+fn lookup<'v>(root: &'v AttributeValue, path: &Path) -> Option<&'v AttributeValue> {
+    match root {
+        AttributeValue::M(map) => get(map, path),
+        _ => None,
+    }
 }

@@ -20,6 +20,7 @@ use serde_json::{Map, Value};
 
 use crate::config::{BusId, Key, KeySchema, KeyValue, QueueId, TableId};
 use crate::record::{SequenceNumber, StreamRecord};
+use crate::value::{self, AttributeValue, Image, ValueError};
 
 /// Everything a backend provides, so that the host holds one backend of either kind.
 pub trait Storage: Store + ChangeStream + Queues + Archives + Leases + Handoff {
@@ -50,49 +51,59 @@ pub struct Capabilities {
     pub lists_in_key_order: bool,
 }
 
-/// An item as stored: its key, its version, and the whole JSON object (which repeats both).
-/// An item is read-only once made, so the JSON text of its body, made at most once, always
-/// says what the body holds.
+/// An item as stored: its key, its version, and its image, DynamoDB's typed attributes (which
+/// repeat both). An item is read-only once made, so the JSON text of its image, made at most
+/// once, always says what the image holds.
 #[derive(Debug, Clone)]
 pub struct Item {
     key: Key,
     version: u64,
-    body: Map<String, Value>,
-    /// `body` as JSON text: as the store read it, or as first asked for.
+    image: Image,
+    /// `image` as DynamoDB JSON text: as the store read it, or as first asked for.
     text: OnceLock<String>,
 }
 
-/// Items are equal by what they hold; `text` only repeats `body`.
+/// Items are equal by what they hold; `text` only repeats `image`.
 impl PartialEq for Item {
     fn eq(&self, other: &Item) -> bool {
-        (&self.key, self.version, &self.body) == (&other.key, other.version, &other.body)
+        (&self.key, self.version, &self.image) == (&other.key, other.version, &other.image)
     }
 }
 
 impl Item {
-    pub fn new(key: Key, version: u64, body: Map<String, Value>) -> Item {
+    pub fn new(key: Key, version: u64, image: Image) -> Item {
         Item {
             key,
             version,
-            body,
+            image,
             text: OnceLock::new(),
         }
     }
 
-    /// An item rebuilt from its body alone: the key and the version are attributes of it.
-    pub fn from_body(schema: &KeySchema, body: Map<String, Value>) -> Item {
-        let key = schema
-            .key_of(&body)
-            .unwrap_or_else(|_| Key::simple(String::new()));
-        let version = body
-            .get("version")
-            .and_then(Value::as_u64)
-            .unwrap_or_default();
-        Item::new(key, version, body)
+    /// An item of plain JSON attributes (see [`AttributeValue::from_plain`]).
+    pub fn from_plain(
+        key: Key,
+        version: u64,
+        attributes: &Map<String, Value>,
+    ) -> Result<Item, ValueError> {
+        Ok(Item::new(key, version, value::image_of(attributes)?))
     }
 
-    /// An item whose body the store keeps as JSON text: the text is kept too, so a response
-    /// sends it as stored instead of serializing the body again.
+    /// An item rebuilt from its image alone: the key and the version are attributes of it.
+    pub fn from_image(schema: &KeySchema, image: Image) -> Item {
+        let key = schema
+            .key_of_image(&image)
+            .unwrap_or_else(|_| Key::simple(String::new()));
+        let version = image
+            .get("version")
+            .and_then(AttributeValue::number)
+            .and_then(|n| n.to_text().parse().ok())
+            .unwrap_or_default();
+        Item::new(key, version, image)
+    }
+
+    /// An item whose image the store keeps as DynamoDB JSON text: the text is kept too, so a
+    /// change record sends it on as stored instead of serializing the image again.
     pub fn from_text(key: Key, version: u64, text: String) -> serde_json::Result<Item> {
         let item = Item::new(key, version, serde_json::from_str(&text)?);
         item.text.get_or_init(|| text);
@@ -107,30 +118,28 @@ impl Item {
         self.version
     }
 
-    pub fn body(&self) -> &Map<String, Value> {
-        &self.body
+    pub fn image(&self) -> &Image {
+        &self.image
     }
 
-    pub fn into_body(self) -> Map<String, Value> {
-        self.body
+    pub fn into_image(self) -> Image {
+        self.image
     }
 
-    /// The body as JSON text, serialized on first use.
+    /// The item as plain JSON, as the HTTP API shows it (see [`AttributeValue::to_plain`]).
+    pub fn plain(&self) -> Map<String, Value> {
+        value::plain_of(&self.image)
+    }
+
+    /// The image as DynamoDB JSON text, serialized on first use.
     pub fn text(&self) -> &str {
-        self.text.get_or_init(|| serialize(&self.body))
-    }
-
-    /// The body as JSON text, without a copy when it is at hand.
-    pub fn into_text(self) -> String {
-        self.text
-            .into_inner()
-            .unwrap_or_else(|| serialize(&self.body))
+        self.text.get_or_init(|| serialize(&self.image))
     }
 }
 
-fn serialize(body: &Map<String, Value>) -> String {
+fn serialize(image: &Image) -> String {
     // A map with string keys always serializes.
-    serde_json::to_string(body).unwrap_or_default()
+    serde_json::to_string(image).unwrap_or_default()
 }
 
 /// A conditional write, as DynamoDB's condition expressions would make it.
@@ -288,6 +297,11 @@ pub trait ChangeStream: Send + Sync + 'static {
         limit: usize,
         wait: Duration,
     ) -> Result<Vec<StreamRecord>, StoreError>;
+    /// Whether `seq` can be a sequence number of this stream, for readers to refuse any other
+    /// up front. DynamoDB Streams' have up to 40 digits.
+    fn holds(&self, seq: &SequenceNumber) -> bool {
+        (1..=40).contains(&seq.0.len()) && seq.0.bytes().all(|b| b.is_ascii_digit())
+    }
 }
 
 /// A message to put on a queue.

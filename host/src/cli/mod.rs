@@ -36,6 +36,9 @@ enum Command {
         /// Overrides `host.listen` (port 0 picks a free port).
         #[arg(long)]
         listen: Option<SocketAddr>,
+        /// Overrides `host.admin.listen`: the admin door on a listener of its own.
+        #[arg(long)]
+        admin_listen: Option<SocketAddr>,
         /// Overrides `host.data_dir`.
         #[arg(long)]
         data_dir: Option<PathBuf>,
@@ -86,7 +89,8 @@ enum Command {
         to: Option<String>,
         #[arg(long, default_value = "routes.toml", env = "SWITCHYARD_ROUTES")]
         routes: PathBuf,
-        /// The host's address; by default `host.listen` from routes.toml.
+        /// The host's admin door; by default `host.admin.listen`, or else `host.listen`, from
+        /// routes.toml.
         #[arg(long)]
         url: Option<String>,
     },
@@ -121,7 +125,8 @@ enum Command {
             global = true
         )]
         routes: PathBuf,
-        /// The host's address; by default `host.listen` from routes.toml.
+        /// The host's admin door; by default `host.admin.listen`, or else `host.listen`, from
+        /// routes.toml.
         #[arg(long, global = true)]
         url: Option<String>,
     },
@@ -320,6 +325,7 @@ pub fn main() -> ExitCode {
         Command::Up {
             routes,
             listen,
+            admin_listen,
             data_dir,
             build,
         } => {
@@ -333,6 +339,19 @@ pub fn main() -> ExitCode {
             };
             if let Some(listen) = listen {
                 config.host.listen = listen;
+            }
+            if let Some(admin_listen) = admin_listen {
+                config.host.admin.listen = Some(admin_listen);
+            }
+            // routes.toml's own addresses are checked already, with their lines.
+            if let Some(problem) = config.host.exposed_admin() {
+                let flag = match admin_listen {
+                    Some(address) => format!("--admin-listen {address}"),
+                    None => format!("--listen {}", config.host.listen),
+                };
+                eprintln!("switchyard: `{flag}`: {problem}");
+                eprintln!("switchyard: not starting");
+                return ExitCode::from(1);
             }
             if let Some(data_dir) = data_dir {
                 config.host.data_dir = data_dir;

@@ -29,24 +29,32 @@ pub enum Action {
 /// Runs `action` on `target` (a queue, or a bus for a replay).
 pub fn run(config: &Config, url: Option<String>, queue: &str, action: Action) -> ExitCode {
     let base = url.unwrap_or_else(|| {
-        let listen = config.host.listen;
-        let host = if listen.ip().is_unspecified() {
-            "127.0.0.1".to_string()
-        } else {
-            listen.ip().to_string()
-        };
-        format!("http://{host}:{}", listen.port())
+        let mut listen = config.host.admin_listen();
+        if listen.ip().is_unspecified() {
+            let loopback = match listen {
+                std::net::SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+                std::net::SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+            };
+            listen.set_ip(loopback);
+        }
+        format!("http://{listen}")
     });
-    let token = config
-        .host
-        .auth_token_env
-        .as_deref()
-        .and_then(|name| std::env::var(name).ok());
+    // The admin door's token, read as the host reads it.
+    let token = match config.host.admin_auth() {
+        None => None,
+        Some(source) => match crate::api::Secret::load(config, source) {
+            Ok(token) => Some(token),
+            Err(problem) => {
+                eprintln!("switchyard: {problem}");
+                return ExitCode::from(1);
+            }
+        },
+    };
     let runtime = match super::async_runtime(tokio::runtime::Builder::new_current_thread()) {
         Ok(runtime) => runtime,
         Err(code) => return code,
     };
-    match runtime.block_on(call(&base, token.as_deref(), queue, action)) {
+    match runtime.block_on(call(&base, token.as_ref(), queue, action)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("switchyard: {err}");
@@ -55,7 +63,12 @@ pub fn run(config: &Config, url: Option<String>, queue: &str, action: Action) ->
     }
 }
 
-async fn call(base: &str, token: Option<&str>, queue: &str, action: Action) -> Result<(), String> {
+async fn call(
+    base: &str,
+    token: Option<&crate::api::Secret>,
+    queue: &str,
+    action: Action,
+) -> Result<(), String> {
     let client = reqwest::Client::new();
     let queue_url = format!("{base}/admin/queues/{queue}");
     let request = match &action {
@@ -69,7 +82,7 @@ async fn call(base: &str, token: Option<&str>, queue: &str, action: Action) -> R
             .json(&serde_json::json!({"from": from, "to": to})),
     };
     let request = match token {
-        Some(token) => request.bearer_auth(token),
+        Some(token) => request.bearer_auth(token.expose()),
         None => request,
     };
     let response = request

@@ -11,7 +11,8 @@ use serde_json::{Map, Value, json};
 
 use crate::config::{self, Config, PluginId, World};
 use crate::plugin::{Event, Message, Outcome, Plugins};
-use crate::record::{ImageText, image_of};
+use crate::record::ImageText;
+use crate::value::image_of;
 
 /// Why a run could not start: exit code 2.
 struct BadInput(String);
@@ -119,8 +120,12 @@ fn as_event(n: usize, input: Value, key: Option<&[String]>) -> Result<Value, Bad
     let keys =
         image_of(&Map::from_iter(key.iter().filter_map(|name| {
             Some((name.clone(), item.get(name)?.clone()))
-        })));
-    let image = ImageText::of(&image_of(&item));
+        })))
+        .map_err(|err| BadInput(format!("the item cannot be a DynamoDB item: {err}")))?;
+    let image = ImageText::of(
+        &image_of(&item)
+            .map_err(|err| BadInput(format!("the item cannot be a DynamoDB item: {err}")))?,
+    );
     Ok(json!({
         "eventID": format!("plugin-run-{}", n + 1),
         "eventName": "INSERT",

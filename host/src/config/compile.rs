@@ -2,7 +2,7 @@
 //! entry does not hide the others, then every value and reference is checked, collecting all
 //! problems before giving up.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 use std::path::Path;
 use std::sync::Arc;
@@ -305,86 +305,6 @@ impl Checker<'_> {
                     ("an EventBridge rule", 64, true),
                 );
             }
-        }
-    }
-
-    fn host(&mut self, raw: raw::Host) -> HostConfig {
-        let listen = match &raw.listen {
-            None => SocketAddr::from(([127, 0, 0, 1], 8080)),
-            Some(text) => text.get_ref().parse().unwrap_or_else(|_| {
-                self.report(
-                    "host.listen",
-                    text.span(),
-                    format!(
-                        "invalid address `{}`, expected HOST:PORT like `127.0.0.1:8080`",
-                        text.get_ref()
-                    ),
-                );
-                SocketAddr::from(([127, 0, 0, 1], 8080))
-            }),
-        };
-        let backend = self.choice(
-            "host.backend",
-            raw.backend.as_ref(),
-            Backend::Embedded,
-            &[("embedded", Backend::Embedded), ("aws", Backend::Aws)],
-        );
-        let data_dir = raw.data_dir.as_ref().map_or_else(
-            || self.base.join(".switchyard"),
-            |d| self.base.join(d.get_ref()),
-        );
-        let max_body = self.size(
-            "host.max_body",
-            raw.max_body.as_ref(),
-            256 * 1024,
-            1024..=64 * 1024 * 1024,
-        );
-        let auth_token_env = raw.auth_token_env.map(|name| {
-            self.env_name("host.auth_token_env", &name);
-            name.into_inner()
-        });
-        let mut aws_access_keys = BTreeMap::new();
-        for (id, env) in raw.aws_access_keys {
-            self.env_name("host.aws_access_keys", &env);
-            if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric()) {
-                self.report(
-                    "host.aws_access_keys",
-                    env.span(),
-                    format!("`{id}` is not an access key id: letters and digits only"),
-                );
-            }
-            aws_access_keys.insert(id, env.into_inner());
-        }
-        let shutdown_grace = self.duration(
-            "host.shutdown_grace",
-            raw.shutdown_grace.as_ref(),
-            secs(10),
-            secs(0)..=secs(600),
-        );
-        HostConfig {
-            listen,
-            backend,
-            data_dir,
-            max_body: max_body as usize,
-            auth_token_env,
-            shutdown_grace,
-            aws_access_keys,
-        }
-    }
-
-    /// Reports `name` unless it can be an environment variable's name.
-    fn env_name(&mut self, key: &str, name: &Text) {
-        let ok = !name.get_ref().is_empty()
-            && name
-                .get_ref()
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_');
-        if !ok {
-            self.report(
-                key,
-                name.span(),
-                format!("`{}` is not an environment variable name", name.get_ref()),
-            );
         }
     }
 

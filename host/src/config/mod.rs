@@ -6,6 +6,7 @@
 mod checker;
 mod compile;
 mod filter;
+mod host;
 mod integration;
 pub mod key;
 mod raw;
@@ -229,13 +230,100 @@ pub struct HostConfig {
     pub data_dir: PathBuf,
     /// Largest request body accepted, in bytes.
     pub max_body: usize,
-    /// Name of the environment variable holding the API's bearer token; none means no auth.
-    pub auth_token_env: Option<String>,
+    /// The order API's bearer token; none: the order API takes requests without one.
+    pub auth: Option<TokenSource>,
+    /// The operator door: `/admin/*` and `/metrics`.
+    pub admin: AdminDoor,
+    /// Names a request's `Host` may carry besides a door's own address (lower case).
+    pub allowed_hosts: Vec<String>,
+    /// What each door's listener accepts of connections.
+    pub connections: ConnectionLimits,
     /// How long in-flight work may take to finish after SIGTERM.
     pub shutdown_grace: Duration,
     /// The access keys AWS's APIs on the host accept: key id to the environment variable that
     /// holds its secret. None means any signature is accepted, as local emulators do.
     pub aws_access_keys: BTreeMap<String, String>,
+}
+
+impl HostConfig {
+    /// Where the admin door listens: its own address, or the order API's.
+    pub fn admin_listen(&self) -> SocketAddr {
+        self.admin.listen.unwrap_or(self.listen)
+    }
+
+    /// The admin door's token: its own, or else the order API's.
+    pub fn admin_auth(&self) -> Option<&TokenSource> {
+        self.admin.auth.as_ref().or(self.auth.as_ref())
+    }
+
+    /// Why the admin door may not open as configured: it would listen beyond loopback with no
+    /// token, and routes.toml does not say that is meant.
+    pub fn exposed_admin(&self) -> Option<String> {
+        let listen = self.admin_listen();
+        if listen.ip().is_loopback()
+            || self.admin_auth().is_some()
+            || self.admin.allow_unauthenticated
+        {
+            return None;
+        }
+        Some(format!(
+            "the admin door (`/admin/*`, `/metrics`) would listen on `{listen}`, beyond loopback, \
+             with no token; give it one (`host.admin.auth_token_env` or `host.admin.auth_token_file`), \
+             a loopback address (`host.admin.listen`), or set `host.admin.allow_unauthenticated = true`"
+        ))
+    }
+}
+
+/// The operator door, `[host.admin]`.
+#[derive(Debug, Default)]
+pub struct AdminDoor {
+    /// Its own listener; none: the order API's.
+    pub listen: Option<SocketAddr>,
+    /// Its own token; none: the order API's, if it has one.
+    pub auth: Option<TokenSource>,
+    /// It may listen beyond loopback with no token: routes.toml says so.
+    pub allow_unauthenticated: bool,
+}
+
+/// Where a door's bearer token comes from, and the key of routes.toml that says so.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenSource {
+    pub from: TokenFrom,
+    /// The key that names it, e.g. `host.admin.auth_token_file`.
+    pub key: String,
+    pub at: Location,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenFrom {
+    /// An environment variable's name.
+    Env(String),
+    /// A file holding the token (one line; surrounding whitespace is not part of it).
+    File(PathBuf),
+}
+
+/// What a door's listener accepts of connections, so that idle or silent clients cannot take
+/// the file descriptors every other client needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    /// Connections open at once; at the limit, the one waiting longest for a request is closed
+    /// to make room, or the new one is refused when every connection is busy.
+    pub max_connections: usize,
+    /// How long a new connection may take to send its first request's headers, and any
+    /// request its headers once they have begun.
+    pub header_timeout: Duration,
+    /// How long a kept-alive connection may wait for its next request.
+    pub idle_timeout: Duration,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> ConnectionLimits {
+        ConnectionLimits {
+            max_connections: 1024,
+            header_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+        }
+    }
 }
 
 #[derive(Debug)]

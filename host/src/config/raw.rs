@@ -18,9 +18,26 @@ pub struct Host {
     pub data_dir: Option<Text>,
     pub max_body: Option<Text>,
     pub auth_token_env: Option<Text>,
+    pub auth_token_file: Option<Text>,
     pub shutdown_grace: Option<Text>,
     #[serde(default)]
     pub aws_access_keys: BTreeMap<String, Text>,
+    #[serde(default)]
+    pub allowed_hosts: Vec<Text>,
+    pub max_connections: Option<Spanned<i64>>,
+    pub header_timeout: Option<Text>,
+    pub idle_timeout: Option<Text>,
+    pub admin: Option<Admin>,
+}
+
+/// `[host.admin]`: the operator door.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Admin {
+    pub listen: Option<Text>,
+    pub auth_token_env: Option<Text>,
+    pub auth_token_file: Option<Text>,
+    pub allow_unauthenticated: Option<Spanned<bool>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

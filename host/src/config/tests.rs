@@ -22,6 +22,11 @@ const FULL: &str = r#"
 listen = "0.0.0.0:9000"
 data_dir = "/var/lib/switchyard"
 max_body = "1MiB"
+auth_token_env = "SWITCHYARD_API_TOKEN"
+
+[host.admin]
+listen = "127.0.0.1:9090"
+auth_token_file = "secrets/admin.token"
 
 [aws]
 region = "eu-west-1"
@@ -633,6 +638,7 @@ fn every_routes_toml_key_is_documented_in_the_readme() {
     let rule = "[buses.b.rules.r]\npattern = '{\"source\": [\"x\"]}'\n";
     let sections = [
         "[host]\nzzz = 1".to_string(),
+        "[host.admin]\nzzz = 1".to_string(),
         "[aws]\nzzz = 1".to_string(),
         "[tables.t]\nkey = \"k\"\nzzz = 1".to_string(),
         "[tables.t]\nkey = \"k\"\n[[tables.t.integrations]]\nzzz = 1".to_string(),
@@ -686,5 +692,6 @@ fn every_routes_toml_key_is_documented_in_the_readme() {
     );
 }
 
+mod host;
 mod outbound;
 mod tables;

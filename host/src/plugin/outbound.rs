@@ -47,14 +47,18 @@ impl Origin {
                 "`{entry}`: give an origin (scheme, host and port), not a path"
             ));
         }
-        let (host, port) = match rest.rsplit_once(':') {
-            Some((host, port)) if !host.ends_with(']') || rest.starts_with('[') => {
-                let port = port
-                    .parse()
-                    .map_err(|_| format!("`{entry}`: `{port}` is not a port"))?;
-                (host, Some(port))
-            }
-            _ => (rest, None),
+        let not_a_port = |port: &str| format!("`{entry}`: `{port}` is not a port");
+        // An IPv6 literal is written in brackets, and kept without them, as a request's host is.
+        let (host, port) = match rest.strip_prefix('[').and_then(|r| r.split_once(']')) {
+            Some((host, "")) => (host, None),
+            Some((host, after)) => match after.strip_prefix(':') {
+                Some(port) => (host, Some(port.parse().map_err(|_| not_a_port(port))?)),
+                None => return Err(not_a_port(after)),
+            },
+            None => match rest.rsplit_once(':') {
+                Some((host, port)) => (host, Some(port.parse().map_err(|_| not_a_port(port))?)),
+                None => (rest, None),
+            },
         };
         if host.is_empty() {
             return Err(format!("`{entry}`: no host"));
@@ -256,6 +260,10 @@ mod tests {
         assert!(!allows("http://127.0.0.1:8081/"));
         assert!(allows("http://crm.example.com/") && allows("https://CRM.example.com/"));
         assert!(!allows("https://evil.example.com/"));
+        let ipv6 = outbound(&["http://[::1]:8080", "[fe80::1]"]);
+        assert!(ipv6.allows(&"http://[::1]:8080/x".parse().unwrap()));
+        assert!(ipv6.allows(&"https://[fe80::1]/".parse().unwrap()));
+        assert!(!ipv6.allows(&"http://[::1]:8081/".parse().unwrap()));
         assert!(outbound(&["*"]).allows(&"https://anything.example:9/".parse().unwrap()));
         assert!(
             !outbound(&[]).allows(&"https://api.example.com/".parse().unwrap()),

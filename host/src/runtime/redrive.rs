@@ -66,15 +66,26 @@ impl Runtime {
         let pause = rate
             .filter(|r| *r > 0.0)
             .map(|r| std::time::Duration::from_secs_f64(1.0 / r));
+        // Each message is looked at once: one that comes back to the DLQ while the redrive runs
+        // (its consumer failed it again) waits for the next redrive.
+        let mut seen = std::collections::HashSet::new();
+        let mut stale = 0;
         loop {
-            let batch = self.queues.peek(dlq, 100 + report.skipped.len()).await?;
+            let window = 100 + stale;
+            let batch = self.queues.peek(dlq, window).await?;
+            let full = batch.len() == window;
             let fresh: Vec<_> = batch
                 .into_iter()
-                .filter(|m| report.skipped.iter().all(|s| s.message_id != m.message_id))
+                .filter(|m| !seen.contains(&m.message_id))
                 .collect();
+            stale = window - fresh.len();
             if fresh.is_empty() {
+                if full {
+                    continue; // only messages looked at already in this window: look further
+                }
                 return Ok(report);
             }
+            seen.extend(fresh.iter().map(|m| m.message_id.clone()));
             for message in fresh {
                 // A pipe's dead letter goes back through its pipe, unless `to` names a queue.
                 let origin = Origin::parse(&message.origin, &self.config);
@@ -95,11 +106,15 @@ impl Runtime {
                     Some(Origin::Queue(queue)) => Some(queue),
                     _ => None,
                 });
-                let Some(target) = target else {
-                    let reason = format!(
-                        "it came from `{}`, not a queue; redrive it with `to` naming a queue",
-                        message.origin
-                    );
+                // Moving a message into the queue it is on would find it again, for ever.
+                let Some(target) = target.filter(|target| *target != dlq) else {
+                    let reason = match target {
+                        Some(_) => "it came from this queue itself; redrive it with `to` naming another queue".to_string(),
+                        None => format!(
+                            "it came from `{}`, not a queue; redrive it with `to` naming a queue",
+                            message.origin
+                        ),
+                    };
                     report.skipped.push(Skipped {
                         message_id: message.message_id,
                         reason,

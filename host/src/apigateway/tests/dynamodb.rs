@@ -1,12 +1,27 @@
 use serde_json::{Map, Value, json};
 
 use super::super::*;
+use crate::value::{Image, image_from_typed, image_of, plain_of};
 
 fn object(value: Value) -> Map<String, Value> {
     match value {
         Value::Object(map) => map,
         other => panic!("not an object: {other}"),
     }
+}
+
+/// An item as the API would store this plain JSON.
+fn plain_item(value: Value) -> Image {
+    image_of(&object(value)).unwrap()
+}
+
+/// An item of DynamoDB's typed JSON.
+fn typed(value: Value) -> Image {
+    image_from_typed(&object(value)).unwrap()
+}
+
+fn plain(image: Image) -> Value {
+    Value::Object(plain_of(&image))
 }
 
 fn parse(kind: ActionKind, request: Value) -> Result<Operation, DynamoError> {
@@ -71,41 +86,28 @@ fn put_item_reads_the_table_the_item_and_return_values() {
     else {
         panic!()
     };
-    assert_eq!(Value::Object(item), json!({"id": "o-1", "n": 42}));
+    assert_eq!(plain(item), json!({"id": "o-1", "n": 42}));
     assert!(return_old);
     assert!(condition.unwrap().holds(None));
 }
 
 #[test]
-fn typed_values_become_plain_json_and_back() {
-    let typed = json!({
-        "s": {"S": "x"}, "n": {"N": "-12.5"}, "b": {"BOOL": true}, "z": {"NULL": true},
-        "m": {"M": {"inner": {"N": "1"}}}, "l": {"L": [{"S": "a"}, {"N": "2"}]},
+fn typed_values_are_kept_with_their_types() {
+    let request = json!({"TableName": "t", "Item": {
+        "s": {"S": "x"}, "n": {"N": "+5"}, "b": {"BOOL": true}, "z": {"NULL": true},
+        "m": {"M": {"inner": {"N": ".5"}}}, "l": {"L": [{"S": "a"}, {"N": "1e3"}]},
         "ss": {"SS": ["a", "b"]}, "ns": {"NS": ["1", "2"]}, "bin": {"B": "aGk="}, "bs": {"BS": ["aGk="]}
-    });
-    let plain = to_plain(&object(typed)).unwrap();
+    }});
+    let Action::Put { item, .. } = parse(ActionKind::PutItem, request).unwrap().action else {
+        panic!()
+    };
     assert_eq!(
-        Value::Object(plain.clone()),
-        json!({"s": "x", "n": -12.5, "b": true, "z": null, "m": {"inner": 1}, "l": ["a", 2],
-               "ss": ["a", "b"], "ns": [1, 2], "bin": "aGk=", "bs": ["aGk="]})
+        serde_json::to_value(&item).unwrap(),
+        json!({"s": {"S": "x"}, "n": {"N": "5"}, "b": {"BOOL": true}, "z": {"NULL": true},
+               "m": {"M": {"inner": {"N": "0.5"}}}, "l": {"L": [{"S": "a"}, {"N": "1000"}]},
+               "ss": {"SS": ["a", "b"]}, "ns": {"NS": ["1", "2"]}, "bin": {"B": "aGk="},
+               "bs": {"BS": ["aGk="]}})
     );
-    let back = to_typed(&object(
-        json!({"s": "x", "n": -12.5, "b": true, "z": null, "m": {"inner": 1}, "l": ["a"]}),
-    ));
-    assert_eq!(
-        Value::Object(back),
-        json!({"s": {"S": "x"}, "n": {"N": "-12.5"}, "b": {"BOOL": true}, "z": {"NULL": true},
-               "m": {"M": {"inner": {"N": "1"}}}, "l": {"L": [{"S": "a"}]}})
-    );
-}
-
-#[test]
-fn numbers_that_json_cannot_spell_are_written_as_plain_decimals() {
-    let plain = to_plain(&object(
-        json!({"a": {"N": "+5"}, "b": {"N": ".5"}, "c": {"N": "1e3"}}),
-    ))
-    .unwrap();
-    assert_eq!(Value::Object(plain), json!({"a": 5, "b": 0.5, "c": 1000.0}));
 }
 
 #[test]
@@ -259,7 +261,7 @@ fn syntax_errors_name_the_token_and_what_is_near_it() {
     );
     assert_eq!(
         syntax("SET a = size(b) + :v"),
-        "ValidationException: `size` is not supported here"
+        "ValidationException: Invalid UpdateExpression: The function is not allowed in an update expression; function: size"
     );
     assert_eq!(
         syntax("SET a = nope(b, :v)"),
@@ -285,10 +287,11 @@ fn set_writes_values_paths_and_arithmetic() {
          l = list_append(l, :l), m = :m, l2 = list_append(:l, l)",
         values,
     );
-    let mut item = object(json!({"id": "1", "a": "old", "b": {"c": 0}, "cnt": 1.5, "l": [1, 2]}));
+    let mut item =
+        plain_item(json!({"id": "1", "a": "old", "b": {"c": 0}, "cnt": 1.5, "l": [1, 2]}));
     update.apply(&mut item).unwrap();
     assert_eq!(
-        Value::Object(item),
+        plain(item),
         json!({"id": "1", "a": "x", "b": {"c": 0.25}, "cnt": 1.75, "neg": 1.25, "d": 9, "e": "old",
                "l": [1, 2, 3], "m": {"k": "v"}, "l2": [3, 1, 2]})
     );
@@ -302,35 +305,43 @@ fn names_and_list_positions_address_attributes() {
     else {
         panic!()
     };
-    let mut item = object(json!({"l": ["a", "b"], "rest": [1, 2]}));
+    let mut item = plain_item(json!({"l": ["a", "b"], "rest": [1, 2]}));
     update.apply(&mut item).unwrap();
     assert_eq!(
-        Value::Object(item),
+        plain(item),
         json!({"status": "v", "l": ["a", "v", "v"], "rest": [2]})
     );
 }
 
 #[test]
 fn remove_add_and_delete_change_attributes_and_sets() {
-    let values = json!({":one": {"N": "1"}, ":tags": {"SS": ["b", "c"]}, ":gone": {"SS": ["a", "b"]}, ":all": {"SS": ["z"]}});
+    let values = json!({":one": {"N": "1"}, ":tags": {"SS": ["b", "c"]}, ":gone": {"SS": ["a", "b"]},
+                        ":all": {"SS": ["z"]}, ":ns": {"NS": ["2.0", "3"]}});
     let update = update(
-        "REMOVE x, y ADD counter :one, fresh :one, tags :tags DELETE old :gone, only :all",
+        "REMOVE x, y ADD counter :one, fresh :one, tags :tags, nums :ns DELETE old :gone, only :all",
         values,
     );
-    let mut item = object(
-        json!({"x": 1, "y": 2, "counter": 41, "tags": ["a", "b"], "old": ["a", "b", "d"], "only": ["z"]}),
+    let mut item = typed(
+        json!({"x": {"N": "1"}, "y": {"N": "2"}, "counter": {"N": "41"},
+        "tags": {"SS": ["a", "b"]}, "old": {"SS": ["a", "b", "d"]}, "only": {"SS": ["z"]},
+        "nums": {"NS": ["1", "2"]}}),
     );
     update.apply(&mut item).unwrap();
     assert_eq!(
-        Value::Object(item),
-        json!({"counter": 42, "fresh": 1, "tags": ["a", "b", "c"], "old": ["d"]})
+        serde_json::to_value(&item).unwrap(),
+        json!({"counter": {"N": "42"}, "fresh": {"N": "1"}, "tags": {"SS": ["a", "b", "c"]},
+               "old": {"SS": ["d"]}, "nums": {"NS": ["1", "2", "3"]}}),
+        "sets stay sets; 2.0 is the 2 the number set holds"
     );
+    // A set is no list: ADD of a set to a list attribute is DynamoDB's type error.
+    let mut listed = plain_item(json!({"tags": ["a"]}));
+    assert!(update.apply(&mut listed).is_err());
 }
 
 #[test]
 fn updates_refuse_operands_of_the_wrong_type() {
-    let mut item = object(json!({"name": "text", "n": 1, "list": []}));
-    let applied = |expression: &str, item: &mut Map<String, Value>| {
+    let mut item = plain_item(json!({"name": "text", "n": 1, "list": []}));
+    let applied = |expression: &str, item: &mut Image| {
         let update = update(expression, json!({":s": {"S": "x"}, ":n": {"N": "1"}}));
         update.apply(item).unwrap_err().to_string()
     };
@@ -360,7 +371,7 @@ fn updates_refuse_operands_of_the_wrong_type() {
         "ValidationException: Invalid UpdateExpression: Incorrect operand type for operator or function; operator or function: operator: DELETE, operand type: NUMBER"
     );
     assert_eq!(
-        Value::Object(item),
+        plain(item),
         json!({"name": "text", "n": 1, "list": []}),
         "a failed update changes nothing"
     );
@@ -368,8 +379,9 @@ fn updates_refuse_operands_of_the_wrong_type() {
 
 #[test]
 fn conditions_test_existence_comparisons_and_functions() {
-    let item =
-        object(json!({"id": "o-1", "n": 10, "s": "order#1", "tags": ["a", "b"], "m": {"k": 1}}));
+    let item = plain_item(
+        json!({"id": "o-1", "n": 10, "s": "order#1", "tags": ["a", "b"], "m": {"k": 1}}),
+    );
     let values = json!({":n": {"N": "10.0"}, ":low": {"N": "5"}, ":p": {"S": "order#"}, ":a": {"S": "a"}, ":s": {"S": "order#1"}});
     let holds =
         |expression: &str| condition(expression, json!({}), values.clone()).holds(Some(&item));
@@ -389,20 +401,43 @@ fn conditions_test_existence_comparisons_and_functions() {
     assert!(condition("attribute_not_exists(id)", json!({}), json!({})).holds(None));
     assert!(
         condition("attribute_exists(#s)", json!({"#s": "status"}), json!({}))
-            .holds(Some(&object(json!({"status": 1}))))
+            .holds(Some(&plain_item(json!({"status": 1}))))
     );
 }
 
 #[test]
-fn unsupported_condition_functions_are_refused() {
-    let request = |expression: &str| json!({"TableName": "t", "Key": {"id": {"S": "1"}}, "ConditionExpression": expression, "ExpressionAttributeValues": {":t": {"S": "S"}}});
+fn size_attribute_type_and_sets_work_in_conditions() {
+    let item = typed(
+        json!({"s": {"S": "héllo"}, "tags": {"SS": ["a", "b"]}, "ns": {"NS": ["1.5"]},
+        "bin": {"B": "AAEC"}, "l": {"L": [{"N": "1"}]}, "m": {"M": {}}}),
+    );
+    let values = json!({":five": {"N": "6"}, ":two": {"N": "2"}, ":ss": {"S": "SS"}, ":ntype": {"S": "N"},
+        ":a": {"S": "a"}, ":num": {"N": "1.50"}, ":pre": {"B": "AAE="}, ":set": {"SS": ["b", "a"]}});
+    let holds =
+        |expression: &str| condition(expression, json!({}), values.clone()).holds(Some(&item));
+    assert!(holds("size(s) = :five"), "size counts UTF-8 bytes");
+    assert!(holds("size(tags) = :two AND size(bin) > :two"));
+    assert!(holds(
+        "attribute_type(tags, :ss) AND NOT attribute_type(tags, :ntype)"
+    ));
+    assert!(holds("contains(tags, :a) AND contains(ns, :num)"));
+    assert!(holds("begins_with(bin, :pre)"));
+    assert!(holds("tags = :set"), "sets are equal whatever their order");
+    assert!(!holds("size(missing) = :two"));
+    let request = |expression: &str| json!({"TableName": "t", "Key": {"id": {"S": "1"}}, "ConditionExpression": expression, "ExpressionAttributeValues": {":t": {"S": "X"}}});
     assert_eq!(
         error(ActionKind::DeleteItem, request("attribute_type(a, :t)")),
-        "ValidationException: `attribute_type` is not supported here"
+        "ValidationException: Invalid ConditionExpression: Invalid attribute type name found; type: X, valid types: { B,NULL,SS,BOOL,L,BS,N,NS,S,M }"
     );
     assert_eq!(
         error(ActionKind::DeleteItem, request("exists(a) OR a = :t")),
         "ValidationException: Invalid ConditionExpression: Invalid function name; function: exists"
+    );
+    let update =
+        json!({"TableName": "t", "Key": {"id": {"S": "1"}}, "UpdateExpression": "SET a = size(b)"});
+    assert_eq!(
+        error(ActionKind::UpdateItem, update),
+        "ValidationException: Invalid UpdateExpression: The function is not allowed in an update expression; function: size"
     );
 }
 

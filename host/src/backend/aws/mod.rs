@@ -13,6 +13,8 @@ mod queues;
 mod stream;
 
 #[cfg(test)]
+mod endpoint_tests;
+#[cfg(test)]
 mod tests;
 
 use std::collections::HashMap;
@@ -25,7 +27,6 @@ use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, Put,
     ScalarAttributeType, StreamSpecification, TransactWriteItem,
 };
-use serde_json::{Map, Value};
 
 use super::{IDEMPOTENCY_TTL, Idempotency, Item, Page, ShardId, Store, StoreError, Write, Written};
 use crate::config::{
@@ -33,6 +34,7 @@ use crate::config::{
     TableId,
 };
 use crate::record::SequenceNumber;
+use crate::value::{AttributeValue as Typed, Image};
 use convert::{attribute, from_item, key_map, key_of_map, to_item};
 
 /// The table that keeps idempotency keys (with a TTL), beside the user's tables.
@@ -210,7 +212,7 @@ impl AwsStore {
             .map_err(unavailable)?;
         Ok(found
             .item
-            .map(|item| Item::from_body(&table.key, from_item(&item))))
+            .map(|item| Item::from_image(&table.key, from_item(&item))))
     }
 
     /// Why a conditional write on `key` failed: the item is gone, or at another version.
@@ -236,7 +238,7 @@ impl AwsStore {
     ) -> Result<Written, StoreError> {
         let put = Put::builder()
             .table_name(&table.name)
-            .set_item(Some(to_item(item.body())))
+            .set_item(Some(to_item(item.image())))
             .condition_expression("attribute_not_exists(#k)")
             .expression_attribute_names("#k", &table.key.partition.name)
             .build()
@@ -246,7 +248,7 @@ impl AwsStore {
                 .client
                 .put_item()
                 .table_name(&table.name)
-                .set_item(Some(to_item(item.body())))
+                .set_item(Some(to_item(item.image())))
                 .condition_expression("attribute_not_exists(#k)")
                 .expression_attribute_names("#k", &table.key.partition.name)
                 .send()
@@ -267,17 +269,15 @@ impl AwsStore {
         };
         let now = now_secs();
         let pk = format!("{}#{}", table.name, idem.key);
-        let mut record = Map::new();
-        record.insert("pk".into(), Value::String(pk.clone()));
-        record.insert(
-            "fingerprint".into(),
-            Value::String(idem.fingerprint.clone()),
-        );
-        record.insert("response".into(), Value::String(item.text().to_string()));
-        record.insert(
-            "expires".into(),
-            Value::from(now + IDEMPOTENCY_TTL.as_secs() as i64),
-        );
+        let record = Image::from([
+            ("pk".into(), Typed::S(pk.clone())),
+            ("fingerprint".into(), Typed::S(idem.fingerprint.clone())),
+            ("response".into(), Typed::S(item.text().to_string())),
+            (
+                "expires".into(),
+                Typed::N((now + IDEMPOTENCY_TTL.as_secs() as i64).to_string()),
+            ),
+        ]);
         let remember = Put::builder()
             .table_name(&self.idempotency)
             .set_item(Some(to_item(&record)))
@@ -319,19 +319,15 @@ impl AwsStore {
                 .await
                 .map_err(unavailable)?;
             let seen = seen.item.map(|i| from_item(&i)).unwrap_or_default();
-            let fingerprint = seen
-                .get("fingerprint")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string();
-            let response: Map<String, Value> = seen
-                .get("response")
-                .and_then(Value::as_str)
-                .and_then(|r| serde_json::from_str(r).ok())
-                .unwrap_or_default();
+            let text = |name: &str| match seen.get(name) {
+                Some(Typed::S(text)) => text.clone(),
+                _ => String::new(),
+            };
+            let fingerprint = text("fingerprint");
+            let response: Image = serde_json::from_str(&text("response")).unwrap_or_default();
             return Ok(Written::Replayed {
                 fingerprint,
-                item: Item::from_body(&table.key, response),
+                item: Item::from_image(&table.key, response),
             });
         }
         if failed(0) {
@@ -352,7 +348,7 @@ fn page_of(
     Page {
         items: items
             .iter()
-            .map(|i| Item::from_body(&table.key, from_item(i)))
+            .map(|i| Item::from_image(&table.key, from_item(i)))
             .collect(),
         next_after: last.and_then(|k| key_of_map(&table.key, k)),
     }
@@ -442,16 +438,16 @@ impl Store for AwsStore {
                     .client
                     .put_item()
                     .table_name(&table.name)
-                    .set_item(Some(to_item(item.body())))
+                    .set_item(Some(to_item(item.image())))
                     .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
                     .send()
                     .await
                     .map_err(unavailable)?;
                 let old = out
                     .attributes
-                    .map(|a| Item::from_body(&table.key, from_item(&a)));
+                    .map(|a| Item::from_image(&table.key, from_item(&a)));
                 let version = old.as_ref().map_or(1, |old| old.version() + 1);
-                let item = Item::new(item.key().clone(), version, item.into_body());
+                let item = Item::new(item.key().clone(), version, item.into_image());
                 Ok(Written::Put { item, old })
             }
             Write::Replace {
@@ -462,7 +458,7 @@ impl Store for AwsStore {
                     .client
                     .put_item()
                     .table_name(&table.name)
-                    .set_item(Some(to_item(item.body())))
+                    .set_item(Some(to_item(item.image())))
                     .condition_expression("attribute_exists(#k) AND #v = :expected")
                     .expression_attribute_names("#k", &table.key.partition.name)
                     .expression_attribute_names("#v", "version")
@@ -506,7 +502,7 @@ impl Store for AwsStore {
                         ),
                 };
                 match request.send().await {
-                    Ok(out) => Ok(Written::Deleted(Item::from_body(
+                    Ok(out) => Ok(Written::Deleted(Item::from_image(
                         &table.key,
                         out.attributes.map(|a| from_item(&a)).unwrap_or_default(),
                     ))),
@@ -540,7 +536,7 @@ impl Store for AwsStore {
                 Write::Create { item, .. } | Write::Put { item } | Write::Replace { item, .. } => {
                     let mut put = Put::builder()
                         .table_name(&table.name)
-                        .set_item(Some(to_item(item.body())));
+                        .set_item(Some(to_item(item.image())));
                     put = match write {
                         Write::Create { .. } => put
                             .condition_expression("attribute_not_exists(#k)")
@@ -599,7 +595,7 @@ impl Store for AwsStore {
                     } => Written::Deleted(Item::new(
                         key,
                         expected_version.unwrap_or_default(),
-                        Map::new(),
+                        Image::new(),
                     )),
                 })
                 .collect()),

@@ -57,21 +57,7 @@ macro_rules! conformance_tests {
 }
 
 // The store and stream suite.
-conformance_tests!(
-    create_then_get_returns_the_item,
-    create_of_an_existing_key_fails_and_writes_no_record,
-    replace_and_delete_check_the_version,
-    every_write_appends_one_record_in_order,
-    records_carry_old_and_new_images,
-    idempotent_create_replays_the_first_result,
-    a_stream_read_waits_for_the_next_commit,
-    concurrent_writes_all_commit_with_increasing_sequence_numbers,
-    tables_are_kept_apart,
-    an_item_of_a_composite_key_is_addressed_by_both_keys,
-    a_partition_pages_in_sort_key_order,
-    a_put_creates_or_overwrites,
-    a_transaction_writes_all_or_nothing,
-);
+conformance::store_cases!(conformance_tests);
 
 #[tokio::test]
 async fn keys_only_stream_records_carry_no_images() {
@@ -81,24 +67,7 @@ async fn keys_only_stream_records_carry_no_images() {
 }
 
 // The queue suite on SQS.
-conformance_tests!(
-    a_received_message_is_hidden_until_its_visibility_timeout,
-    a_deleted_message_is_gone,
-    after_max_receive_count_a_message_moves_to_the_dlq,
-    change_visibility_brings_a_message_back_when_asked,
-    dead_letter_moves_a_message_now_with_its_reason,
-    a_delayed_message_stays_hidden_for_the_delay,
-    a_long_poll_wakes_when_a_message_is_sent,
-    a_fifo_queue_keeps_order_per_group_and_holds_a_group_in_flight,
-    a_fifo_queue_drops_duplicates_within_five_minutes,
-    delivery_and_checkpoint_commit_together,
-    a_pipes_start_position_is_recorded_once_and_deliveries_move_it_on,
-    a_dead_letter_can_be_inspected_and_moved_back,
-    a_message_can_be_removed_by_its_id,
-    a_messages_attributes_travel_with_it_to_the_dlq_and_back,
-    a_receive_tells_when_the_message_was_first_received,
-    a_purge_deletes_every_message_in_flight_or_not,
-);
+conformance::queue_cases!(conformance_tests);
 
 /// Where moto does its own way what SQS does as the suite checks: each test runs and must fail
 /// at the assertion named, so a moto that comes into line with SQS fails here, and the test

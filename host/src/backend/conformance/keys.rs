@@ -17,11 +17,12 @@ pub fn entry(account: &str, seq: &str, version: u64, amount: i64) -> Item {
         "version": version,
         "amount": amount,
     });
-    Item::new(
+    Item::from_plain(
         entry_key(account, seq),
         version,
-        body.as_object().cloned().unwrap_or_default(),
+        body.as_object().expect("an object"),
     )
+    .expect("a DynamoDB item")
 }
 
 pub fn entry_key(account: &str, seq: &str) -> Key {
@@ -189,10 +190,10 @@ pub async fn a_put_creates_or_overwrites(store: &dyn Store, stream: &dyn ChangeS
         panic!("a put is written as a put: {second:?}");
     };
     assert_eq!(item.version(), 2);
-    assert_eq!(item.body()["amount"], json!(20));
-    assert_eq!(old.map(|o| o.body()["amount"].clone()), Some(json!(10)));
+    assert_eq!(item.plain()["amount"], json!(20));
+    assert_eq!(old.map(|o| o.plain()["amount"].clone()), Some(json!(10)));
     let stored = store.get(LEDGER, &entry_key("a-1", "1")).await.unwrap();
-    assert_eq!(stored.map(|i| i.body()["amount"].clone()), Some(json!(20)));
+    assert_eq!(stored.map(|i| i.plain()["amount"].clone()), Some(json!(20)));
 
     let records = read_all(stream, LEDGER).await;
     let events: Vec<_> = records.iter().map(|r| r.event_name).collect();

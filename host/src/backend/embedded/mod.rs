@@ -5,6 +5,7 @@
 mod archive;
 mod handoff;
 mod queues;
+mod typed;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -14,7 +15,6 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, params};
-use serde_json::{Map, Value};
 use tokio::sync::{oneshot, watch};
 
 use super::{ChangeStream, Item, Page, Shard, ShardId, Store, StoreError, Write, Written};
@@ -30,8 +30,10 @@ use writer::{Finish, Job, Writer};
 
 /// Version of the database layout this build writes (`PRAGMA user_version`).
 /// Layout 2 dropped the index on receipt handles (a handle names its row) and made the FIFO
-/// indexes partial. Layout 3 keeps each message's attributes and first receive.
-const SCHEMA_VERSION: i64 = 3;
+/// indexes partial. Layout 3 keeps each message's attributes and first receive. Layout 4 keeps
+/// items, change records' images and idempotent responses as DynamoDB JSON (typed), no longer
+/// as plain JSON.
+const SCHEMA_VERSION: i64 = 4;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS items (
@@ -61,6 +63,9 @@ CREATE TABLE IF NOT EXISTS idempotency (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS idempotency_by_age ON idempotency (created_ms);
 ";
+
+/// The largest write readiness tries after a commit failed.
+const READINESS_PROBE_MAX: usize = 8 << 20;
 
 /// Threads serving reads; each holds its own connection.
 const READERS: usize = 4;
@@ -100,6 +105,7 @@ pub struct EmbeddedStore {
     reads: flume::Sender<ReadJob>,
     /// The writer's group commits, for `/metrics`.
     pub stats: CommitStats,
+    failing: writer::Failing,
 }
 
 impl std::fmt::Debug for EmbeddedStore {
@@ -171,10 +177,12 @@ impl EmbeddedStore {
 
         let (writes, jobs) = flume::unbounded();
         let stats = CommitStats::default();
+        let failing = writer::Failing::default();
         let writer = Writer {
             conn,
             tables: tables.clone(),
             stats: stats.clone(),
+            failing: failing.clone(),
         };
         spawn("switchyard-writer", move || writer.run(jobs))?;
 
@@ -202,6 +210,7 @@ impl EmbeddedStore {
             writes,
             reads,
             stats,
+            failing,
         })
     }
 
@@ -290,9 +299,8 @@ impl EmbeddedStore {
     }
 
     fn record(&self, table: &TableInfo, row: RecordRow) -> Result<StreamRecord, StoreError> {
-        let image = |text: &Option<String>| -> Result<Option<_>, StoreError> {
-            text.as_deref()
-                .map(|t| ImageText::from_plain(t).map_err(not_an_object))
+        let image = |text: Option<String>| -> Result<Option<_>, StoreError> {
+            text.map(|t| ImageText::stored(t).map_err(not_an_object))
                 .transpose()
         };
         let size_bytes = (row.key.len()
@@ -310,8 +318,8 @@ impl EmbeddedStore {
             dynamodb: StreamRecordData {
                 approximate_creation_date_time: row.created_ms.div_euclid(1000),
                 keys: key_image(&table.key, &table.key.from_storage(&row.key)),
-                new_image: image(&row.new)?,
-                old_image: image(&row.old)?,
+                new_image: image(row.new)?,
+                old_image: image(row.old)?,
                 sequence_number: SequenceNumber::from_u64(row.seq),
                 size_bytes,
                 stream_view_type: table.view.as_str().to_string(),
@@ -417,7 +425,29 @@ impl Store for EmbeddedStore {
             .map_err(|err| (0, err))?
     }
 
+    /// Ready when reads answer and writes commit. After a commit failed, a write as large as
+    /// the failed one (made and undone in one transaction) tells whether they commit again.
     async fn ready(&self) -> Result<(), StoreError> {
+        let failing = self
+            .failing
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        if let Some(failure) = failing {
+            let bytes = failure.bytes.clamp(1, READINESS_PROBE_MAX) as i64;
+            self.apply(move |tx, now| {
+                let key = params!["", "readiness probe"];
+                tx.execute(
+                    "INSERT OR REPLACE INTO idempotency VALUES (?1, ?2, '', zeroblob(?3), ?4)",
+                    params!["", "readiness probe", bytes, now],
+                )?;
+                tx.execute("DELETE FROM idempotency WHERE tbl = ?1 AND key = ?2", key)
+            })
+            .await
+            .map_err(|_| {
+                StoreError::Unavailable(format!("writes do not commit: {}", failure.cause))
+            })?;
+        }
         self.query(|conn| conn.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(())))
             .await
     }
@@ -453,6 +483,11 @@ impl ChangeStream for EmbeddedStore {
         Ok((last > 0).then(|| SequenceNumber::from_u64(last)))
     }
 
+    /// SQLite's row ids: up to `i64::MAX`.
+    fn holds(&self, seq: &SequenceNumber) -> bool {
+        embedded_seq(seq).is_some()
+    }
+
     async fn read(
         &self,
         table: TableId,
@@ -469,7 +504,7 @@ impl ChangeStream for EmbeddedStore {
         }
         let after = match after {
             None => 0,
-            Some(seq) => seq.to_u64().ok_or_else(|| {
+            Some(seq) => embedded_seq(seq).ok_or_else(|| {
                 StoreError::Unavailable(format!("`{seq}` is not an embedded sequence number"))
             })?,
         };
@@ -487,17 +522,16 @@ impl ChangeStream for EmbeddedStore {
                         "SELECT seq, event, item_key, old_image, new_image, created_ms FROM stream \
                          WHERE tbl = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
                     )?;
-                    let rows =
-                        stmt.query_map(params![name, after as i64, limit as i64], |row| {
-                            Ok(RecordRow {
-                                seq: row.get::<_, i64>(0)? as u64,
-                                event: row.get(1)?,
-                                key: row.get(2)?,
-                                old: row.get(3)?,
-                                new: row.get(4)?,
-                                created_ms: row.get(5)?,
-                            })
-                        })?;
+                    let rows = stmt.query_map(params![name, after, limit as i64], |row| {
+                        Ok(RecordRow {
+                            seq: row.get::<_, i64>(0)? as u64,
+                            event: row.get(1)?,
+                            key: row.get(2)?,
+                            old: row.get(3)?,
+                            new: row.get(4)?,
+                            created_ms: row.get(5)?,
+                        })
+                    })?;
                     rows.collect::<rusqlite::Result<Vec<_>>>()
                 })
                 .await?;
@@ -510,6 +544,11 @@ impl ChangeStream for EmbeddedStore {
             }
         }
     }
+}
+
+/// The row id a sequence number of the embedded stream names, if it can name one.
+fn embedded_seq(seq: &SequenceNumber) -> Option<i64> {
+    seq.to_u64().and_then(|n| i64::try_from(n).ok())
 }
 
 fn connect(path: &Path) -> rusqlite::Result<Connection> {
@@ -552,6 +591,9 @@ fn migrate(conn: &Connection) -> Result<(), String> {
     queues::upgrade(conn).map_err(|e| e.to_string())?;
     conn.execute_batch(archive::SCHEMA)
         .map_err(|e| e.to_string())?;
+    if (1..4).contains(&version) {
+        typed::upgrade(conn).map_err(|e| e.to_string())?;
+    }
     conn.pragma_update(None, "user_version", SCHEMA_VERSION)
         .map_err(|e| e.to_string())
 }
@@ -568,20 +610,16 @@ fn not_an_object(err: serde_json::Error) -> StoreError {
     StoreError::Unavailable(format!("stored item is not a JSON object: {err}"))
 }
 
-fn parse_body(text: &str) -> Result<Map<String, Value>, StoreError> {
-    serde_json::from_str(text).map_err(not_an_object)
-}
-
 fn item(key: Key, version: i64, text: String) -> Result<Item, StoreError> {
     Item::from_text(key, version as u64, text).map_err(not_an_object)
 }
 
-/// An item rebuilt from its stored body (key and version are attributes of it).
+/// An item rebuilt from its stored image (key and version are attributes of it).
 fn item_from_body(table: &TableInfo, body: &str) -> rusqlite::Result<Item> {
-    let body = parse_body(body).map_err(|err| {
+    let image = serde_json::from_str(body).map_err(|err| {
         rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(err))
     })?;
-    Ok(Item::from_body(&table.key, body))
+    Ok(Item::from_image(&table.key, image))
 }
 
 /// A stable id for a change record, so a re-read record carries the same id.

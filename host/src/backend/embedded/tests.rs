@@ -31,44 +31,11 @@ macro_rules! conformance_tests {
 }
 
 // The store and stream suite takes (Store, ChangeStream); the store is both.
-conformance_tests!(
-    create_then_get_returns_the_item,
-    create_of_an_existing_key_fails_and_writes_no_record,
-    replace_and_delete_check_the_version,
-    every_write_appends_one_record_in_order,
-    records_carry_old_and_new_images,
-    idempotent_create_replays_the_first_result,
-    a_stream_read_waits_for_the_next_commit,
-    concurrent_writes_all_commit_with_increasing_sequence_numbers,
-    tables_are_kept_apart,
-    an_item_of_a_composite_key_is_addressed_by_both_keys,
-    a_partition_pages_in_sort_key_order,
-    a_put_creates_or_overwrites,
-    a_transaction_writes_all_or_nothing,
-);
+conformance::store_cases!(conformance_tests);
 
 // The queue suite takes (Queues, Handoff); the store is both.
-conformance_tests!(
-    a_received_message_is_hidden_until_its_visibility_timeout,
-    a_deleted_message_is_gone,
-    after_max_receive_count_a_message_moves_to_the_dlq,
-    change_visibility_brings_a_message_back_when_asked,
-    dead_letter_moves_a_message_now_with_its_reason,
-    a_delayed_message_stays_hidden_for_the_delay,
-    a_long_poll_wakes_when_a_message_is_sent,
-    a_fifo_queue_keeps_order_per_group_and_holds_a_group_in_flight,
-    a_long_poll_on_a_fifo_queue_wakes_when_the_message_ahead_is_deleted,
-    a_fifo_queue_drops_duplicates_within_five_minutes,
-    delivery_and_checkpoint_commit_together,
-    a_pipes_start_position_is_recorded_once_and_deliveries_move_it_on,
-    a_dead_letter_can_be_inspected_and_moved_back,
-    a_message_can_be_removed_by_its_id,
-    a_messages_attributes_travel_with_it_to_the_dlq_and_back,
-    a_receive_tells_when_the_message_was_first_received,
-    a_purge_deletes_every_message_in_flight_or_not,
-    a_stale_receipt_changes_nothing,
-    a_fifo_duplicate_gets_the_first_message_id,
-);
+conformance::queue_cases!(conformance_tests);
+conformance::sqs_only_cases!(conformance_tests);
 
 #[tokio::test]
 async fn list_pages_through_items_in_key_order() {
@@ -266,6 +233,46 @@ async fn a_layout_2_database_gains_message_attributes_and_keeps_its_messages() {
     assert_eq!(user_version(&path), SCHEMA_VERSION);
 }
 
+#[tokio::test]
+async fn a_layout_3_database_has_its_plain_items_and_records_typed_and_keeps_them() {
+    // Put back what layout 3 had: an item, its change record and an idempotent response in
+    // plain JSON, one with a number DynamoDB cannot hold (older layouts took any double).
+    let plain = r#"{"orderId":"o-1","version":1,"total":12.50,"huge":1e300,"lines":[{"sku":"a"}]}"#;
+    let (dir, path) = older_layout(&format!(
+        "INSERT INTO items (tbl, key, version, body) VALUES ('orders', 'o-1', 1, '{plain}');
+         INSERT INTO stream (tbl, event, item_key, old_image, new_image, created_ms)
+             VALUES ('orders', 'INSERT', 'o-1', NULL, '{plain}', 1);
+         INSERT INTO idempotency (tbl, key, fingerprint, response, created_ms)
+             VALUES ('orders', 'k-1', 'f-1', '{plain}', 1);
+         PRAGMA user_version = 3;"
+    ))
+    .await;
+    let again = store(dir.path(), StreamViewType::NewAndOldImages).await;
+    assert_eq!(user_version(&path), SCHEMA_VERSION);
+    let item = again
+        .get(conformance::ORDERS, &"o-1".into())
+        .await
+        .unwrap()
+        .unwrap();
+    let typed = serde_json::json!({"orderId": {"S": "o-1"}, "version": {"N": "1"},
+        "total": {"N": "12.5"}, "huge": {"S": "1e+300"}, "lines": {"L": [{"M": {"sku": {"S": "a"}}}]}});
+    assert_eq!(serde_json::to_value(item.image()).unwrap(), typed);
+    let records = conformance::read_all(&again, conformance::ORDERS).await;
+    let image = records[0].dynamodb.new_image.as_ref().unwrap().as_str();
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(image).unwrap(),
+        typed
+    );
+    let response: String = Connection::open(&path)
+        .unwrap()
+        .query_row("SELECT response FROM idempotency", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&response).unwrap(),
+        typed
+    );
+}
+
 #[test]
 fn a_cached_statement_is_not_prepared_again_when_bound_to_new_values() {
     // Without the planner's stability guarantee, SQLite peeks at a bound `LIMIT ?` and then
@@ -288,7 +295,7 @@ async fn a_written_or_read_item_carries_its_stored_text() {
     let dir = tempfile::tempdir().unwrap();
     let store = store(dir.path(), StreamViewType::NewAndOldImages).await;
     let order = conformance::order("o-1", 1, 10);
-    let text = serde_json::to_string(&order.body).unwrap();
+    let text = serde_json::to_string(order.image()).unwrap();
     let written = store
         .write(
             conformance::ORDERS,

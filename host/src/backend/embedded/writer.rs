@@ -40,6 +40,23 @@ pub(super) enum Job {
     Apply(Apply),
 }
 
+impl Job {
+    /// The item text a job writes.
+    fn item_bytes(&self) -> usize {
+        let bytes = |write: &Write| match write {
+            Write::Create { item, .. } | Write::Put { item } | Write::Replace { item, .. } => {
+                item.text().len()
+            }
+            Write::Delete { .. } => 0,
+        };
+        match self {
+            Job::Write { write, .. } => bytes(write),
+            Job::Transact { writes, .. } => writes.iter().map(|(_, w)| bytes(w)).sum(),
+            Job::Trim { .. } | Job::Apply(_) => 0,
+        }
+    }
+}
+
 pub(super) type Apply = Box<dyn FnOnce(&Connection, i64) -> rusqlite::Result<Finish> + Send>;
 pub(super) type Finish = Box<dyn FnOnce() + Send>;
 
@@ -54,6 +71,19 @@ pub(super) struct Writer {
     pub conn: Connection,
     pub tables: Arc<[TableInfo]>,
     pub stats: CommitStats,
+    pub failing: Failing,
+}
+
+/// Why the writer's last commit that wrote anything failed (a full disk, say); `None` once one
+/// succeeds. Readiness reads it: a store whose writes cannot commit is not ready.
+pub(super) type Failing = Arc<std::sync::Mutex<Option<Failure>>>;
+
+#[derive(Debug, Clone)]
+pub(super) struct Failure {
+    pub cause: String,
+    /// The most item text the failed commits carried: a write that size must commit before
+    /// the store is ready again, since a small one may fit where a large one does not.
+    pub bytes: usize,
 }
 
 /// How well group commit groups: transactions committed, and the jobs they carried.
@@ -77,7 +107,24 @@ impl Writer {
     fn commit(&mut self, group: Vec<Job>) {
         let mut last_seq: Vec<Option<u64>> = vec![None; self.tables.len()];
         let mut group = group;
+        let changes = self.conn.total_changes();
         let result = apply_group(&mut self.conn, &self.tables, &mut group, &mut last_seq);
+        // A commit that changed nothing wrote nothing, and says nothing of the disk.
+        let wrote = self.conn.total_changes() != changes;
+        let mut failing = self.failing.lock().unwrap_or_else(|p| p.into_inner());
+        match &result {
+            Ok(_) if !wrote => {}
+            Ok(_) => *failing = None,
+            Err(err) => {
+                let bytes = group.iter().map(Job::item_bytes).sum::<usize>();
+                let bytes = bytes.max(failing.as_ref().map_or(0, |f| f.bytes));
+                *failing = Some(Failure {
+                    cause: err.to_string(),
+                    bytes,
+                });
+            }
+        }
+        drop(failing);
         if result.is_ok() {
             self.stats.transactions.inc();
             self.stats.jobs.inc_by(group.len() as u64);
@@ -212,7 +259,7 @@ impl Done {
             (Done::Created, Write::Create { item, .. }) => Written::Created(item),
             (Done::Replaced, Write::Replace { item, .. }) => Written::Replaced(item),
             (Done::Put { version, old }, Write::Put { item }) => Written::Put {
-                item: Item::new(item.key().clone(), version, item.into_body()),
+                item: Item::new(item.key().clone(), version, item.into_image()),
                 old,
             },
             (Done::Deleted(old), _) => Written::Deleted(old),

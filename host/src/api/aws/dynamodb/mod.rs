@@ -10,11 +10,11 @@ use super::AwsError;
 use crate::api::App;
 use crate::api::dynamo::{Failure, Writer};
 use crate::apigateway::{
-    Action, ActionKind, DynamoError, ReadExpressions, parse_action, read_expressions, to_plain,
-    to_typed,
+    Action, ActionKind, DynamoError, ReadExpressions, parse_action, read_expressions,
 };
 use crate::backend::Item;
 use crate::config::{Key, KeyType, TableConfig, TableId};
+use crate::value;
 
 /// Most items one Query or Scan page holds when the request sets no `Limit`.
 const PAGE: usize = 1000;
@@ -107,21 +107,21 @@ pub(super) fn key(table: &TableConfig, typed: Option<&Value>) -> Result<Key, Aws
             "1 validation error detected: Value null at 'key' failed to satisfy constraint: Member must not be null",
         ));
     };
-    let plain = to_plain(typed).map_err(error)?;
-    if plain.len() != table.key.attributes().count() {
+    let image = value::image_from_typed(typed).map_err(|e| error(e.into()))?;
+    if image.len() != table.key.attributes().count() {
         return Err(validation(
             "The provided key element does not match the schema",
         ));
     }
     table
         .key
-        .key_of(&plain)
+        .key_of_image(&image)
         .map_err(|_| validation("The provided key element does not match the schema"))
 }
 
 /// A key as DynamoDB's typed `Key` map (a `LastEvaluatedKey`).
 fn typed_key(table: &TableConfig, key: &Key) -> Value {
-    Value::Object(to_typed(&table.key.json(key).into_iter().collect()))
+    serde_json::to_value(table.key.image(key)).unwrap_or_default()
 }
 
 fn list_tables(app: &App, input: &Map<String, Value>) -> Result<Value, AwsError> {
@@ -265,12 +265,12 @@ fn expressions(input: &Map<String, Value>) -> Result<ReadExpressions, AwsError> 
 }
 
 /// An item as a read returns it: projected, in typed JSON.
-fn shown(item: &Map<String, Value>, expressions: &ReadExpressions) -> Value {
-    let projected = match &expressions.projection {
-        Some(projection) => projection.apply(item),
-        None => item.clone(),
+fn shown(item: &Item, expressions: &ReadExpressions) -> Value {
+    let value = match &expressions.projection {
+        Some(projection) => serde_json::to_value(projection.apply(item.image())),
+        None => serde_json::from_str(item.text()),
     };
-    Value::Object(to_typed(&projected))
+    value.unwrap_or_default()
 }
 
 async fn get_item(app: &App, input: &Map<String, Value>) -> Result<Value, AwsError> {
@@ -279,7 +279,7 @@ async fn get_item(app: &App, input: &Map<String, Value>) -> Result<Value, AwsErr
     let expressions = expressions(input)?;
     let item = app.store.get(id, &key).await.map_err(AwsError::internal)?;
     Ok(match item {
-        Some(item) => json!({ "Item": shown(item.body(), &expressions) }),
+        Some(item) => json!({ "Item": shown(&item, &expressions) }),
         None => json!({}),
     })
 }
@@ -311,7 +311,7 @@ fn page_answer(
             expressions
                 .filter
                 .as_ref()
-                .is_none_or(|f| f.holds(Some(item.body())))
+                .is_none_or(|f| f.holds(Some(item.image())))
         })
         .collect();
     let mut output = json!({"Count": matched.len(), "ScannedCount": scanned});
@@ -319,7 +319,7 @@ fn page_answer(
         None | Some("ALL_ATTRIBUTES") | Some("SPECIFIC_ATTRIBUTES") => {
             let items: Vec<Value> = matched
                 .iter()
-                .map(|item| shown(item.body(), expressions))
+                .map(|item| shown(item, expressions))
                 .collect();
             output["Items"] = Value::Array(items);
         }
@@ -358,11 +358,18 @@ async fn query(app: &App, input: &Map<String, Value>) -> Result<Value, AwsError>
         ))
     })?;
     let partition_value = partition
-        .value_of(&value)
+        .value_of_attribute(&value)
         .map_err(|_| validation("One or more parameter values were invalid: Condition parameter type does not match schema type"))?;
-    // The partition's items in sort-key order, those the key condition keeps.
+    let forward = input.get("ScanIndexForward") != Some(&Value::Bool(false));
+    let start = match input.get("ExclusiveStartKey") {
+        None | Some(Value::Null) => None,
+        Some(start) => Some(key(table, Some(start))?),
+    };
+    let limit = limit(input)?.unwrap_or(usize::MAX);
+    // The partition's items in sort-key order, those the key condition keeps: forward, from
+    // the start key on, until one past the limit; backward, all of them, turned round.
     let mut items = Vec::new();
-    let mut after = None;
+    let mut after = start.clone().filter(|_| forward);
     loop {
         let page = app
             .store
@@ -372,32 +379,20 @@ async fn query(app: &App, input: &Map<String, Value>) -> Result<Value, AwsError>
         items.extend(
             page.items
                 .into_iter()
-                .filter(|item| condition.holds(Some(item.body()))),
+                .filter(|item| condition.holds(Some(item.image()))),
         );
         match page.next_after {
-            Some(next) => after = Some(next),
-            None => break,
+            Some(next) if !(forward && items.len() > limit) => after = Some(next),
+            _ => break,
         }
     }
-    if input.get("ScanIndexForward") == Some(&Value::Bool(false)) {
+    if !forward {
         items.reverse();
-    }
-    if let Some(start) = input.get("ExclusiveStartKey") {
-        let start = key(table, Some(start))?;
-        match items.iter().position(|item| *item.key() == start) {
-            Some(at) => {
-                items.drain(..=at);
-            }
-            None => {
-                let forward = input.get("ScanIndexForward") != Some(&Value::Bool(false));
-                items.retain(|item| {
-                    let (a, b) = (item.key().storage(), start.storage());
-                    if forward { a > b } else { a < b }
-                });
-            }
+        if let Some(start) = &start {
+            let start = start.storage();
+            items.retain(|item| item.key().storage() < start);
         }
     }
-    let limit = limit(input)?.unwrap_or(usize::MAX);
     let more = items.len() > limit;
     items.truncate(limit);
     let last = more
@@ -471,7 +466,7 @@ async fn batch_get(app: &App, input: &Map<String, Value>) -> Result<Value, AwsEr
         for typed in request["Keys"].as_array().into_iter().flatten() {
             let key = key(&app.config[id], Some(typed))?;
             if let Some(item) = app.store.get(id, &key).await.map_err(AwsError::internal)? {
-                items.push(shown(item.body(), &expressions));
+                items.push(shown(&item, &expressions));
             }
         }
         responses.insert(name.clone(), Value::Array(items));
@@ -496,8 +491,8 @@ async fn batch_write(app: &App, input: &Map<String, Value>) -> Result<Value, Aws
                 let Some(Value::Object(item)) = put.get("Item") else {
                     return Err(validation("A PutRequest needs an Item"));
                 };
-                let item = to_plain(item).map_err(error)?;
-                let key = table.key.key_of(&item).map_err(validation)?;
+                let item = value::image_from_typed(item).map_err(|e| error(e.into()))?;
+                let key = table.key.key_of_image(&item).map_err(validation)?;
                 keys.push(key);
                 Action::Put {
                     item,
@@ -511,7 +506,7 @@ async fn batch_write(app: &App, input: &Map<String, Value>) -> Result<Value, Aws
                     unreachable!("`key` read it as a map")
                 };
                 Action::Delete {
-                    key: to_plain(typed).map_err(error)?,
+                    key: value::image_from_typed(typed).map_err(|e| error(e.into()))?,
                     condition: None,
                     return_old: false,
                 }
@@ -573,7 +568,7 @@ async fn transact_get(app: &App, input: &Map<String, Value>) -> Result<Value, Aw
         let expressions = expressions(get)?;
         let item = app.store.get(id, &key).await.map_err(AwsError::internal)?;
         responses.push(match item {
-            Some(item) => json!({"Item": shown(item.body(), &expressions)}),
+            Some(item) => json!({"Item": shown(&item, &expressions)}),
             None => json!({}),
         });
     }

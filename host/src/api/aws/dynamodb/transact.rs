@@ -13,6 +13,7 @@ use crate::api::dynamo::Failure;
 use crate::apigateway::{Action, ActionKind, Condition, DynamoError, parse_action};
 use crate::backend::{Item, StoreError, Write};
 use crate::config::{Key, TableId};
+use crate::value::Image;
 
 /// How often the whole transaction is tried again when another write changed one of its items
 /// between the reads and the commit.
@@ -27,8 +28,8 @@ struct Entry {
 }
 
 enum Change {
-    Put(Map<String, Value>),
-    Update(crate::apigateway::Update, Map<String, Value>),
+    Put(Image),
+    Update(crate::apigateway::Update, Image),
     Delete,
     Check,
 }
@@ -92,9 +93,9 @@ fn entry(app: &App, item: &Value) -> Result<Entry, AwsError> {
         .map_err(error)?
         .action;
     let schema = &app.config[table].key;
-    let key_of = |map: &Map<String, Value>| {
+    let key_of = |image: &Image| {
         schema
-            .key_of(map)
+            .key_of_image(image)
             .map_err(|why| error(DynamoError::Validation(why)))
     };
     Ok(match (member, action) {
@@ -158,7 +159,7 @@ async fn attempt(app: &App, entries: &[Entry]) -> Result<Option<Vec<Value>>, Fai
         .map(|(e, current)| {
             e.condition
                 .as_ref()
-                .is_none_or(|c| c.holds(current.as_ref().map(Item::body)))
+                .is_none_or(|c| c.holds(current.as_ref().map(Item::image)))
         })
         .collect();
     if holds.contains(&false) {
@@ -191,10 +192,10 @@ async fn attempt(app: &App, entries: &[Entry]) -> Result<Option<Vec<Value>>, Fai
             Change::Update(update, key) => {
                 let mut body = current
                     .as_ref()
-                    .map_or_else(|| key.clone(), |c| c.body().clone());
+                    .map_or_else(|| key.clone(), |c| c.image().clone());
                 update.apply(&mut body).map_err(Failure::Dynamo)?;
                 let schema = &app.config[entry.table].key;
-                if schema.key_of(&body).ok().as_ref() != Some(&entry.key) {
+                if schema.key_of_image(&body).ok().as_ref() != Some(&entry.key) {
                     return Err(Failure::Dynamo(DynamoError::Validation(
                         "One or more parameter values were invalid: Cannot update attribute of the key; this attribute is part of the key".into(),
                     )));

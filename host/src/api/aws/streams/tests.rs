@@ -74,11 +74,9 @@ async fn an_iterator_older_than_15_minutes_is_expired() {
 async fn get_records_leaves_out_the_event_source_arn_that_only_lambda_and_pipes_add() {
     let f = fixture(ROUTES);
     let table = f.app.config.table_ids().next().unwrap();
-    let body = json!({"orderId": "o-1", "total": 3})
-        .as_object()
-        .cloned()
-        .unwrap();
-    let item = Item::from_body(&f.app.config[table].key, body);
+    let body = json!({"orderId": "o-1", "total": 3});
+    let image = crate::value::image_of(body.as_object().unwrap()).unwrap();
+    let item = Item::from_image(&f.app.config[table].key, image);
     let create = Write::Create {
         item,
         idempotency: None,
