@@ -1,6 +1,8 @@
 //! Plugins end to end: the example consumers name each item by its table's own key, not by a
-//! hard-coded `orderId`; the SDKs pass their own tests; Lambda handlers run unchanged. The
-//! templates of `switchyard plugin new` are tested in templates.rs.
+//! hard-coded `orderId`; the SDKs pass their own tests; Lambda handlers run unchanged; a call
+//! ends at its timeout whatever it waits on, and an outgoing request at its own limits; the
+//! compiled-code cache knows a component by its content. The templates of `switchyard plugin
+//! new` are tested in templates.rs.
 
 #![allow(clippy::unwrap_used)]
 
@@ -11,8 +13,8 @@ use std::process::Command;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use common::pipeline::{field, wasm};
-use common::{Host, build_rust_plugins, repo};
+use common::pipeline::{build_test_plugins, field, wasm};
+use common::{BINARY, Host, build_rust_plugins, repo, run};
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -297,4 +299,185 @@ fn the_python_sdk_passes_its_own_tests() {
         .status()
         .unwrap();
     assert!(status.success(), "the Python SDK's tests fail");
+}
+
+/// A folder holding `routes` and an input file, for `switchyard check` and `switchyard plugin
+/// run`; the default data dir (so the compiled-code cache) is in the folder too.
+struct Routes {
+    dir: tempfile::TempDir,
+}
+
+impl Routes {
+    fn new(routes: &str) -> Routes {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("routes.toml"), routes).unwrap();
+        Routes { dir }
+    }
+
+    fn path(&self) -> String {
+        self.dir.path().join("routes.toml").display().to_string()
+    }
+
+    /// `switchyard check`, which also fills the compiled-code cache.
+    fn check(&self) -> std::process::Output {
+        run(&["check", "--routes", &self.path()])
+    }
+
+    /// `switchyard plugin run NAME` on `input`, run so that a test's own tasks go on; its
+    /// output and how long it took.
+    async fn plugin_run(&self, name: &str, input: &str) -> (std::process::Output, Duration) {
+        let file = self.dir.path().join("input.json");
+        std::fs::write(&file, input).unwrap();
+        let started = Instant::now();
+        let out = tokio::process::Command::new(BINARY)
+            .args(["plugin", "run", name, "--routes", &self.path(), "--input"])
+            .arg(&file)
+            .output()
+            .await
+            .unwrap();
+        (out, started.elapsed())
+    }
+}
+
+#[tokio::test]
+async fn a_consumer_sleeping_past_its_timeout_is_stopped_at_the_timeout() {
+    build_test_plugins();
+    let routes = Routes::new(&format!(
+        "[plugins.sleepy]\nworld = \"consumer\"\nwasm = \"{}\"\ntimeout = \"300ms\"\n",
+        wasm("fetch_consumer.wasm")
+    ));
+    assert_eq!(routes.check().status.code(), Some(0));
+    // Sleeping is a host call (WASI's clocks), where the epoch deadline never fires.
+    let (out, took) = routes
+        .plugin_run("sleepy", r#"[{"sleep_ms": 10000}]"#)
+        .await;
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("plugin `sleepy` timed out after 300ms"),
+        "{stderr}"
+    );
+    assert!(
+        took < Duration::from_secs(5),
+        "the call ended well before the 10 s sleep: {took:?}"
+    );
+}
+
+/// An upstream on 127.0.0.1 that accepts connections and never answers, until dropped.
+struct Silent {
+    address: std::net::SocketAddr,
+    accepting: tokio::task::JoinHandle<()>,
+}
+
+impl Silent {
+    async fn start() -> Silent {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let accepting = tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((connection, _)) = listener.accept().await {
+                held.push(connection);
+            }
+        });
+        Silent { address, accepting }
+    }
+}
+
+impl Drop for Silent {
+    fn drop(&mut self) {
+        self.accepting.abort();
+    }
+}
+
+#[tokio::test]
+async fn an_enricher_waiting_on_a_slow_upstream_fails_its_request_at_the_first_byte_limit() {
+    build_test_plugins();
+    let upstream = Silent::start().await;
+    let url = format!("http://{}/tier", upstream.address);
+    let enricher = |limits: &str| {
+        format!(
+            "[plugins.fetch]\nworld = \"enricher\"\nwasm = \"{}\"\nconfig = {{ url = \"{url}\" }}\nallowed_outbound_hosts = [\"http://{}\"]\n{limits}",
+            wasm("fetch_enricher.wasm"),
+            upstream.address
+        )
+    };
+
+    let limited = Routes::new(&enricher(
+        "timeout = \"60s\"\noutbound_first_byte_timeout = \"300ms\"\n",
+    ));
+    assert_eq!(limited.check().status.code(), Some(0));
+    let (out, took) = limited.plugin_run("fetch", r#"{"id": "a"}"#).await;
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "plugin `fetch` returned an error: GET {url}: ErrorCode::ConnectionReadTimeout"
+        )),
+        "the guest sees its request fail: {stderr}"
+    );
+    assert!(
+        took < Duration::from_secs(5),
+        "the request ended well before the call's 60 s: {took:?}"
+    );
+
+    let short_call = Routes::new(&enricher("timeout = \"300ms\"\n"));
+    assert_eq!(short_call.check().status.code(), Some(0));
+    let (out, took) = short_call.plugin_run("fetch", r#"{"id": "a"}"#).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("plugin `fetch` timed out after 300ms"),
+        "a call's timeout shorter than the request's limits ends it: {stderr}"
+    );
+    assert!(took < Duration::from_secs(5), "{took:?}");
+}
+
+/// `component` with a custom section appended that makes it `len` bytes long.
+fn padded(mut component: Vec<u8>, len: usize) -> Vec<u8> {
+    // Section id 0, its size as a 5-byte LEB128 (padding is allowed), a 1-byte name, filler.
+    let filler = len - component.len() - 8;
+    let size = filler as u32 + 2;
+    component.push(0);
+    component.extend((0..5).map(|i| {
+        let bits = ((size >> (7 * i)) & 0x7f) as u8;
+        if i < 4 { bits | 0x80 } else { bits }
+    }));
+    component.extend([1, b'p']);
+    component.resize(len, 0);
+    component
+}
+
+#[test]
+fn check_reads_a_replaced_component_even_with_the_same_size_and_modification_time() {
+    build_test_plugins();
+    let filter = std::fs::read(wasm("fault_filter.wasm")).unwrap();
+    let consumer = std::fs::read(wasm("notify.wasm")).unwrap();
+    let len = filter.len().max(consumer.len()) + 64;
+    let routes = Routes::new("[plugins.f]\nworld = \"filter\"\nwasm = \"plugin.wasm\"\n");
+    let component = routes.dir.path().join("plugin.wasm");
+    let modified = std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+    let put = |bytes: Vec<u8>| {
+        std::fs::write(&component, padded(bytes, len)).unwrap();
+        let file = std::fs::File::options()
+            .write(true)
+            .open(&component)
+            .unwrap();
+        file.set_modified(modified).unwrap();
+    };
+
+    put(filter);
+    let out = routes.check();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+
+    // Another world's component under the same name, size and modification time.
+    put(consumer);
+    assert_eq!(std::fs::metadata(&component).unwrap().len(), len as u64);
+    let out = routes.check();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(
+            "expected a component of world `filter` (exporting `keep`), but it exports `handle`"
+        ),
+        "{stderr}"
+    );
 }

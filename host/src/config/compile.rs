@@ -501,16 +501,7 @@ impl Checker<'_> {
                 );
             }
         }
-        // Compared as written: an unknown world falls back to `filter` and is reported already.
-        if raw.world.get_ref() == World::Filter.as_str()
-            && let Some(first) = raw.allowed_outbound_hosts.first()
-        {
-            self.report(
-                format!("{key}.allowed_outbound_hosts"),
-                first.span(),
-                "a filter cannot make outgoing requests: only enrichers and consumers may have `allowed_outbound_hosts`",
-            );
-        }
+        let outbound = self.outbound_limits(&key, &raw);
         let text = |v: Spanned<raw::Scalar>| match v.into_inner() {
             raw::Scalar::String(s) => s,
             raw::Scalar::Integer(i) => i.to_string(),
@@ -548,7 +539,62 @@ impl Checker<'_> {
                 .into_iter()
                 .map(Spanned::into_inner)
                 .collect(),
+            outbound,
             env,
         }
+    }
+
+    /// A plugin's limits on outgoing requests; a filter, which makes none, may not set any.
+    fn outbound_limits(&mut self, key: &str, raw: &raw::Plugin) -> OutboundLimits {
+        let defaults = OutboundLimits::default();
+        let range = Duration::from_millis(1)..=secs(900);
+        let mut limit = |field: &str, text: Option<&Text>, default: Duration| {
+            self.duration(&format!("{key}.{field}"), text, default, range.clone())
+        };
+        let limits = OutboundLimits {
+            connect: limit(
+                "outbound_connect_timeout",
+                raw.outbound_connect_timeout.as_ref(),
+                defaults.connect,
+            ),
+            first_byte: limit(
+                "outbound_first_byte_timeout",
+                raw.outbound_first_byte_timeout.as_ref(),
+                defaults.first_byte,
+            ),
+            between_bytes: limit(
+                "outbound_between_bytes_timeout",
+                raw.outbound_between_bytes_timeout.as_ref(),
+                defaults.between_bytes,
+            ),
+        };
+        // Compared as written: an unknown world falls back to `filter` and is reported already.
+        if raw.world.get_ref() == World::Filter.as_str() {
+            let set = [
+                ("allowed_outbound_hosts", raw.allowed_outbound_hosts.first()),
+                (
+                    "outbound_connect_timeout",
+                    raw.outbound_connect_timeout.as_ref(),
+                ),
+                (
+                    "outbound_first_byte_timeout",
+                    raw.outbound_first_byte_timeout.as_ref(),
+                ),
+                (
+                    "outbound_between_bytes_timeout",
+                    raw.outbound_between_bytes_timeout.as_ref(),
+                ),
+            ];
+            for (field, value) in set {
+                if let Some(value) = value {
+                    self.report(
+                        format!("{key}.{field}"),
+                        value.span(),
+                        format!("a filter cannot make outgoing requests: only enrichers and consumers may have `{field}`"),
+                    );
+                }
+            }
+        }
+        limits
     }
 }

@@ -463,8 +463,34 @@ pub struct PluginConfig {
     pub max_invocations: Option<u64>,
     pub config: BTreeMap<String, String>,
     pub allowed_outbound_hosts: Vec<String>,
+    /// How long each outgoing HTTP request may wait, at each step.
+    pub outbound: OutboundLimits,
     /// Environment variables the plugin sees (WASI's environment), e.g. a Lambda function's.
     pub env: Vec<(String, String)>,
+}
+
+/// How long one outgoing HTTP request of an enricher or consumer may wait at each step; a
+/// request that waits longer fails in the guest (wasi:http's `connection-timeout`,
+/// `connection-read-timeout`). A guest may ask for shorter waits, never longer ones, and the
+/// plugin call's `timeout` ends every wait of the call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutboundLimits {
+    /// Connecting: TCP, then TLS and the HTTP handshake.
+    pub connect: Duration,
+    /// From sending the request to the first byte of the response.
+    pub first_byte: Duration,
+    /// Between two chunks of the response body.
+    pub between_bytes: Duration,
+}
+
+impl Default for OutboundLimits {
+    fn default() -> OutboundLimits {
+        OutboundLimits {
+            connect: Duration::from_secs(5),
+            first_byte: Duration::from_secs(10),
+            between_bytes: Duration::from_secs(10),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

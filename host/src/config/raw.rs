@@ -125,6 +125,9 @@ pub struct Plugin {
     pub config: BTreeMap<String, Spanned<Scalar>>,
     #[serde(default)]
     pub allowed_outbound_hosts: Vec<Text>,
+    pub outbound_connect_timeout: Option<Text>,
+    pub outbound_first_byte_timeout: Option<Text>,
+    pub outbound_between_bytes_timeout: Option<Text>,
     #[serde(default)]
     pub env: BTreeMap<String, Spanned<Scalar>>,
 }

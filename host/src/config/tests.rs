@@ -574,7 +574,7 @@ handler = "nobody"
         problems(text),
         [
             "routes.toml:3:1: tables.orders: unknown field `colour`, expected one of `key`, `sort_key`, `path`, `stream_view_type`, `stream_retention`, `schema`, `integrations`",
-            "routes.toml:8:1: plugins.f: unknown field `memroy`, expected one of `world`, `wasm`, `build`, `workdir`, `memory`, `timeout`, `fuel`, `fresh_instance`, `max_invocations`, `config`, `allowed_outbound_hosts`, `env`",
+            "routes.toml:8:1: plugins.f: unknown field `memroy`, expected one of `world`, `wasm`, `build`, `workdir`, `memory`, `timeout`, `fuel`, `fresh_instance`, `max_invocations`, `config`, `allowed_outbound_hosts`, `outbound_connect_timeout`, `outbound_first_byte_timeout`, `outbound_between_bytes_timeout`, `env`",
             "routes.toml:11:9: buses.b: invalid type: integer `5`, expected a map",
             "routes.toml:14:1: queues.q: unknown field `dlq_`, expected one of `visibility_timeout`, `retention`, `delay`, `max_receive_count`, `dlq`, `fifo`, `content_based_deduplication`",
             "routes.toml:24:11: consumers.c.handler: no plugin named `nobody` (declared: `f`)",
@@ -693,4 +693,5 @@ fn every_routes_toml_key_is_documented_in_the_readme() {
 }
 
 mod host;
+mod outbound;
 mod tables;

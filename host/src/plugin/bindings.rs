@@ -1,5 +1,6 @@
 //! The WIT worlds as Rust types (wasmtime's `bindgen!`), and the host side of the plugin
-//! imports: logging and config.
+//! imports: logging and config. Exports are called async, so that a call's timeout can end it
+//! while it waits in a host call (WASI's clocks and poll, wasi:http).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -14,13 +15,19 @@ use super::outbound::Outbound;
 use super::stdio::Captured;
 
 pub mod filter {
-    wasmtime::component::bindgen!({ path: "../wit", world: "filter", additional_derives: [PartialEq, Eq] });
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "filter",
+        additional_derives: [PartialEq, Eq],
+        exports: { default: async },
+    });
 }
 
 pub mod enricher {
     wasmtime::component::bindgen!({
         path: "../wit",
         world: "enricher",
+        exports: { default: async },
         with: {
             "switchyard:plugin/types": super::filter::switchyard::plugin::types,
             "switchyard:plugin/log": super::filter::switchyard::plugin::log,
@@ -33,6 +40,7 @@ pub mod consumer {
     wasmtime::component::bindgen!({
         path: "../wit",
         world: "consumer",
+        exports: { default: async },
         with: {
             "switchyard:plugin/types": super::filter::switchyard::plugin::types,
             "switchyard:plugin/log": super::filter::switchyard::plugin::log,

@@ -3,17 +3,22 @@
 //! is compiled once, checked against the world its role needs, and pre-instantiated; calls run
 //! on warm instances from a small pool. Every call has a deadline and a memory limit; a trap,
 //! a timeout, a memory bomb or bad output fails that call, with the plugin's name and the
-//! cause, and never the host. Enrichers and consumers may make outgoing HTTP requests, within
-//! their allow-list, their call's deadline and a response size limit (outbound.rs).
+//! cause, and never the host. The deadline holds whatever the call is doing: the epoch stops
+//! guest code, and the call, made async, is dropped at its timeout while it waits in a host
+//! call (a sleep, a poll, an outgoing request). Enrichers and consumers may make outgoing HTTP
+//! requests, within their allow-list, their limits and a response size limit (outbound.rs).
 
 mod bindings;
 pub mod build;
 mod cache;
+mod direct;
+mod io;
 mod outbound;
 mod stdio;
 mod worlds;
 
 use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -28,8 +33,10 @@ pub use bindings::filter::switchyard::plugin::types::{
     Error as GuestError, Event, Message, Outcome,
 };
 
-use crate::config::{Config, PluginConfig, PluginId, World};
+use crate::config::{Config, OutboundLimits, PluginConfig, PluginId, World};
 use bindings::State;
+pub use direct::Direct;
+use io::Io;
 use stdio::Captured;
 pub use worlds::{ConsumerWorld, EnricherWorld, FilterWorld, PluginWorld};
 
@@ -107,8 +114,18 @@ impl Plugins {
                 message: format!("cannot start the WebAssembly engine: {err:#}"),
             }]
         })?;
+        let io = match Io::start() {
+            Ok(io) => Arc::new(io),
+            Err(err) => {
+                return Err(vec![LoadError {
+                    plugin: "*".into(),
+                    path: PathBuf::new(),
+                    message: format!("cannot start the plugins' I/O runtime: {err}"),
+                }]);
+            }
+        };
         let mut linker = Linker::<State>::new(&engine);
-        let linked = wasmtime_wasi::p2::add_to_linker_sync(&mut linker).and_then(|()| {
+        let linked = wasmtime_wasi::p2::add_to_linker_async(&mut linker).and_then(|()| {
             bindings::filter::Filter::add_to_linker::<State, HasSelf<State>>(&mut linker, |state| {
                 state
             })
@@ -123,7 +140,7 @@ impl Plugins {
         // Enrichers and consumers may make outgoing HTTP requests; filters, called per event
         // in the pipe, may not.
         let mut with_http = linker.clone();
-        if let Err(err) = wasmtime_wasi_http::p2::add_only_http_to_linker_sync(&mut with_http) {
+        if let Err(err) = wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut with_http) {
             return Err(vec![LoadError {
                 plugin: "*".into(),
                 path: PathBuf::new(),
@@ -135,17 +152,17 @@ impl Plugins {
         let components = components(&engine, config, cache_dir);
         for plugin in &config.plugins {
             let component = &components[&plugin.wasm];
-            let loaded = match plugin.world {
-                World::Filter => {
-                    Runner::load(&engine, &linker, plugin, component).map(Loaded::Filter)
-                }
-                World::Enricher => {
-                    Runner::load(&engine, &with_http, plugin, component).map(Loaded::Enricher)
-                }
-                World::Consumer => {
-                    Runner::load(&engine, &with_http, plugin, component).map(Loaded::Consumer)
-                }
-            };
+            let (engine, io) = (&engine, &io);
+            let loaded =
+                match plugin.world {
+                    World::Filter => {
+                        Runner::load(engine, io, &linker, plugin, component).map(Loaded::Filter)
+                    }
+                    World::Enricher => Runner::load(engine, io, &with_http, plugin, component)
+                        .map(Loaded::Enricher),
+                    World::Consumer => Runner::load(engine, io, &with_http, plugin, component)
+                        .map(Loaded::Consumer),
+                };
             match loaded {
                 Ok(loaded) => plugins.push(loaded),
                 Err(err) => errors.push(err),
@@ -196,6 +213,7 @@ fn components(
     config: &Config,
     cache_dir: Option<&Path>,
 ) -> HashMap<PathBuf, Result<Component, String>> {
+    let cache_dir = cache_dir.filter(|dir| cache::trusted(dir));
     let mut paths: Vec<&Path> = config.plugins.iter().map(|p| p.wasm.as_path()).collect();
     paths.sort_unstable();
     paths.dedup();
@@ -227,7 +245,9 @@ fn engine(plugins: &[PluginConfig]) -> wasmtime::Result<Engine> {
     config.consume_fuel(plugins.iter().any(|p| p.fuel.is_some()));
     let largest = plugins.iter().map(|p| p.memory).max().unwrap_or(64 << 20);
     let mut pool = PoolingAllocationConfig::default();
-    pool.total_component_instances(256)
+    // A call runs on a fiber stack, and on an instance: no more calls at once than instances.
+    pool.total_stacks(256)
+        .total_component_instances(256)
         .total_core_instances(1024)
         .total_memories(512)
         .total_tables(512)
@@ -278,6 +298,7 @@ pub struct Runner<W: PluginWorld> {
     name: Arc<str>,
     pub stats: PluginStats,
     engine: Engine,
+    io: Arc<Io>,
     pre: W::Pre,
     idle: Mutex<Vec<Warm<W>>>,
     config: Arc<BTreeMap<String, String>>,
@@ -287,6 +308,7 @@ pub struct Runner<W: PluginWorld> {
     fresh_instance: bool,
     max_invocations: Option<u64>,
     allowed_hosts: Arc<[outbound::Origin]>,
+    outbound: OutboundLimits,
     /// The environment routes.toml gives the plugin.
     env: Arc<[(String, String)]>,
 }
@@ -300,6 +322,7 @@ struct Warm<W: PluginWorld> {
 impl<W: PluginWorld> Runner<W> {
     fn load(
         engine: &Engine,
+        io: &Arc<Io>,
         linker: &Linker<State>,
         plugin: &PluginConfig,
         component: &Result<Component, String>,
@@ -366,6 +389,7 @@ impl<W: PluginWorld> Runner<W> {
             name: plugin.name.as_str().into(),
             stats: PluginStats::default(),
             engine: engine.clone(),
+            io: io.clone(),
             pre,
             idle: Mutex::new(Vec::new()),
             config: Arc::new(plugin.config.clone()),
@@ -375,6 +399,7 @@ impl<W: PluginWorld> Runner<W> {
             fresh_instance: plugin.fresh_instance,
             max_invocations: plugin.max_invocations,
             allowed_hosts: allowed_hosts.into(),
+            outbound: plugin.outbound,
             env: plugin.env.clone().into(),
         })
     }
@@ -412,7 +437,7 @@ impl<W: PluginWorld> Runner<W> {
             outbound: outbound::Outbound::new(
                 self.name.clone(),
                 self.allowed_hosts.clone(),
-                self.timeout,
+                self.outbound,
             ),
         };
         let mut store = Store::new(&self.engine, state);
@@ -421,7 +446,7 @@ impl<W: PluginWorld> Runner<W> {
         if self.fuel.is_some() {
             let _ = store.set_fuel(u64::MAX);
         }
-        match W::instantiate(&self.pre, &mut store) {
+        match self.within_timeout(W::instantiate(&self.pre, &mut store)) {
             Ok(bindings) => Ok(Warm {
                 store,
                 bindings,
@@ -438,11 +463,23 @@ impl<W: PluginWorld> Runner<W> {
         self.timeout.as_millis().div_ceil(TICK.as_millis()) as u64 + 1
     }
 
+    /// `work`, run to its end or to the plugin's timeout, whichever comes first. Guest code is
+    /// stopped by the epoch deadline; a wait in a host call by dropping `work` at the timeout,
+    /// which fails it as the epoch would, with `Trap::Interrupt`.
+    fn within_timeout<T>(
+        &self,
+        work: impl Future<Output = wasmtime::Result<T>>,
+    ) -> wasmtime::Result<T> {
+        self.io
+            .run_until(Instant::now() + self.timeout, work)
+            .unwrap_or_else(|| Err(Trap::Interrupt.into()))
+    }
+
     /// Runs `call` on a warm instance (or a new one), under the plugin's deadline and limits.
     fn invoke<R>(
         &self,
         handling: impl FnOnce() -> String,
-        call: impl FnOnce(&W::Bindings, &mut Store<State>) -> wasmtime::Result<R>,
+        call: impl AsyncFnOnce(&W::Bindings, &mut Store<State>) -> wasmtime::Result<R>,
     ) -> Result<R, PluginError> {
         let warm = if self.fresh_instance {
             None
@@ -462,21 +499,7 @@ impl<W: PluginWorld> Runner<W> {
         }
         warm.store.data_mut().handling = handling();
         let started = Instant::now();
-        // The epoch deadline does not interrupt a host call, so requests stop at this one.
-        warm.store
-            .data_mut()
-            .outbound
-            .start_call(started + self.timeout);
-        let result = call(&warm.bindings, &mut warm.store);
-        // A call whose time ran out while a request waited has timed out, even if the guest
-        // went on to return.
-        let result = result.and_then(|value| {
-            if warm.store.data().outbound.ran_out() {
-                Err(Trap::Interrupt.into())
-            } else {
-                Ok(value)
-            }
-        });
+        let result = self.within_timeout(call(&warm.bindings, &mut warm.store));
         self.stats.invocations.inc();
         self.stats.duration.observe(started.elapsed().as_secs_f64());
         if result.is_err() {
@@ -489,7 +512,8 @@ impl<W: PluginWorld> Runner<W> {
                 self.give_back(warm);
                 Ok(value)
             }
-            // A trapped instance cannot be entered again: it is dropped here.
+            // An instance that trapped, or was stopped in the middle of a call, cannot be
+            // entered again: it is dropped here.
             Err(err) => Err(self.fault(err, &warm.store)),
         }
     }
@@ -550,11 +574,6 @@ impl<W: PluginWorld> Runner<W> {
                 plugin,
                 timeout: self.timeout,
             },
-            // Whatever the guest did with the failed request, the cause is the deadline.
-            _ if store.data().outbound.ran_out() => PluginError::Timeout {
-                plugin,
-                timeout: self.timeout,
-            },
             Some(Trap::OutOfFuel) => PluginError::OutOfFuel { plugin },
             _ if store.data().limits.refused => PluginError::MemoryLimit {
                 plugin,
@@ -606,38 +625,12 @@ fn first_line(text: &str) -> String {
     text.lines().next().unwrap_or_default().to_string()
 }
 
-/// One instance held by its caller and called directly: no pool, no deadline reset, no output
-/// draining. This is the baseline that benchmarks compare the runtime's calls with.
-pub struct Direct<W: PluginWorld> {
-    store: Store<State>,
-    bindings: W::Bindings,
-}
-
-impl<W: PluginWorld> Runner<W> {
-    /// A new instance for direct calls, with no deadline.
-    pub fn direct(&self) -> Result<Direct<W>, PluginError> {
-        let Warm {
-            mut store,
-            bindings,
-            ..
-        } = self.instantiate()?;
-        store.set_epoch_deadline(u64::MAX / 2);
-        Ok(Direct { store, bindings })
-    }
-}
-
-impl Direct<FilterWorld> {
-    pub fn keep(&mut self, event: &Event) -> wasmtime::Result<Result<bool, GuestError>> {
-        self.bindings.call_keep(&mut self.store, event)
-    }
-}
-
 impl Runner<FilterWorld> {
     /// Whether the event goes on.
     pub fn keep(&self, event: &Event) -> Result<bool, PluginError> {
         self.invoke(
             || event.id.clone(),
-            |bindings, store| bindings.call_keep(store, event),
+            async |bindings, store| bindings.call_keep(store, event).await,
         )?
         .map_err(|err| self.returned(err))
     }
@@ -654,8 +647,8 @@ impl Runner<EnricherWorld> {
                 .join(",")
         };
         let enriched = self
-            .invoke(handling, |bindings, store| {
-                bindings.call_enrich(store, events)
+            .invoke(handling, async |bindings, store| {
+                bindings.call_enrich(store, events).await
             })?
             .map_err(|err| self.returned(err))?;
         for event in &enriched {
@@ -681,8 +674,8 @@ impl Runner<ConsumerWorld> {
                 .join(",")
         };
         let outcomes = self
-            .invoke(handling, |bindings, store| {
-                bindings.call_handle(store, messages)
+            .invoke(handling, async |bindings, store| {
+                bindings.call_handle(store, messages).await
             })?
             .map_err(|err| self.returned(err))?;
         if outcomes.len() != messages.len() {

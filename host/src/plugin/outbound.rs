@@ -1,16 +1,18 @@
 //! Outgoing HTTP for enrichers and consumers (wasi:http). A request leaves the host only for
 //! an origin listed in the plugin's `allowed_outbound_hosts` (any other fails in the guest with
-//! `http-request-denied`, and the host logs it); no request waits past the end of the plugin
-//! call; and a response body stops at [`MAX_RESPONSE_BODY`].
+//! `http-request-denied`, and the host logs it); it waits no longer than the plugin's
+//! [`OutboundLimits`] at each step (the plugin call's own timeout ends it in any case); and a
+//! response body stops at [`MAX_RESPONSE_BODY`].
 
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, StreamBody};
 use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks, default_send_request};
+
+use crate::config::OutboundLimits;
 
 /// The largest response body a plugin may read from one request: Lambda's 6 MB payload limit.
 /// A response that declares a longer body fails, and a body that grows past it is cut off, both
@@ -86,60 +88,16 @@ impl Origin {
 pub struct Outbound {
     plugin: Arc<str>,
     allowed: Arc<[Origin]>,
-    /// The plugin's `timeout`: no wait of a request is longer, even outside a call's deadline.
-    timeout: Duration,
-    budget: Arc<Budget>,
-}
-
-/// The time one plugin call has, shared with the requests it sends.
-#[derive(Default)]
-struct Budget {
-    /// When the call times out; none for a call without one (a benchmark's direct call).
-    deadline: Option<Instant>,
-    /// A request of this call was still waiting when the deadline passed.
-    ran_out: AtomicBool,
-}
-
-impl Budget {
-    /// `work`, stopped at the deadline. A request that ends in an error once the deadline has
-    /// passed notes that the call ran out of time.
-    async fn within<T>(&self, work: impl Future<Output = Result<T, Error>>) -> Result<T, Error> {
-        let Some(deadline) = self.deadline else {
-            return work.await;
-        };
-        let result = tokio::time::timeout_at(deadline.into(), work)
-            .await
-            .unwrap_or(Err(Error::ConnectionReadTimeout));
-        if result.is_err() && Instant::now() >= deadline {
-            self.ran_out.store(true, Ordering::Relaxed);
-        }
-        result
-    }
+    limits: OutboundLimits,
 }
 
 impl Outbound {
-    pub fn new(plugin: Arc<str>, allowed: Arc<[Origin]>, timeout: Duration) -> Outbound {
+    pub fn new(plugin: Arc<str>, allowed: Arc<[Origin]>, limits: OutboundLimits) -> Outbound {
         Outbound {
             plugin,
             allowed,
-            timeout,
-            budget: Arc::default(),
+            limits,
         }
-    }
-
-    /// Starts a plugin call that must end by `deadline`; its requests wait no longer.
-    pub fn start_call(&mut self, deadline: Instant) {
-        // A new budget, so that a request left over from an earlier call cannot mark this one.
-        self.budget = Arc::new(Budget {
-            deadline: Some(deadline),
-            ran_out: AtomicBool::new(false),
-        });
-    }
-
-    /// Whether the current call's time ran out while one of its requests was waiting: the
-    /// call has timed out, whatever the guest did after.
-    pub fn ran_out(&self) -> bool {
-        self.budget.ran_out.load(Ordering::Relaxed)
     }
 
     fn allows(&self, uri: &http::Uri) -> bool {
@@ -158,15 +116,15 @@ impl Outbound {
     }
 }
 
-/// The guest's request options with every wait at most `cap`: a guest may ask for shorter
-/// waits, never longer ones.
-fn capped(options: Option<RequestOptions>, cap: Duration) -> RequestOptions {
+/// The guest's request options with every wait at most the plugin's limit: a guest may ask for
+/// shorter waits, never longer ones.
+fn capped(options: Option<RequestOptions>, limits: &OutboundLimits) -> RequestOptions {
     let options = options.unwrap_or_default();
-    let wait = |asked: Option<Duration>| Some(asked.map_or(cap, |asked| asked.min(cap)));
+    let wait = |asked: Option<Duration>, cap: Duration| Some(asked.map_or(cap, |a| a.min(cap)));
     RequestOptions {
-        connect_timeout: wait(options.connect_timeout),
-        first_byte_timeout: wait(options.first_byte_timeout),
-        between_bytes_timeout: wait(options.between_bytes_timeout),
+        connect_timeout: wait(options.connect_timeout, limits.connect),
+        first_byte_timeout: wait(options.first_byte_timeout, limits.first_byte),
+        between_bytes_timeout: wait(options.between_bytes_timeout, limits.between_bytes),
     }
 }
 
@@ -197,21 +155,15 @@ struct Reading {
     /// Bytes handed on so far.
     read: u64,
     limit: u64,
-    budget: Arc<Budget>,
     plugin: Arc<str>,
     uri: http::Uri,
 }
 
-/// The body of `reading`, cut off with `http-response-body-size` once it passes its limit, and
-/// stopped at the call's deadline.
+/// The body of `reading`, cut off with `http-response-body-size` once it passes its limit.
 fn bounded(reading: Reading) -> WasiBody {
     let frames = futures::stream::unfold(Some(reading), |reading| async move {
         let mut reading = reading?;
-        let Reading { body, budget, .. } = &mut reading;
-        let frame = budget
-            .within(async { body.frame().await.transpose() })
-            .await;
-        match frame {
+        match reading.body.frame().await.transpose() {
             Ok(None) => None,
             Err(err) => Some((Err(err), None)),
             Ok(Some(frame)) => {
@@ -248,8 +200,11 @@ impl WasiHttpHooks for Outbound {
         if !allowed {
             tracing::warn!(plugin = &*self.plugin, uri = %request.uri(), "outgoing request denied: its origin is not in `allowed_outbound_hosts`");
         }
-        let options = capped(options, self.timeout);
-        let budget = self.budget.clone();
+        let options = capped(options, &self.limits);
+        // wasi-http bounds the TCP connect and the HTTP handshake, not the TLS handshake
+        // between them: the whole wait for the response head is bounded here too.
+        let head_wait = options.connect_timeout.unwrap_or_default()
+            + options.first_byte_timeout.unwrap_or_default();
         let plugin = self.plugin.clone();
         let uri = request.uri().clone();
         let head = request.method() == http::Method::HEAD;
@@ -257,9 +212,10 @@ impl WasiHttpHooks for Outbound {
             if !allowed {
                 return Err(Error::HttpRequestDenied);
             }
-            let (response, io) = budget
-                .within(default_send_request(request, Some(options)))
-                .await?;
+            let sent = default_send_request(request, Some(options));
+            let (response, io) = tokio::time::timeout(head_wait, sent)
+                .await
+                .unwrap_or(Err(Error::ConnectionTimeout))?;
             if let Some(length) =
                 declared_length(&response, head).filter(|&n| n > MAX_RESPONSE_BODY)
             {
@@ -271,7 +227,6 @@ impl WasiHttpHooks for Outbound {
                     body: body.boxed_unsync(),
                     read: 0,
                     limit: MAX_RESPONSE_BODY,
-                    budget,
                     plugin,
                     uri,
                 })
@@ -287,7 +242,7 @@ mod tests {
 
     fn outbound(entries: &[&str]) -> Outbound {
         let allowed: Vec<Origin> = entries.iter().map(|e| Origin::parse(e).unwrap()).collect();
-        Outbound::new("p".into(), allowed.into(), Duration::from_secs(1))
+        Outbound::new("p".into(), allowed.into(), OutboundLimits::default())
     }
 
     #[test]
@@ -318,28 +273,33 @@ mod tests {
 
     #[test]
     fn a_guest_may_ask_for_shorter_waits_never_longer_ones() {
-        let (short, cap) = (Duration::from_millis(50), Duration::from_secs(2));
+        let ms = Duration::from_millis;
+        let limits = OutboundLimits {
+            connect: ms(1000),
+            first_byte: ms(2000),
+            between_bytes: ms(3000),
+        };
         let asked = RequestOptions {
-            connect_timeout: Some(short),
+            connect_timeout: Some(ms(50)),
             first_byte_timeout: Some(Duration::from_secs(600)),
             between_bytes_timeout: None,
         };
         assert_eq!(
-            capped(Some(asked), cap),
+            capped(Some(asked), &limits),
             RequestOptions {
-                connect_timeout: Some(short),
-                first_byte_timeout: Some(cap),
-                between_bytes_timeout: Some(cap),
+                connect_timeout: Some(ms(50)),
+                first_byte_timeout: Some(ms(2000)),
+                between_bytes_timeout: Some(ms(3000)),
             }
         );
         assert_eq!(
-            capped(None, cap),
+            capped(None, &limits),
             RequestOptions {
-                connect_timeout: Some(cap),
-                first_byte_timeout: Some(cap),
-                between_bytes_timeout: Some(cap),
+                connect_timeout: Some(ms(1000)),
+                first_byte_timeout: Some(ms(2000)),
+                between_bytes_timeout: Some(ms(3000)),
             },
-            "a guest that asks nothing gets the cap"
+            "a guest that asks nothing gets the limits"
         );
     }
 
@@ -352,7 +312,6 @@ mod tests {
             body,
             read: 0,
             limit,
-            budget: Arc::default(),
             plugin: "p".into(),
             uri: http::Uri::from_static("http://127.0.0.1/"),
         });

@@ -1,6 +1,8 @@
 //! The three WIT worlds, as the runtime needs them: the export each must have, and how its
 //! pre-instantiated component becomes an instance.
 
+use std::future::Future;
+
 use wasmtime::Store;
 
 use super::bindings::{self, State};
@@ -14,7 +16,10 @@ pub trait PluginWorld {
     type Pre: Send + Sync;
     type Bindings: Send;
     fn pre(pre: wasmtime::component::InstancePre<State>) -> wasmtime::Result<Self::Pre>;
-    fn instantiate(pre: &Self::Pre, store: &mut Store<State>) -> wasmtime::Result<Self::Bindings>;
+    fn instantiate<'a>(
+        pre: &'a Self::Pre,
+        store: &'a mut Store<State>,
+    ) -> impl Future<Output = wasmtime::Result<Self::Bindings>> + 'a;
 }
 
 pub struct FilterWorld;
@@ -29,8 +34,11 @@ impl PluginWorld for FilterWorld {
     fn pre(pre: wasmtime::component::InstancePre<State>) -> wasmtime::Result<Self::Pre> {
         Self::Pre::new(pre)
     }
-    fn instantiate(pre: &Self::Pre, store: &mut Store<State>) -> wasmtime::Result<Self::Bindings> {
-        pre.instantiate(store)
+    fn instantiate<'a>(
+        pre: &'a Self::Pre,
+        store: &'a mut Store<State>,
+    ) -> impl Future<Output = wasmtime::Result<Self::Bindings>> + 'a {
+        pre.instantiate_async(store)
     }
 }
 
@@ -42,8 +50,11 @@ impl PluginWorld for EnricherWorld {
     fn pre(pre: wasmtime::component::InstancePre<State>) -> wasmtime::Result<Self::Pre> {
         Self::Pre::new(pre)
     }
-    fn instantiate(pre: &Self::Pre, store: &mut Store<State>) -> wasmtime::Result<Self::Bindings> {
-        pre.instantiate(store)
+    fn instantiate<'a>(
+        pre: &'a Self::Pre,
+        store: &'a mut Store<State>,
+    ) -> impl Future<Output = wasmtime::Result<Self::Bindings>> + 'a {
+        pre.instantiate_async(store)
     }
 }
 
@@ -55,7 +66,10 @@ impl PluginWorld for ConsumerWorld {
     fn pre(pre: wasmtime::component::InstancePre<State>) -> wasmtime::Result<Self::Pre> {
         Self::Pre::new(pre)
     }
-    fn instantiate(pre: &Self::Pre, store: &mut Store<State>) -> wasmtime::Result<Self::Bindings> {
-        pre.instantiate(store)
+    fn instantiate<'a>(
+        pre: &'a Self::Pre,
+        store: &'a mut Store<State>,
+    ) -> impl Future<Output = wasmtime::Result<Self::Bindings>> + 'a {
+        pre.instantiate_async(store)
     }
 }

@@ -258,6 +258,37 @@ fn a_request_that_gets_no_answer_times_the_call_out() {
 }
 
 #[test]
+fn a_request_fails_in_the_guest_at_its_own_limits_before_the_calls_timeout() {
+    let server = Server::start();
+    let allowed = format!("\"{}\"", server.origin());
+    let limits = "timeout = \"60s\"\noutbound_first_byte_timeout = \"300ms\"\noutbound_between_bytes_timeout = \"300ms\"\n";
+    let plugins = load(&fetch_consumer(&allowed, limits)).unwrap();
+    let consumer = plugins.consumer(PluginId(0));
+
+    let started = Instant::now();
+    let hang = server.url("/hang");
+    assert_eq!(
+        consumer.handle(&[get(&hang)]),
+        failed(&hang, "ErrorCode::ConnectionReadTimeout"),
+        "no answer within the first-byte limit"
+    );
+    let stall = server.url("/stall");
+    let result = consumer.handle(&[get(&stall)]);
+    let Err(PluginError::Returned { message, .. }) = &result else {
+        panic!("a body that stops coming fails the request: {result:?}")
+    };
+    assert!(
+        message.starts_with(&format!("GET {stall}: reading the body: ")),
+        "{message}"
+    );
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_secs(10),
+        "both ended well before the call's 60 s: {took:?}"
+    );
+}
+
+#[test]
 fn a_response_body_over_the_limit_fails_with_the_size_error() {
     let server = Server::start();
     let plugins = load(&fetch_consumer(&format!("\"{}\"", server.origin()), "")).unwrap();

@@ -198,6 +198,32 @@ fn missing_and_corrupt_components_are_reported_all_at_once() {
     );
 }
 
+#[test]
+fn compiled_code_is_cached_only_in_a_dir_no_one_else_may_write_to() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("plugin-cache");
+    let routes = "[plugins.f]\nworld = \"filter\"\nwasm = \"WASM/fault_filter.wasm\"\n"
+        .replace("WASM", &wasm_dir().display().to_string());
+    let config = config::compile(&routes, Path::new("routes.toml")).unwrap();
+    let cached = || std::fs::read_dir(&cache).unwrap().count();
+    let mode = || std::fs::metadata(&cache).unwrap().permissions().mode() & 0o777;
+
+    assert!(Plugins::load(&config, Some(&cache)).is_ok());
+    assert_eq!(mode(), 0o700, "the host makes the dir its own");
+    assert_eq!(cached(), 1);
+
+    std::fs::set_permissions(&cache, std::fs::Permissions::from_mode(0o777)).unwrap();
+    for entry in std::fs::read_dir(&cache).unwrap() {
+        std::fs::remove_file(entry.unwrap().path()).unwrap();
+    }
+    assert!(
+        Plugins::load(&config, Some(&cache)).is_ok(),
+        "compiled anew"
+    );
+    assert_eq!(cached(), 0, "nothing is written where others may write");
+}
+
 const FAULTS: &str = r#"
 [plugins.faulty]
 world = "filter"
@@ -228,6 +254,56 @@ fn an_infinite_loop_is_stopped_by_the_deadline_and_the_next_call_works() {
         "stopped within twice the timeout: {took:?}"
     );
     assert_eq!(faulty.keep(&asks("keep")), Ok(true));
+}
+
+#[test]
+fn a_filter_sleeping_in_a_host_call_is_stopped_at_its_timeout_and_its_instance_replaced() {
+    let plugins = load(FAULTS).unwrap();
+    let faulty = plugins.filter(PluginId(0));
+    assert_eq!(faulty.keep(&asks("count")), Ok(true), "a new instance");
+    let started = Instant::now();
+    // Sleeping is a host call (WASI's clocks), where the epoch deadline never fires.
+    assert_eq!(
+        faulty.keep(&asks("sleep")),
+        Err(PluginError::Timeout {
+            plugin: "faulty".into(),
+            timeout: Duration::from_millis(100)
+        })
+    );
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_secs(5),
+        "ended well before the 10 s sleep: {took:?}"
+    );
+    assert_eq!(
+        faulty.keep(&asks("count")),
+        Ok(true),
+        "the instance that timed out is not called again"
+    );
+}
+
+#[test]
+fn a_consumer_sleeping_past_its_timeout_times_out_and_the_next_call_works() {
+    let plugins = load(
+        "[plugins.sleepy]\nworld = \"consumer\"\nwasm = \"WASM/fetch_consumer.wasm\"\ntimeout = \"300ms\"\n",
+    )
+    .unwrap();
+    let sleepy = plugins.consumer(PluginId(0));
+    let sleep = |ms: u64| message("m", serde_json::json!({ "sleep_ms": ms }));
+    let started = Instant::now();
+    assert_eq!(
+        sleepy.handle(&[sleep(4000)]),
+        Err(PluginError::Timeout {
+            plugin: "sleepy".into(),
+            timeout: Duration::from_millis(300)
+        })
+    );
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_millis(2500),
+        "ended well before the 4 s sleep: {took:?}"
+    );
+    assert_eq!(sleepy.handle(&[sleep(1)]), Ok(vec![Outcome::Ok]));
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! A filter that misbehaves as each event asks, to prove the host survives it. The payload's
-//! `do` (or a stream record's `NewImage.do`) says what to do: `loop`, `hog` (allocate without end), `panic`, `error`, `invalid`, `count`
-//! (keep only on an instance's first call), `print`, or anything else to keep the event.
+//! `do` (or a stream record's `NewImage.do`) says what to do: `loop`, `sleep` (10 s in a host
+//! call), `hog` (allocate without end), `panic`, `error`, `invalid`, `count` (keep only on an
+//! instance's first call), `print`, or anything else to keep the event.
 
 wit_bindgen::generate!({ path: "../../../wit", world: "filter" });
 
@@ -29,6 +30,10 @@ impl Guest for Faults {
                 loop {
                     n = std::hint::black_box(n.wrapping_add(1));
                 }
+            }
+            "sleep" => {
+                std::thread::sleep(std::time::Duration::from_secs(10));
+                Ok(true)
             }
             "hog" => {
                 let mut hoard: Vec<Vec<u8>> = Vec::new();
