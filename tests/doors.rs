@@ -40,20 +40,7 @@ async fn status(method: Method, url: &str, authorization: Option<&str>) -> Statu
 
 /// Calls one of SQS's operations on the host, as an SDK would.
 async fn sqs(url: &str, operation: &str, input: Value) -> Value {
-    let response = Host::client()
-        .post(format!("{url}/"))
-        .header("x-amz-target", format!("AmazonSQS.{operation}"))
-        .header("content-type", "application/x-amz-json-1.0")
-        .body(input.to_string())
-        .send()
-        .await
-        .unwrap();
-    assert!(
-        response.status().is_success(),
-        "{operation}: {}",
-        response.status()
-    );
-    response.json().await.unwrap()
+    common::aws_call(url, &format!("AmazonSQS.{operation}"), input).await
 }
 
 #[tokio::test]

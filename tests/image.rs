@@ -76,47 +76,29 @@ async fn get(url: &str) -> (u16, Value) {
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
-/// One call of AWS's JSON protocol on the host: `target` is `Service.Operation`.
-async fn aws(url: &str, target: &str, input: Value) -> Value {
-    let response = reqwest::Client::new()
-        .post(url)
-        .header("x-amz-target", target)
-        .header("content-type", "application/x-amz-json-1.0")
-        .body(input.to_string())
-        .send()
-        .await
-        .unwrap();
-    assert!(
-        response.status().is_success(),
-        "{target}: {}",
-        response.status()
-    );
-    response.json().await.unwrap()
-}
-
 /// A table's change records from the start of its stream, through DynamoDB Streams' API.
 async fn stream_records(url: &str, table: &str) -> Value {
-    let streams = aws(
+    let streams = common::aws_call(
         url,
         "DynamoDBStreams_20120810.ListStreams",
         json!({"TableName": table}),
     )
     .await;
     let arn = streams["Streams"][0]["StreamArn"].clone();
-    let described = aws(
+    let described = common::aws_call(
         url,
         "DynamoDBStreams_20120810.DescribeStream",
         json!({"StreamArn": arn}),
     )
     .await;
     let shard = described["StreamDescription"]["Shards"][0]["ShardId"].clone();
-    let iterator = aws(
+    let iterator = common::aws_call(
         url,
         "DynamoDBStreams_20120810.GetShardIterator",
         json!({"StreamArn": arn, "ShardId": shard, "ShardIteratorType": "TRIM_HORIZON"}),
     )
     .await;
-    aws(
+    common::aws_call(
         url,
         "DynamoDBStreams_20120810.GetRecords",
         json!({"ShardIterator": iterator["ShardIterator"], "Limit": 1000}),

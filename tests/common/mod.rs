@@ -359,3 +359,22 @@ pub fn run(args: &[&str]) -> std::process::Output {
         .output()
         .expect("the switchyard binary runs")
 }
+
+/// One call of AWS's JSON protocol on a host at `url`, as an SDK makes it (`target` is
+/// `Service.Operation`, e.g. `AmazonSQS.ListQueues`); the call must succeed.
+pub async fn aws_call(url: &str, target: &str, input: Value) -> Value {
+    let response = Host::client()
+        .post(format!("{url}/"))
+        .header("x-amz-target", target)
+        .header("content-type", "application/x-amz-json-1.0")
+        .body(input.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        response.status().is_success(),
+        "{target}: {}",
+        response.status()
+    );
+    response.json().await.unwrap()
+}
