@@ -7,7 +7,7 @@ use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet};
 
 use super::dynamodb::{DynamoError, invalid};
-use crate::value::{AttributeValue, Image, Kind, compare};
+use crate::value::{AttributeValue, Image, Kind, bytes, compare};
 
 /// `#name` and `:value` placeholders of one request, and which of them the expressions used.
 pub(super) struct Placeholders<'a> {
@@ -615,8 +615,4 @@ pub(super) fn get<'v>(item: &'v Image, path: &Path) -> Option<&'v AttributeValue
             (AttributeValue::L(items), Step::Index(n)) => items.get(*n),
             _ => None,
         })
-}
-
-fn bytes(base64: &str) -> Vec<u8> {
-    crate::value::bytes(base64)
 }

@@ -193,32 +193,26 @@ impl KeySchema {
     /// The key an item's body holds, or what is wrong with it (DynamoDB's wording where it
     /// has one).
     pub fn key_of(&self, body: &Map<String, Value>) -> Result<Key, String> {
-        let value = |attribute: &KeyAttribute| {
-            let Some(value) = body.get(&attribute.name) else {
-                return Err(format!(
-                    "One of the required keys was not given a value: {}",
-                    attribute.name
-                ));
-            };
-            attribute.value_of(value)
-        };
-        Key {
-            partition: value(&self.partition)?,
-            sort: self.sort.as_ref().map(value).transpose()?,
-        }
-        .within_limits(self)
+        self.key_from(|name| body.get(name), KeyAttribute::value_of)
     }
 
     /// The key an item's image holds, or what is wrong with it, in DynamoDB's words.
     pub fn key_of_image(&self, image: &Image) -> Result<Key, String> {
-        let value = |attribute: &KeyAttribute| {
-            let Some(value) = image.get(&attribute.name) else {
-                return Err(format!(
-                    "One of the required keys was not given a value: {}",
-                    attribute.name
-                ));
-            };
-            attribute.value_of_attribute(value)
+        self.key_from(|name| image.get(name), KeyAttribute::value_of_attribute)
+    }
+
+    /// The key of the attributes `get` finds, each read by `read`.
+    fn key_from<'v, V: 'v>(
+        &self,
+        get: impl Fn(&str) -> Option<&'v V>,
+        read: impl Fn(&KeyAttribute, &'v V) -> Result<KeyValue, String>,
+    ) -> Result<Key, String> {
+        let value = |attribute: &KeyAttribute| match get(&attribute.name) {
+            Some(value) => read(attribute, value),
+            None => Err(format!(
+                "One of the required keys was not given a value: {}",
+                attribute.name
+            )),
         };
         Key {
             partition: value(&self.partition)?,
