@@ -1,5 +1,5 @@
-//! Operations endpoints: pipes, buses, queues and their dead letters under `/admin`, and
-//! `/metrics` in Prometheus text format.
+//! Operations endpoints: pipes, buses, queues and their dead letters, and the tasks of redrives
+//! and replays, under `/admin`, and `/metrics` in Prometheus text format.
 
 use std::sync::Arc;
 
@@ -28,6 +28,8 @@ pub(super) fn routes(runtime: Arc<Runtime>) -> Router {
         .route("/admin/queues/{queue}/messages/{id}", get(message))
         .route("/admin/queues/{queue}/redrive", post(redrive))
         .route("/admin/buses/{bus}/replay", post(replay))
+        .route("/admin/tasks", get(tasks))
+        .route("/admin/tasks/{id}", get(task))
         .route("/metrics", get(metrics))
         .with_state(runtime)
 }
@@ -95,6 +97,9 @@ struct RedriveRequest {
     to: Option<String>,
     /// At most this many messages per second.
     rate: Option<f64>,
+    /// Only these messages of the DLQ, one by one; by default all of them.
+    #[serde(rename = "messageIds")]
+    message_ids: Option<Vec<String>>,
 }
 
 /// The rates a redrive may ask for, in messages per second: SQS's move tasks take up to 500.
@@ -138,7 +143,25 @@ async fn redrive(
             ),
         ));
     }
-    Ok(Json(json!(ops.redrive(dlq, to, request.rate).await?)))
+    if request.message_ids.as_ref().is_some_and(Vec::is_empty) {
+        return Err(ApiError::bad_request(
+            "invalid_body",
+            "`messageIds` is empty; name at least one message, or leave `messageIds` out to redrive them all",
+        ));
+    }
+    let only = request.message_ids.as_deref();
+    Ok(Json(json!(ops.redrive(dlq, to, request.rate, only).await?)))
+}
+
+/// Redrives and replays, running and recently finished, the most recent first.
+async fn tasks(State(ops): Ops) -> Json<Value> {
+    Json(json!({"tasks": ops.tasks.list()}))
+}
+
+async fn task(State(ops): Ops, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+    let task = ops.tasks.get(&id);
+    task.map(|t| Json(json!(t)))
+        .ok_or_else(|| ApiError::NotFound(format!("no task `{id}`")))
 }
 
 async fn metrics(State(ops): Ops) -> impl IntoResponse {

@@ -652,3 +652,4 @@ async fn with_a_token_configured_the_api_needs_it_but_health_checks_do_not() {
 
 mod integration;
 mod keys;
+mod ops;

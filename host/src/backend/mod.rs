@@ -629,4 +629,14 @@ pub trait Archives: Send + Sync + 'static {
         after: i64,
         limit: usize,
     ) -> Result<Vec<Archived>, StoreError>;
+    /// How many events are archived on `bus` from `from_ms` up to `to_ms`, where the backend
+    /// counts them cheaply; `None` where it does not.
+    async fn count(
+        &self,
+        _bus: BusId,
+        _from_ms: i64,
+        _to_ms: i64,
+    ) -> Result<Option<u64>, StoreError> {
+        Ok(None)
+    }
 }

@@ -2,13 +2,15 @@
 //! endpoints and `/metrics` need. Each concern has its own file: `reports` (what
 //! `/admin/pipes` and `/admin/queues` show), `metrics` (every Prometheus metric, registered in
 //! one place), `redrive` (DLQs back to their queues and pipes), `replay` (archived events
-//! through their bus again) and `put` (events put on a bus through the EventBridge API).
+//! through their bus again), `tasks` (what those two have done so far) and `put` (events put
+//! on a bus through the EventBridge API).
 
 mod metrics;
 mod put;
 mod redrive;
 mod replay;
 mod reports;
+mod tasks;
 
 use std::sync::Arc;
 
@@ -23,6 +25,7 @@ pub use metrics::Metrics;
 pub use redrive::{Redriven, Skipped};
 pub use replay::Replayed;
 pub use reports::{BusReport, PipeReport, QueueReport, RuleReport};
+pub use tasks::{Task, TaskKind, TaskState, Tasks};
 
 pub struct Runtime {
     pub config: Arc<Config>,
@@ -35,6 +38,8 @@ pub struct Runtime {
     pub consumers: Vec<Arc<ConsumerStatus>>,
     pub buses: Arc<Buses>,
     pub metrics: Metrics,
+    /// Redrives and replays, running and recently finished.
+    pub tasks: Tasks,
 }
 
 impl Runtime {
@@ -58,6 +63,7 @@ impl Runtime {
             consumers,
             buses,
             metrics,
+            tasks: Tasks::default(),
         }
     }
 }

@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use super::Runtime;
+use super::tasks::{TaskHandle, TaskKind};
 use crate::config::PipeId;
 use crate::origin::Origin;
 
@@ -15,6 +16,8 @@ pub struct Redriven {
     /// then stays 0 and the task reports its own progress.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub task_handle: Option<String>,
+    /// This redrive in `/admin/tasks`.
+    pub task_id: String,
     pub moved: u64,
     /// Messages left on the DLQ, with why.
     pub skipped: Vec<Skipped>,
@@ -31,11 +34,47 @@ impl Runtime {
     /// Moves every message of `dlq` back to the queue it came from (its origin), or to `to`,
     /// at most `rate` messages per second: StartMessageMoveTask's behaviour. A record from a
     /// pipe's DLQ goes through its pipe again, from the filters on, to the pipe's target.
+    /// With `only`, just those messages move, one by one; ids not on the DLQ are skipped.
+    /// The redrive is a task of [`Runtime::tasks`] while it runs.
     pub async fn redrive(
         &self,
         dlq: crate::config::QueueId,
         to: Option<crate::config::QueueId>,
         rate: Option<f64>,
+        only: Option<&[String]>,
+    ) -> Result<Redriven, crate::backend::StoreError> {
+        let only = only.map(|ids| {
+            let mut unique = std::collections::HashSet::new();
+            ids.iter()
+                .filter(|id| unique.insert(*id))
+                .collect::<Vec<_>>()
+        });
+        let total = match &only {
+            Some(ids) => Some(ids.len() as u64),
+            None => {
+                (self.queues.depth(dlq).await.ok()).map(|d| d.visible + d.in_flight + d.delayed)
+            }
+        };
+        let task = self
+            .tasks
+            .start(TaskKind::Redrive, &self.config[dlq].name, total);
+        let pause = rate
+            .filter(|r| *r > 0.0)
+            .map(|r| std::time::Duration::from_secs_f64(1.0 / r));
+        let redriven = match only {
+            Some(ids) => self.redrive_only(dlq, to, pause, &ids, &task).await,
+            None => self.redrive_all(dlq, to, rate, pause, &task).await,
+        };
+        super::tasks::finish(task, redriven, |report, id| report.task_id = id)
+    }
+
+    async fn redrive_all(
+        &self,
+        dlq: crate::config::QueueId,
+        to: Option<crate::config::QueueId>,
+        rate: Option<f64>,
+        pause: Option<std::time::Duration>,
+        task: &TaskHandle<'_>,
     ) -> Result<Redriven, crate::backend::StoreError> {
         let mut report = Redriven::default();
         // The service's own task moves everything to one queue: `to`, or the DLQ's one source.
@@ -54,18 +93,15 @@ impl Runtime {
         let task_destination = to.or(only_source.filter(|_| !a_pipes));
         if let Some(destination) = task_destination {
             let whole = rate.map(|r| r.ceil().max(1.0) as u32);
-            if let Some(task) = self
+            if let Some(handle) = self
                 .queues
                 .start_move_task(dlq, Some(destination), whole)
                 .await?
             {
-                report.task_handle = Some(task);
+                report.task_handle = Some(handle);
                 return Ok(report);
             }
         }
-        let pause = rate
-            .filter(|r| *r > 0.0)
-            .map(|r| std::time::Duration::from_secs_f64(1.0 / r));
         // Each message is looked at once: one that comes back to the DLQ while the redrive runs
         // (its consumer failed it again) waits for the next redrive.
         let mut seen = std::collections::HashSet::new();
@@ -87,52 +123,102 @@ impl Runtime {
             }
             seen.extend(fresh.iter().map(|m| m.message_id.clone()));
             for message in fresh {
-                // A pipe's dead letter goes back through its pipe, unless `to` names a queue.
-                let origin = Origin::parse(&message.origin, &self.config);
-                if let (Some(Origin::Pipe(pipe)), None) = (origin, to) {
-                    match self.redrive_into_pipe(dlq, pipe, &message).await? {
-                        Ok(()) => report.moved += 1,
-                        Err(reason) => report.skipped.push(Skipped {
-                            message_id: message.message_id,
-                            reason,
-                        }),
-                    }
-                    if let Some(pause) = pause {
-                        tokio::time::sleep(pause).await;
-                    }
-                    continue;
-                }
-                let target = to.or(match origin {
-                    Some(Origin::Queue(queue)) => Some(queue),
-                    _ => None,
-                });
-                // Moving a message into the queue it is on would find it again, for ever.
-                let Some(target) = target.filter(|target| *target != dlq) else {
-                    let reason = match target {
-                        Some(_) => "it came from this queue itself; redrive it with `to` naming another queue".to_string(),
-                        None => format!(
-                            "it came from `{}`, not a queue; redrive it with `to` naming a queue",
-                            message.origin
-                        ),
-                    };
-                    report.skipped.push(Skipped {
-                        message_id: message.message_id,
-                        reason,
-                    });
-                    continue;
-                };
                 if self
-                    .queues
-                    .move_message(dlq, &message.message_id, target)
+                    .redrive_one(dlq, to, message, &mut report, task)
                     .await?
+                    && let Some(pause) = pause
                 {
-                    report.moved += 1;
-                }
-                if let Some(pause) = pause {
                     tokio::time::sleep(pause).await;
                 }
             }
         }
+    }
+
+    /// Redrives the messages of `dlq` named by `ids`, one by one.
+    async fn redrive_only(
+        &self,
+        dlq: crate::config::QueueId,
+        to: Option<crate::config::QueueId>,
+        pause: Option<std::time::Duration>,
+        ids: &[&String],
+        task: &TaskHandle<'_>,
+    ) -> Result<Redriven, crate::backend::StoreError> {
+        let mut report = Redriven::default();
+        for id in ids {
+            let Some(message) = self.queues.find(dlq, id).await? else {
+                report.skipped.push(Skipped {
+                    message_id: id.to_string(),
+                    reason: "not on the DLQ".to_string(),
+                });
+                continue;
+            };
+            if self
+                .redrive_one(dlq, to, message, &mut report, task)
+                .await?
+                && let Some(pause) = pause
+            {
+                tokio::time::sleep(pause).await;
+            }
+        }
+        Ok(report)
+    }
+
+    /// Redrives one message of `dlq` and notes it in `report`; true when it was tried, false
+    /// when skipped at once (the rate counts only messages tried).
+    async fn redrive_one(
+        &self,
+        dlq: crate::config::QueueId,
+        to: Option<crate::config::QueueId>,
+        message: crate::backend::Stored,
+        report: &mut Redriven,
+        task: &TaskHandle<'_>,
+    ) -> Result<bool, crate::backend::StoreError> {
+        // A pipe's dead letter goes back through its pipe, unless `to` names a queue.
+        let origin = Origin::parse(&message.origin, &self.config);
+        if let (Some(Origin::Pipe(pipe)), None) = (origin, to) {
+            match self.redrive_into_pipe(dlq, pipe, &message).await? {
+                Ok(()) => {
+                    report.moved += 1;
+                    task.advance(1);
+                }
+                Err(reason) => report.skipped.push(Skipped {
+                    message_id: message.message_id,
+                    reason,
+                }),
+            }
+            return Ok(true);
+        }
+        let target = to.or(match origin {
+            Some(Origin::Queue(queue)) => Some(queue),
+            _ => None,
+        });
+        // Moving a message into the queue it is on would find it again, for ever.
+        let Some(target) = target.filter(|target| *target != dlq) else {
+            let reason = match target {
+                Some(_) => {
+                    "it came from this queue itself; redrive it with `to` naming another queue"
+                        .to_string()
+                }
+                None => format!(
+                    "it came from `{}`, not a queue; redrive it with `to` naming a queue",
+                    message.origin
+                ),
+            };
+            report.skipped.push(Skipped {
+                message_id: message.message_id,
+                reason,
+            });
+            return Ok(false);
+        };
+        if self
+            .queues
+            .move_message(dlq, &message.message_id, target)
+            .await?
+        {
+            report.moved += 1;
+            task.advance(1);
+        }
+        Ok(true)
     }
 }
 

@@ -80,4 +80,17 @@ impl Archives for EmbeddedStore {
         self.query(move |conn| archived(conn, &name, from_ms, to_ms, after, limit))
             .await
     }
+
+    async fn count(&self, bus: BusId, from_ms: i64, to_ms: i64) -> Result<Option<u64>, StoreError> {
+        let name = self.archives[bus.index()].0.clone();
+        let counted = self
+            .query(move |conn| {
+                conn.prepare_cached(
+                    "SELECT COUNT(*) FROM archive WHERE bus = ?1 AND archived_ms >= ?2 AND archived_ms <= ?3",
+                )?
+                .query_row(params![name, from_ms, to_ms], |row| row.get::<_, i64>(0))
+            })
+            .await?;
+        Ok(Some(counted.max(0) as u64))
+    }
 }
