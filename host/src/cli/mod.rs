@@ -3,6 +3,7 @@
 
 mod pattern;
 mod plugin;
+mod progress;
 mod remote;
 mod run;
 mod test;
@@ -311,7 +312,9 @@ pub fn main() -> ExitCode {
                 stack_name,
                 out_dir,
             };
-            crate::import::run(&template, out.as_deref(), force, options)
+            let bar = progress::spinner("importing");
+            let converting = progress::importing(&bar);
+            crate::import::run(&template, out.as_deref(), force, options, &converting)
         }
         Command::Deploy { routes, dry_run } => match config::load(&routes) {
             Ok(config) => deploy(&config, dry_run),
@@ -393,7 +396,7 @@ pub fn main() -> ExitCode {
             if let Some(data_dir) = data_dir {
                 config.host.data_dir = data_dir;
             }
-            if build && let Err(err) = crate::plugin::build::build_all(&config.plugins) {
+            if build && let Err(err) = progress::build_plugins(&config.plugins) {
                 eprintln!("switchyard: {err}");
                 return ExitCode::from(1);
             }
@@ -424,6 +427,8 @@ fn deploy(config: &config::Config, dry_run: bool) -> ExitCode {
         Ok(runtime) => runtime,
         Err(code) => return code,
     };
+    let bar = progress::spinner(if dry_run { "planning" } else { "deploying" });
+    let checking = progress::deploying(&bar);
     let plan = runtime.block_on(async {
         let store = crate::backend::aws::AwsStore::connect(
             &config.aws,
@@ -432,8 +437,9 @@ fn deploy(config: &config::Config, dry_run: bool) -> ExitCode {
             &config.buses,
         )
         .await;
-        store.deploy(&config.queues, &config.buses, dry_run).await
+        (store.deploy_with(&config.queues, &config.buses, dry_run, &checking)).await
     });
+    bar.finish_and_clear();
     match plan {
         Ok(plan) => {
             let mark = if dry_run { "~" } else { "+" };

@@ -85,10 +85,29 @@ async fn call(
         Some(token) => request.bearer_auth(token.expose()),
         None => request,
     };
-    let response = request
-        .send()
-        .await
-        .map_err(|err| format!("cannot reach the host at {base}: {err}"))?;
+    // A redrive or a replay answers when it is done; meanwhile its task says how far it is.
+    let watched = match &action {
+        Action::Redrive { .. } => Some(("redrive", format!("redriving `{queue}`"))),
+        Action::Replay { .. } => Some(("replay", format!("replaying `{queue}`"))),
+        _ => None,
+    };
+    let response = match watched.filter(|_| super::progress::shown()) {
+        None => request.send().await,
+        Some((kind, what)) => {
+            let bar = super::progress::spinner(what);
+            let watch = Watch {
+                client: &client,
+                base,
+                token,
+                kind,
+                name: queue,
+            };
+            let response = watch.while_sent(request, &bar).await;
+            bar.finish_and_clear();
+            response
+        }
+    }
+    .map_err(|err| format!("cannot reach the host at {base}: {err}"))?;
     let status = response.status();
     let body: Value = response
         .json()
@@ -142,4 +161,61 @@ async fn call(
         }
     }
     Ok(())
+}
+
+fn authorized(
+    request: reqwest::RequestBuilder,
+    token: Option<&crate::api::Secret>,
+) -> reqwest::RequestBuilder {
+    match token {
+        Some(token) => request.bearer_auth(token.expose()),
+        None => request,
+    }
+}
+
+/// The host's task for a redrive or a replay of `name`, watched through `/admin/tasks`.
+struct Watch<'a> {
+    client: &'a reqwest::Client,
+    base: &'a str,
+    token: Option<&'a crate::api::Secret>,
+    kind: &'static str,
+    name: &'a str,
+}
+
+impl Watch<'_> {
+    /// Sends `request`, drawing the task's progress on `bar` until the answer comes.
+    async fn while_sent(
+        &self,
+        request: reqwest::RequestBuilder,
+        bar: &indicatif::ProgressBar,
+    ) -> reqwest::Result<reqwest::Response> {
+        let sent = request.send();
+        tokio::pin!(sent);
+        let mut every = tokio::time::interval(std::time::Duration::from_millis(100));
+        loop {
+            tokio::select! {
+                response = &mut sent => return response,
+                _ = every.tick() => {
+                    // Progress is a nicety: a host that does not answer it shows a spinner.
+                    if let Some((done, total)) = self.progress().await {
+                        if let Some(total) = total {
+                            super::progress::counted(bar, total);
+                        }
+                        bar.set_position(done);
+                    }
+                }
+            }
+        }
+    }
+
+    /// `done` and `total` of the running task of this kind and name, if the host shows one.
+    async fn progress(&self) -> Option<(u64, Option<u64>)> {
+        let request = self.client.get(format!("{}/admin/tasks", self.base));
+        let response = authorized(request, self.token).send().await.ok()?;
+        let tasks: Value = response.error_for_status().ok()?.json().await.ok()?;
+        let task = tasks["tasks"].as_array()?.iter().find(|task| {
+            task["kind"] == self.kind && task["name"] == self.name && task["state"] == "running"
+        })?;
+        Some((task["done"].as_u64()?, task["total"].as_u64()))
+    }
 }

@@ -43,9 +43,19 @@ pub struct Import {
     pub report: Vec<String>,
 }
 
+/// Tells a progress display which resource the import converts: `(converted so far, of how
+/// many, its logical id)`; once more with all converted and no id when the last is done.
+pub type Converting<'a> = &'a dyn Fn(usize, usize, &str);
+
 /// Runs `switchyard import`: exit 0 when written, 1 when the output cannot be written, 2 when
 /// the template cannot be read.
-pub fn run(template: &Path, out: Option<&Path>, force: bool, options: Options) -> ExitCode {
+pub fn run(
+    template: &Path,
+    out: Option<&Path>,
+    force: bool,
+    options: Options,
+    converting: Converting<'_>,
+) -> ExitCode {
     if let Some(out) = out
         && out.exists()
         && !force
@@ -56,7 +66,7 @@ pub fn run(template: &Path, out: Option<&Path>, force: bool, options: Options) -
         );
         return ExitCode::from(1);
     }
-    let import = match import(template, options.clone()) {
+    let import = match import_with(template, options.clone(), converting) {
         Ok(import) => import,
         Err(err) => {
             eprintln!("switchyard: {err}");
@@ -84,12 +94,21 @@ pub fn run(template: &Path, out: Option<&Path>, force: bool, options: Options) -
 
 /// Reads the template at `path` and maps it.
 pub fn import(path: &Path, options: Options) -> Result<Import, ReadError> {
+    import_with(path, options, &|_, _, _| {})
+}
+
+/// [`import`], telling `converting` each resource as it converts it.
+pub fn import_with(
+    path: &Path,
+    options: Options,
+    converting: Converting<'_>,
+) -> Result<Import, ReadError> {
     let template = Template::read(path)?;
-    Ok(map(&template, options))
+    Ok(map(&template, options, converting))
 }
 
 /// Maps a template that has been read.
-fn map(template: &Template, options: Options) -> Import {
+fn map(template: &Template, options: Options, converting: Converting<'_>) -> Import {
     let stack = Stack {
         region: options.region.clone(),
         name: options
@@ -98,9 +117,12 @@ fn map(template: &Template, options: Options) -> Import {
             .unwrap_or_else(|| template.stem.clone()),
     };
     let mut importer = Importer::new(Resolver::new(template, stack), options);
-    for resource in template.resources.values() {
+    let total = template.resources.len();
+    for (done, (id, resource)) in template.resources.iter().enumerate() {
+        converting(done, total, id);
         importer.resource(resource);
     }
+    converting(total, total, "");
     importer.finish()
 }
 

@@ -20,8 +20,10 @@ impl AwsStore {
         queue_arns: &[Option<String>],
         dry_run: bool,
         plan: &mut Plan,
+        checked: &super::Checked<'_>,
     ) -> Result<(), StoreError> {
         for (bus, name) in buses.iter().zip(&self.buses) {
+            checked.checking(&format!("bus `{name}`"));
             let arn = match self.events.describe_event_bus().name(name).send().await {
                 Ok(found) => found.arn,
                 Err(err)

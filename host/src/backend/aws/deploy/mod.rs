@@ -21,6 +21,24 @@ use crate::config::{BusConfig, Destination, KeySchema, QueueConfig, StreamViewTy
 /// What deploy changed, or would change, one line each.
 pub type Plan = Vec<String>;
 
+/// Tells a progress display which resource deploy is checking: `(checked so far, of how many,
+/// which)`, e.g. `(3, 9, "queue `orders-dlq`")`.
+pub type Checking<'a> = &'a (dyn Fn(usize, usize, &str) + Sync);
+
+/// Counts the resources checked, for [`Checking`].
+struct Checked<'a> {
+    total: usize,
+    done: std::sync::atomic::AtomicUsize,
+    tell: Checking<'a>,
+}
+
+impl Checked<'_> {
+    fn checking(&self, what: &str) {
+        let done = self.done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        (self.tell)(done, self.total, what);
+    }
+}
+
 fn view(view: StreamViewType) -> AwsViewType {
     match view {
         StreamViewType::KeysOnly => AwsViewType::KeysOnly,
@@ -58,6 +76,18 @@ impl AwsStore {
         buses: &[BusConfig],
         dry_run: bool,
     ) -> Result<Plan, StoreError> {
+        self.deploy_with(queues, buses, dry_run, &|_, _, _| {})
+            .await
+    }
+
+    /// [`AwsStore::deploy`], telling `checking` each table, queue and bus as it checks it.
+    pub async fn deploy_with(
+        &self,
+        queues: &[QueueConfig],
+        buses: &[BusConfig],
+        dry_run: bool,
+        checking: Checking<'_>,
+    ) -> Result<Plan, StoreError> {
         for bus in buses {
             for rule in &bus.rules {
                 for target in &rule.targets {
@@ -77,15 +107,27 @@ impl AwsStore {
             }
         }
         let mut plan = Plan::new();
-        self.deploy_tables(dry_run, &mut plan).await?;
+        let checked = Checked {
+            // Tables, then the idempotency and lease tables, queues and buses.
+            total: self.tables.len() + 2 + queues.len() + buses.len(),
+            done: Default::default(),
+            tell: checking,
+        };
+        self.deploy_tables(dry_run, &mut plan, &checked).await?;
         let arns = self
-            .deploy_queues(queues, buses, dry_run, &mut plan)
+            .deploy_queues(queues, buses, dry_run, &mut plan, &checked)
             .await?;
-        self.deploy_buses(buses, &arns, dry_run, &mut plan).await?;
+        self.deploy_buses(buses, &arns, dry_run, &mut plan, &checked)
+            .await?;
         Ok(plan)
     }
 
-    async fn deploy_tables(&self, dry_run: bool, plan: &mut Plan) -> Result<(), StoreError> {
+    async fn deploy_tables(
+        &self,
+        dry_run: bool,
+        plan: &mut Plan,
+        checked: &Checked<'_>,
+    ) -> Result<(), StoreError> {
         let mut existing = Vec::new();
         let mut start = None;
         loop {
@@ -103,6 +145,7 @@ impl AwsStore {
             }
         }
         for table in &self.tables {
+            checked.checking(&format!("table `{}`", table.name));
             let wanted = view(table.view);
             if !existing.contains(&table.name) {
                 plan.push(format!(
@@ -161,6 +204,7 @@ impl AwsStore {
                 "pipe checkpoints and leases",
             ),
         ] {
+            checked.checking(&format!("table `{name}`"));
             if !existing.contains(name) {
                 plan.push(format!("create table `{name}` for {what}"));
                 if !dry_run {

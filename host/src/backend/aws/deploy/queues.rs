@@ -46,9 +46,11 @@ impl AwsStore {
         buses: &[BusConfig],
         dry_run: bool,
         plan: &mut Plan,
+        checked: &super::Checked<'_>,
     ) -> Result<Vec<Option<String>>, StoreError> {
         let mut arns = Vec::new();
         for (queue, aws) in queues.iter().zip(&self.queues) {
+            checked.checking(&format!("queue `{}`", aws.name));
             let exists = match self.sqs.get_queue_url().queue_name(&aws.name).send().await {
                 Ok(_) => true,
                 Err(err)
