@@ -213,3 +213,78 @@ fn up_build_names_the_running_build_on_a_terminal_and_streams_its_output_in_a_pi
     assert!(terminal.contains("compiled"), "{terminal:?}");
     assert!(terminal.ends_with(&format!("{failed}\r\n")), "{terminal:?}");
 }
+
+#[test]
+fn import_counts_the_resources_it_converts_on_a_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let template = common::repo().join("tests/import/api.json");
+    let out = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    let args =
+        |name: &str| ["import", template.to_str().unwrap(), "--out", &out(name)].map(String::from);
+    let within = Duration::from_secs(30);
+
+    let quiet = piped(&args("piped.toml"), &[], within);
+    assert!(quiet.status.success(), "{}", text(&quiet.stderr));
+    let report = text(&quiet.stderr);
+    assert!(!drawn(&report), "{report:?}");
+    assert_eq!(report.lines().count(), 7, "one line per resource: {report}");
+
+    let shown = on_a_terminal(&args("shown.toml"), &[], within);
+    let terminal = text(&shown.stdout);
+    assert!(shown.status.success(), "{terminal}");
+    assert!(terminal.contains("importing ["), "{terminal:?}");
+    assert!(terminal.contains("] 7/7 "), "{terminal:?}");
+    // The bar is cleared before the report, which follows as in a pipe.
+    assert!(
+        terminal.ends_with(&report.replace('\n', "\r\n")),
+        "{terminal:?}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(out("shown.toml")).unwrap(),
+        std::fs::read_to_string(out("piped.toml")).unwrap()
+    );
+}
+
+#[test]
+fn deploy_shows_the_resources_it_checks_on_a_terminal() {
+    let moto = common::moto::Moto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let routes = dir.path().join("routes.toml");
+    std::fs::write(
+        &routes,
+        format!(
+            "[host]\nbackend = \"aws\"\n\n[aws]\nregion = \"us-east-1\"\nendpoint_url = \"{}\"\n\
+             prefix = \"progress-\"\n{DLQ_ROUTES}",
+            moto.url
+        ),
+    )
+    .unwrap();
+    let args = ["deploy", "--routes", routes.to_str().unwrap(), "--dry-run"].map(String::from);
+    let credentials = [
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+    ];
+    let within = Duration::from_secs(60);
+
+    let quiet = piped(&args, &credentials, within);
+    assert!(quiet.status.success(), "{}", text(&quiet.stderr));
+    let planned = text(&quiet.stdout);
+    assert!(
+        planned.ends_with("changes planned; run without --dry-run to make them\n"),
+        "{planned}"
+    );
+    assert!(!drawn(&text(&quiet.stderr)), "{:?}", text(&quiet.stderr));
+
+    let shown = on_a_terminal(&args, &credentials, within);
+    let terminal = text(&shown.stdout);
+    assert!(shown.status.success(), "{terminal}");
+    assert!(terminal.contains("planning ["), "{terminal:?}");
+    assert!(
+        terminal.contains("checking queue `progress-jobs-dlq`"),
+        "{terminal:?}"
+    );
+    assert!(
+        terminal.ends_with(&planned.replace('\n', "\r\n")),
+        "the plan follows the bar as in a pipe: {terminal:?}"
+    );
+}

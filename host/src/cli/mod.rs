@@ -248,7 +248,7 @@ pub fn main() -> ExitCode {
                 .unwrap_or_else(|_| default_filter.into()),
         )
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr)
+        .with_writer(progress::log_writer)
         .init();
     match cli.command {
         Command::Check {
