@@ -98,6 +98,9 @@ impl Runtime {
                 .start_move_task(dlq, Some(destination), whole)
                 .await?
             {
+                // The service moves them and counts them (ListMessageMoveTasks): this task only
+                // started it, and knows nothing of how many it will move.
+                task.set_total(None);
                 report.task_handle = Some(handle);
                 return Ok(report);
             }

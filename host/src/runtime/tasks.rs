@@ -156,6 +156,11 @@ impl TaskHandle<'_> {
         self.tasks.update(&self.id, |t| t.done += n);
     }
 
+    /// Says how many there are to do after all, or that it is not known.
+    pub fn set_total(&self, total: Option<u64>) {
+        self.tasks.update(&self.id, |t| t.total = total);
+    }
+
     pub fn succeed(mut self, result: Value) {
         self.ended = true;
         self.tasks

@@ -326,3 +326,73 @@ async fn without_start_message_move_task_a_redrive_falls_back_to_moving_one_by_o
         None
     );
 }
+
+/// SQS has no way to take one message by its id: a redrive of named messages receives until it
+/// holds each, then sends it on and deletes it.
+#[tokio::test]
+async fn a_redrive_of_named_messages_moves_only_those_on_sqs() {
+    let moto = Moto::start();
+    let routes = "[queues.jobs]\nmax_receive_count = 1\ndlq = \"jobs-dlq\"\n\n[queues.jobs-dlq]\n";
+    let config = crate::config::compile(routes, Path::new("routes.toml")).expect("valid routes");
+    let store = AwsStore::new(
+        &moto.sdk(),
+        &config.tables,
+        &config.queues,
+        &config.buses,
+        "named-",
+    );
+    store
+        .deploy(&config.queues, &config.buses, false)
+        .await
+        .expect("the queues are created");
+    let (jobs, dlq) = (
+        config.queue_id("jobs").expect("declared"),
+        config.queue_id("jobs-dlq").expect("declared"),
+    );
+    let dead = (0..3)
+        .map(|i| crate::backend::NewMessage::new(format!("job {i}"), "queue:jobs"))
+        .collect();
+    let ids = store.send(dlq, dead).await.expect("sent");
+    let config = std::sync::Arc::new(config);
+    let buses = std::sync::Arc::new(crate::bus::Buses::new(&config));
+    let runtime = crate::runtime::Runtime::new(
+        config,
+        std::sync::Arc::new(store),
+        vec![],
+        vec![],
+        buses,
+        None,
+    );
+
+    let named = [ids[2].clone(), "not-there".to_string()];
+    let redriven = runtime
+        .redrive(dlq, None, None, Some(&named))
+        .await
+        .expect("redriven");
+    assert_eq!(redriven.moved, 1);
+    assert_eq!(redriven.task_handle, None);
+    assert_eq!(redriven.skipped.len(), 1);
+    assert_eq!(
+        (
+            &*redriven.skipped[0].message_id,
+            &*redriven.skipped[0].reason
+        ),
+        ("not-there", "not on the DLQ")
+    );
+    let bodies = |queue| {
+        let runtime = &runtime;
+        async move {
+            let mut bodies: Vec<String> = (runtime.queues.peek(queue, 10).await)
+                .expect("peeked")
+                .into_iter()
+                .map(|m| m.body)
+                .collect();
+            bodies.sort();
+            bodies
+        }
+    };
+    assert_eq!(bodies(jobs).await, ["job 2"]);
+    assert_eq!(bodies(dlq).await, ["job 0", "job 1"]);
+    let task = runtime.tasks.get(&redriven.task_id).expect("a task");
+    assert_eq!((task.done, task.total), (1, Some(2)));
+}
