@@ -2,8 +2,10 @@
 //! endpoints and `/metrics` need. Each concern has its own file: `reports` (what
 //! `/admin/pipes` and `/admin/queues` show), `metrics` (every Prometheus metric, registered in
 //! one place), `redrive` (DLQs back to their queues and pipes), `replay` (archived events
-//! through their bus again) and `put` (events put on a bus through the EventBridge API).
+//! through their bus again), `put` (events put on a bus through the EventBridge API) and
+//! `history` (the last minutes of figures, for the console).
 
+mod history;
 mod metrics;
 mod put;
 mod redrive;
@@ -19,10 +21,11 @@ use crate::consumer::ConsumerStatus;
 use crate::pipe::PipeRunner;
 use crate::plugin::Plugins;
 
+pub use history::{History, INTERVAL as SAMPLE_INTERVAL, Sample};
 pub use metrics::Metrics;
 pub use redrive::{Redriven, Skipped};
 pub use replay::Replayed;
-pub use reports::{BusReport, PipeReport, QueueReport, RuleReport};
+pub use reports::{BusReport, ConsumerReport, PipeReport, QueueReport, RuleReport};
 
 pub struct Runtime {
     pub config: Arc<Config>,
@@ -35,6 +38,8 @@ pub struct Runtime {
     pub consumers: Vec<Arc<ConsumerStatus>>,
     pub buses: Arc<Buses>,
     pub metrics: Metrics,
+    /// The last minutes of figures, for the console.
+    pub history: History,
 }
 
 impl Runtime {
@@ -47,6 +52,7 @@ impl Runtime {
         plugins: Option<&Plugins>,
     ) -> Runtime {
         let metrics = Metrics::new(&config, &pipes, &consumers, &buses, plugins);
+        let history = History::new(plugins);
         Runtime {
             config,
             capabilities: store.capabilities(),
@@ -58,6 +64,7 @@ impl Runtime {
             consumers,
             buses,
             metrics,
+            history,
         }
     }
 }
