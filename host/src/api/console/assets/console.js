@@ -158,12 +158,17 @@ function layout(graph) {
   };
 }
 
-function edgePath(from, to) {
+function edgePath(from, to, kind) {
   const { width: w, height: h } = NODE;
   if (from.x === to.x) {
     // Same column (a queue to its DLQ): around the right side.
     const x = from.x + w, y1 = from.y + h / 2, y2 = to.y + h / 2;
     return `M${x},${y1} C${x + 34},${y1} ${x + 34},${y2} ${x},${y2}`;
+  }
+  if (kind === "dlq" && to.y > from.y) {
+    // Down from the node's foot, under the columns between, into the DLQ's side.
+    const x1 = from.x + w / 2, y1 = from.y + h, x2 = to.x, y2 = to.y + h / 2;
+    return `M${x1},${y1} C${x1},${y2} ${x2 - 60},${y2} ${x2},${y2}`;
   }
   const x1 = from.x + w, y1 = from.y + h / 2, x2 = to.x, y2 = to.y + h / 2;
   const bend = Math.max(30, Math.abs(x2 - x1) / 2);
@@ -193,7 +198,7 @@ function drawGraph(graph) {
     if (!from || !to) continue;
     svg.append(el("svg:path", {
       class: `edge ${edge.kind}`,
-      d: edgePath(from, to),
+      d: edgePath(from, to, edge.kind),
       "data-from": edge.from,
       "data-to": edge.to,
       "marker-end": `url(#${edge.kind === "dlq" ? "arrow-dlq" : "arrow"})`,
@@ -384,7 +389,7 @@ function render() {
     const text = stage.state === "stuck"
       ? "stuck: " + (stage.reason || "")
       : stage.short || (stage.rate !== null && stage.rate !== undefined ? `${stage.figures.split(" · ")[0]} · ${format(stage.rate)}/s` : stage.figures.split(" · ").slice(0, 2).join(" · "));
-    figure.textContent = clip(text, 30);
+    figure.textContent = clip(text, 28);
     $("title", g).textContent = [stage.node.id, stage.figures, stage.reason || ""].filter(Boolean).join("\n");
     $(".spark", g).setAttribute("points", sparkPoints(stage.spark.slice(-60), NODE.width - 24, 16, 12, NODE.height - 24));
   }
