@@ -200,6 +200,7 @@ impl Ready {
             workers.push(tokio::spawn(runner.run(stop_rx.clone())));
         }
         let trimmer = tokio::spawn(trim_forever(store));
+        let sampler = tokio::spawn(app.runtime.clone().sample_forever(stop_rx.clone()));
 
         let mut serving = Vec::new();
         let api_door = match admin_listener {
@@ -240,6 +241,7 @@ impl Ready {
             () = deadline => tracing::warn!(?grace, "shutdown grace period over; leaving work unfinished"),
         }
         trimmer.abort();
+        sampler.abort();
         drop(plugins);
         tracing::info!("stopped");
         Ok(())

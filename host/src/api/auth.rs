@@ -93,6 +93,9 @@ impl std::fmt::Debug for Secret {
     }
 }
 
+/// The cookie the console's sign-in sets on the admin door.
+pub(super) const SESSION_COOKIE: &str = "switchyard_console";
+
 /// Lets a request through when it carries `Authorization: Bearer <token>` (the scheme in any
 /// case, as RFC 9110 has it) with this door's token.
 pub(super) async fn require_token(
@@ -100,15 +103,61 @@ pub(super) async fn require_token(
     request: Request,
     next: Next,
 ) -> Response {
-    let offered = request
+    match bearer(&request).is_some_and(|offered| token.matches(offered)) {
+        true => next.run(request).await,
+        false => ApiError::Unauthorized.into_response(),
+    }
+}
+
+/// The admin door's check: the bearer token, or the console's session cookie. The cookie is
+/// `SameSite=Strict`, and every change the admin door takes needs a JSON body, which a form
+/// on another site cannot send, so the cookie cannot be ridden from elsewhere.
+pub(super) async fn require_admin(
+    State(token): State<Secret>,
+    request: Request,
+    next: Next,
+) -> Response {
+    match signed_in(&token, &request) {
+        true => next.run(request).await,
+        false => ApiError::Unauthorized.into_response(),
+    }
+}
+
+/// Whether the request carries the door's token or a console session made with it.
+pub(super) fn signed_in(token: &Secret, request: &Request) -> bool {
+    if bearer(request).is_some_and(|offered| token.matches(offered)) {
+        return true;
+    }
+    let session = Secret::new(token.session());
+    request
+        .headers()
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .any(|(name, value)| name == SESSION_COOKIE && session.matches(value))
+}
+
+fn bearer(request: &Request) -> Option<&str> {
+    request
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim_start().split_once(' '))
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, token)| token.trim());
-    match offered {
-        Some(offered) if token.matches(offered) => next.run(request).await,
-        _ => ApiError::Unauthorized.into_response(),
+        .map(|(_, token)| token.trim())
+}
+
+impl Secret {
+    /// The console session made with this token: a MAC of a fixed text under the token, so
+    /// the cookie is not the token, lasts across restarts, and ends when the token changes.
+    pub(super) fn session(&self) -> String {
+        use hmac::{Hmac, Mac};
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(self.0.as_bytes())
+            .expect("HMAC takes a key of any length");
+        mac.update(b"switchyard console session");
+        let digest = mac.finalize().into_bytes();
+        digest.iter().map(|b| format!("{b:02x}")).collect()
     }
 }

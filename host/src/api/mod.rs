@@ -1,11 +1,12 @@
 //! The HTTP API (axum), behind two doors: the order API (each table of routes.toml under its own
 //! path, API Gateway integrations, AWS's APIs) and the operator surface (`/admin/*`,
-//! `/metrics`), each with its own token, on one listener or two; health checks on both.
+//! `/metrics`, the console at `/console`), each with its own token, on one listener or two; health checks on both.
 //! `router` builds everything from the config; tests drive it without a socket.
 
 mod admin;
 mod auth;
 mod aws;
+mod console;
 mod dynamo;
 mod error;
 mod guards;
@@ -104,8 +105,17 @@ fn operator_surface(app: &App) -> Router {
     for table in app.config.table_ids() {
         admin = admin.merge(admin::routes(app, table));
     }
+    let admin = admin.merge(console::admin_routes(app.runtime.clone()));
     let admin = admin.layer(middleware::from_fn(guards::json_for_changes));
-    with_token(admin, &app.admin_token)
+    let admin = match &app.admin_token {
+        Some(token) => admin.layer(middleware::from_fn_with_state(
+            token.clone(),
+            auth::require_admin,
+        )),
+        None => admin,
+    };
+    // The console's page signs in by itself; what it shows comes from the routes above.
+    admin.merge(console::pages(app.admin_token.clone()))
 }
 
 fn with_token(routes: Router, token: &Option<Secret>) -> Router {

@@ -650,6 +650,7 @@ async fn with_a_token_configured_the_api_needs_it_but_health_checks_do_not() {
     assert_eq!(format!("{:?}", Secret::new("s3cret")), "Secret(\"***\")");
 }
 
+mod console;
 mod integration;
 mod keys;
 mod ops;

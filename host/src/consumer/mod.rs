@@ -32,6 +32,17 @@ pub struct ConsumerStatus {
     pub retried: Counter,
     pub dead_lettered: Counter,
     pub failed_batches: Counter,
+    /// Why the last batch failed as a whole, until a batch goes through again.
+    pub stuck: std::sync::Mutex<Option<String>>,
+}
+
+impl ConsumerStatus {
+    fn stuck_at(&self, reason: Option<String>) {
+        *self
+            .stuck
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = reason;
+    }
 }
 
 pub struct ConsumerRunner {
@@ -130,14 +141,22 @@ impl ConsumerRunner {
         })
         .await;
         let outcomes = match outcomes {
-            Ok(Ok(outcomes)) => outcomes,
+            Ok(Ok(outcomes)) => {
+                self.status.stuck_at(None);
+                outcomes
+            }
             Ok(Err(err)) => {
                 self.status.failed_batches.inc_by(1);
+                self.status.stuck_at(Some(format!(
+                    "every message of the last batch failed: {err}"
+                )));
                 tracing::warn!(error = %err, "batch failed; its messages come back after their visibility timeout");
                 return Vec::new();
             }
             Err(err) => {
                 self.status.failed_batches.inc_by(1);
+                self.status
+                    .stuck_at(Some(format!("the plugin task failed: {err}")));
                 tracing::error!(error = %err, "the plugin task failed");
                 return Vec::new();
             }

@@ -2,9 +2,11 @@
 //! endpoints and `/metrics` need. Each concern has its own file: `reports` (what
 //! `/admin/pipes` and `/admin/queues` show), `metrics` (every Prometheus metric, registered in
 //! one place), `redrive` (DLQs back to their queues and pipes), `replay` (archived events
-//! through their bus again), `tasks` (what those two have done so far) and `put` (events put
-//! on a bus through the EventBridge API).
+//! through their bus again), `tasks` (what those two have done so far), `put` (events put
+//! on a bus through the EventBridge API) and `history` (the last minutes of figures, for the
+//! console).
 
+mod history;
 mod metrics;
 mod put;
 mod redrive;
@@ -21,10 +23,11 @@ use crate::consumer::ConsumerStatus;
 use crate::pipe::PipeRunner;
 use crate::plugin::Plugins;
 
+pub use history::{History, INTERVAL as SAMPLE_INTERVAL, Sample};
 pub use metrics::Metrics;
 pub use redrive::{Redriven, Skipped};
 pub use replay::Replayed;
-pub use reports::{BusReport, PipeReport, QueueReport, RuleReport};
+pub use reports::{BusReport, ConsumerReport, PipeReport, QueueReport, RuleReport};
 pub use tasks::{Task, TaskKind, TaskState, Tasks};
 
 pub struct Runtime {
@@ -38,6 +41,8 @@ pub struct Runtime {
     pub consumers: Vec<Arc<ConsumerStatus>>,
     pub buses: Arc<Buses>,
     pub metrics: Metrics,
+    /// The last minutes of figures, for the console.
+    pub history: History,
     /// Redrives and replays, running and recently finished.
     pub tasks: Tasks,
 }
@@ -52,6 +57,7 @@ impl Runtime {
         plugins: Option<&Plugins>,
     ) -> Runtime {
         let metrics = Metrics::new(&config, &pipes, &consumers, &buses, plugins);
+        let history = History::new(plugins);
         Runtime {
             config,
             capabilities: store.capabilities(),
@@ -63,6 +69,7 @@ impl Runtime {
             consumers,
             buses,
             metrics,
+            history,
             tasks: Tasks::default(),
         }
     }

@@ -1,4 +1,4 @@
-//! What `/admin/pipes` and `/admin/queues` show.
+//! What `/admin/pipes`, `/admin/consumers`, `/admin/buses` and `/admin/queues` show.
 
 use std::sync::PoisonError;
 
@@ -39,6 +39,22 @@ pub struct QueueReport {
     pub max_receive_count: Option<u32>,
 }
 
+/// A consumer's counts and state, as `/admin/consumers` shows them.
+#[derive(Debug, Serialize)]
+pub struct ConsumerReport {
+    pub name: String,
+    pub queue: String,
+    pub plugin: String,
+    pub state: &'static str,
+    /// Why its batches fail, while they do.
+    pub stuck: Option<String>,
+    pub received: u64,
+    pub succeeded: u64,
+    pub retried: u64,
+    pub dead_lettered: u64,
+    pub failed_batches: u64,
+}
+
 /// A bus's counts, as `/admin/buses` shows them.
 #[derive(Debug, Serialize)]
 pub struct BusReport {
@@ -71,6 +87,31 @@ impl Runtime {
                         targets: rule.targets.len(),
                     })
                     .collect(),
+            })
+            .collect()
+    }
+
+    pub fn consumers(&self) -> Vec<ConsumerReport> {
+        let consumers = self.config.consumers.iter().zip(&self.consumers);
+        consumers
+            .map(|(consumer, status)| {
+                let stuck = status
+                    .stuck
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .clone();
+                ConsumerReport {
+                    name: consumer.name.clone(),
+                    queue: self.config[consumer.queue].name.clone(),
+                    plugin: self.config[consumer.handler].name.clone(),
+                    state: if stuck.is_some() { "stuck" } else { "running" },
+                    stuck,
+                    received: status.received.get(),
+                    succeeded: status.succeeded.get(),
+                    retried: status.retried.get(),
+                    dead_lettered: status.dead_lettered.get(),
+                    failed_batches: status.failed_batches.get(),
+                }
             })
             .collect()
     }
