@@ -12,6 +12,7 @@ mod guards;
 mod integration;
 mod items;
 mod ops;
+mod tap;
 
 use std::sync::Arc;
 

@@ -18,6 +18,7 @@ use crate::batching;
 use crate::config::{Config, ConsumerId, PluginId};
 use crate::plugin::{Message, Outcome, PluginError};
 use crate::stages::Stages;
+use crate::tap::{Point, Tap};
 
 /// How long one receive waits for a message: SQS's longest long poll. A send wakes it sooner.
 const POLL: Duration = Duration::from_secs(20);
@@ -40,6 +41,8 @@ pub struct ConsumerRunner {
     pub queues: Arc<dyn Queues>,
     pub plugins: Arc<dyn Stages>,
     pub status: Arc<ConsumerStatus>,
+    /// Shows each message's outcome to whoever taps the consumer.
+    pub tap: Arc<Tap>,
 }
 
 impl ConsumerRunner {
@@ -130,20 +133,31 @@ impl ConsumerRunner {
         })
         .await;
         let outcomes = match outcomes {
-            Ok(Ok(outcomes)) => outcomes,
+            Ok(Ok(outcomes)) => Ok(fifo_hold(&batch, outcomes)),
             Ok(Err(err)) => {
-                self.status.failed_batches.inc_by(1);
                 tracing::warn!(error = %err, "batch failed; its messages come back after their visibility timeout");
-                return Vec::new();
+                Err(err.to_string())
             }
             Err(err) => {
-                self.status.failed_batches.inc_by(1);
                 tracing::error!(error = %err, "the plugin task failed");
-                return Vec::new();
+                Err("the plugin task failed".to_string())
             }
         };
+        let point = Point::Consumer(self.id);
+        self.tap.show(
+            point,
+            batch.iter().enumerate(),
+            |(n, received)| match &outcomes {
+                Ok(outcomes) => crate::tap::outcome(received, Ok(&outcomes[n])),
+                Err(error) => crate::tap::outcome(received, Err(error)),
+            },
+        );
+        let Ok(outcomes) = outcomes else {
+            self.status.failed_batches.inc_by(1);
+            return Vec::new();
+        };
         let mut done = Vec::new();
-        for (received, outcome) in batch.iter().zip(fifo_hold(&batch, outcomes)) {
+        for (received, outcome) in batch.iter().zip(outcomes) {
             let receipt = &received.receipt_handle;
             let applied = match outcome {
                 Outcome::Ok => {

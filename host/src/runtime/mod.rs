@@ -18,6 +18,7 @@ use crate::config::Config;
 use crate::consumer::ConsumerStatus;
 use crate::pipe::PipeRunner;
 use crate::plugin::Plugins;
+use crate::tap::Tap;
 
 pub use metrics::Metrics;
 pub use redrive::{Redriven, Skipped};
@@ -35,6 +36,8 @@ pub struct Runtime {
     pub consumers: Vec<Arc<ConsumerStatus>>,
     pub buses: Arc<Buses>,
     pub metrics: Metrics,
+    /// Who taps which point, for `GET /admin/tap`: the buses' tap.
+    pub tap: Arc<Tap>,
 }
 
 impl Runtime {
@@ -56,6 +59,7 @@ impl Runtime {
             stream: store,
             pipes,
             consumers,
+            tap: buses.tap.clone(),
             buses,
             metrics,
         }
