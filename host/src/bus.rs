@@ -74,7 +74,7 @@ pub struct Routed {
     /// The event, for each bus whose archive keeps it.
     pub archived: Vec<(BusId, String)>,
     /// What the tap points on the way show once the delivery commits (only tapped points').
-    pub tapped: Vec<(Point, Value)>,
+    pub tapped: Vec<(Point, String)>,
 }
 
 impl Routed {
@@ -179,9 +179,7 @@ impl Buses {
                 tracing::info_span!("rule", bus = config[bus].name, rule = rule.name).entered();
             routed.matched.push((bus, index));
             self.tap
-                .hold(&mut routed.tapped, Point::Rule(bus, index), || {
-                    serde_json::from_str(event).unwrap_or_else(|_| event.into())
-                });
+                .hold(&mut routed.tapped, Point::Rule(bus, index), || event.into());
             for target in &rule.targets {
                 let input = match &target.input {
                     TargetInput::Event => event.to_string(),

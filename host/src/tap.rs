@@ -4,14 +4,16 @@
 //! of lines; when it is full the line is dropped and counted for that reader: a tap never
 //! blocks the data path and never changes what flows.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use serde::Serialize;
 use serde_json::Value;
+use serde_json::value::RawValue;
 use tokio::sync::{mpsc, watch};
 
-use crate::backend::{NewMessage, Received};
+use crate::backend::{MessageAttributes, NewMessage, Received};
 use crate::config::{BusId, Config, ConsumerId, PipeId, QueueId};
 use crate::pattern::Pattern;
 use crate::plugin::Outcome;
@@ -108,7 +110,7 @@ pub struct Tap {
 struct Line<'a> {
     point: &'a str,
     time: String,
-    data: &'a Value,
+    data: &'a RawValue,
 }
 
 impl Tap {
@@ -240,7 +242,7 @@ impl Tap {
         &self,
         point: Point,
         items: impl IntoIterator<Item = T>,
-        data: impl Fn(T) -> Value,
+        data: impl Fn(T) -> String,
     ) {
         if !self.listening(point) {
             return;
@@ -252,14 +254,19 @@ impl Tap {
 
     /// Keeps what `point` would show in `held`, to show once the work it belongs to commits
     /// (see [`Tap::show_held`]); `data` runs only when someone taps the point.
-    pub fn hold(&self, held: &mut Vec<(Point, Value)>, point: Point, data: impl FnOnce() -> Value) {
+    pub fn hold(
+        &self,
+        held: &mut Vec<(Point, String)>,
+        point: Point,
+        data: impl FnOnce() -> String,
+    ) {
         if self.listening(point) {
             held.push((point, data()));
         }
     }
 
     /// Shows what [`Tap::hold`] kept.
-    pub fn show_held(&self, held: &[(Point, Value)]) {
+    pub fn show_held(&self, held: &[(Point, String)]) {
         for (point, data) in held {
             if self.listening(*point) {
                 self.send(*point, data);
@@ -269,7 +276,7 @@ impl Tap {
 
     /// Copies one line to every reader of `point` whose pattern it matches, without waiting:
     /// a reader whose buffer is full loses the line, and it is counted.
-    fn send(&self, point: Point, data: &Value) {
+    fn send(&self, point: Point, data: &str) {
         let slot = self.slot(point);
         let readers = slot.readers.lock().unwrap_or_else(PoisonError::into_inner);
         let mut line: Option<Arc<str>> = None;
@@ -282,10 +289,12 @@ impl Tap {
                 }
             }
             let line = line.get_or_insert_with(|| {
+                let null = RawValue::NULL;
                 let line = Line {
                     point: &slot.name,
                     time: now(),
-                    data,
+                    // The data path makes JSON text; should it not be, the line still is.
+                    data: serde_json::from_str(data).unwrap_or(null),
                 };
                 let mut text = serde_json::to_string(&line).unwrap_or_default();
                 text.push('\n');
@@ -368,68 +377,82 @@ impl Tap {
 /// A message sent to a queue as `queue/NAME` shows it, in the shape of a record of Lambda's SQS
 /// event: its id (when the sender knows it: the backend gives the id as it commits a pipe's
 /// delivery), body, attributes and message attributes.
-pub fn message(message: &NewMessage, id: Option<&str>) -> Value {
-    let mut attributes = serde_json::Map::new();
-    attributes.insert("SenderId".into(), message.origin.clone().into());
+pub fn message(message: &NewMessage, id: Option<&str>) -> String {
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Sent<'a> {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        message_id: Option<&'a str>,
+        body: &'a str,
+        attributes: BTreeMap<&'static str, &'a str>,
+        #[serde(skip_serializing_if = "MessageAttributes::is_empty")]
+        message_attributes: &'a MessageAttributes,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        delay_seconds: Option<u64>,
+    }
+    let mut attributes = BTreeMap::from([("SenderId", message.origin.as_str())]);
     if let Some(group) = &message.group_id {
-        attributes.insert("MessageGroupId".into(), group.clone().into());
+        attributes.insert("MessageGroupId", group);
     }
     if let Some(dedup) = &message.deduplication_id {
-        attributes.insert("MessageDeduplicationId".into(), dedup.clone().into());
+        attributes.insert("MessageDeduplicationId", dedup);
     }
-    let mut data = serde_json::json!({
-        "body": message.body,
-        "attributes": attributes,
-    });
-    if let Some(id) = id {
-        data["messageId"] = id.into();
-    }
-    if !message.attributes.is_empty() {
-        data["messageAttributes"] = serde_json::to_value(&message.attributes).unwrap_or_default();
-    }
-    if let Some(delay) = message.delay {
-        data["delaySeconds"] = delay.as_secs().into();
-    }
-    data
+    json(&Sent {
+        message_id: id,
+        body: &message.body,
+        attributes,
+        message_attributes: &message.attributes,
+        delay_seconds: message.delay.map(|d| d.as_secs()),
+    })
 }
 
 /// A consumer's outcome for one message as `consumer/NAME` shows it: `ok`, `retry` (with its
 /// delay, if any), `dead-letter` (with the plugin's reason) or `batch-failed` (with the error
 /// that failed the whole batch; the message comes back after its visibility timeout).
-pub fn outcome(received: &Received, outcome: Result<&Outcome, &str>) -> Value {
-    let mut data = serde_json::json!({
-        "messageId": received.message_id,
-        "receiveCount": received.receive_count,
-        "body": received.body,
-    });
-    match outcome {
-        Ok(Outcome::Ok) => data["outcome"] = "ok".into(),
-        Ok(Outcome::Retry(delay)) => {
-            data["outcome"] = "retry".into();
-            if let Some(delay) = delay {
-                data["delaySeconds"] = (*delay).into();
-            }
-        }
-        Ok(Outcome::DeadLetter(reason)) => {
-            data["outcome"] = "dead-letter".into();
-            data["reason"] = reason.as_str().into();
-        }
-        Err(error) => {
-            data["outcome"] = "batch-failed".into();
-            data["reason"] = error.into();
-        }
+pub fn outcome(received: &Received, outcome: Result<&Outcome, &str>) -> String {
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Handled<'a> {
+        message_id: &'a str,
+        outcome: &'static str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        reason: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        delay_seconds: Option<u32>,
+        receive_count: u32,
+        body: &'a str,
     }
-    data
+    let (name, reason, delay_seconds) = match outcome {
+        Ok(Outcome::Ok) => ("ok", None, None),
+        Ok(Outcome::Retry(delay)) => ("retry", None, *delay),
+        Ok(Outcome::DeadLetter(reason)) => ("dead-letter", Some(reason.as_str()), None),
+        Err(error) => ("batch-failed", Some(error), None),
+    };
+    json(&Handled {
+        message_id: &received.message_id,
+        outcome: name,
+        reason,
+        delay_seconds,
+        receive_count: received.receive_count,
+        body: &received.body,
+    })
+}
+
+/// JSON text of a value made of plain data, which always serializes.
+pub fn json(value: &impl Serialize) -> String {
+    serde_json::to_string(value).unwrap_or_else(|_| "null".into())
 }
 
 /// The JSON a pattern is matched against: the data, with a `body` that is JSON text read as
 /// JSON, as EventBridge Pipes filters an SQS message.
-fn pattern_view(data: &Value) -> String {
-    if let Some(body) = data.get("body").and_then(Value::as_str)
+fn pattern_view(data: &str) -> String {
+    let Ok(mut view) = serde_json::from_str::<Value>(data) else {
+        return data.to_string();
+    };
+    if let Some(body) = view.get("body").and_then(Value::as_str)
         && let Ok(parsed @ (Value::Object(_) | Value::Array(_))) =
             serde_json::from_str::<Value>(body)
     {
-        let mut view = data.clone();
         view["body"] = parsed;
         return view.to_string();
     }
@@ -439,11 +462,16 @@ fn pattern_view(data: &Value) -> String {
 /// Now, in RFC 3339 (UTC, to the millisecond).
 fn now() -> String {
     let now = time::OffsetDateTime::now_utc();
-    let now = now
-        .replace_nanosecond(now.nanosecond() / 1_000_000 * 1_000_000)
-        .unwrap_or(now);
-    now.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        now.year(),
+        u8::from(now.month()),
+        now.day(),
+        now.hour(),
+        now.minute(),
+        now.second(),
+        now.millisecond()
+    )
 }
 
 /// What a tap's stream holds next.
@@ -525,5 +553,186 @@ impl Drop for Subscription {
         let mut readers = slot.readers.lock().unwrap_or_else(PoisonError::into_inner);
         readers.retain(|reader| reader.id != self.id);
         slot.listening.store(readers.len(), Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn tap() -> Arc<Tap> {
+        let config = crate::config::compile(
+            r#"
+[tables.orders]
+key = "orderId"
+
+[pipes.orders]
+source = "orders"
+target = { bus = "orders" }
+
+[buses.orders.rules.big]
+pattern = '{"detail": {"total": [{"numeric": [">", 100]}]}}'
+targets = [{ queue = "jobs" }]
+
+[queues.jobs]
+"#,
+            Path::new("routes.toml"),
+        )
+        .unwrap_or_else(|err| panic!("{err}"));
+        Arc::new(Tap::new(&config))
+    }
+
+    fn data(line: &Next) -> Value {
+        match line {
+            Next::Line(line) => serde_json::from_str::<Value>(line).unwrap()["data"].clone(),
+            other => panic!("not a line: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_point_nobody_taps_makes_nothing_and_keeps_nothing() {
+        let tap = tap();
+        let point = tap.point("pipe/orders/out").unwrap();
+        assert!(!tap.listening(point));
+        tap.show(point, [1, 2, 3], |_| panic!("made data nobody reads"));
+        let mut held = Vec::new();
+        tap.hold(&mut held, point, || panic!("made data nobody reads"));
+        assert!(held.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_reader_gets_each_line_with_its_point_and_time_and_stops_when_dropped() {
+        let tap = tap();
+        let point = tap.point("queue/jobs").unwrap();
+        let mut reader = tap.subscribe(point, None, 10);
+        assert!(tap.listening(point));
+        tap.show(point, [r#"{"body": "a"}"#], str::to_string);
+        let Next::Line(line) = reader.next().await else {
+            panic!("no line")
+        };
+        assert!(line.ends_with('\n'), "{line}");
+        let line: Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(line["point"], "queue/jobs");
+        assert_eq!(line["data"], serde_json::json!({"body": "a"}));
+        let time = line["time"].as_str().unwrap();
+        assert!(
+            time::OffsetDateTime::parse(time, &time::format_description::well_known::Rfc3339)
+                .is_ok(),
+            "{time}"
+        );
+        drop(reader);
+        assert!(!tap.listening(point), "a reader gone is no longer counted");
+    }
+
+    #[tokio::test]
+    async fn a_full_reader_loses_lines_counted_where_they_were_lost_and_the_sender_never_waits() {
+        let tap = tap();
+        let point = tap.point("pipe/orders/in").unwrap();
+        let mut slow = tap.subscribe(point, None, 2);
+        let mut fast = tap.subscribe(point, None, 100);
+        // No reader reads meanwhile: the sender goes on regardless.
+        tap.show(point, 1..=5, |n| format!(r#"{{"n": {n}}}"#));
+        assert_eq!(data(&slow.next().await)["n"], 1);
+        assert_eq!(data(&slow.next().await)["n"], 2);
+        assert_eq!(
+            slow.next().await,
+            Next::Dropped(3),
+            "after the lines before the loss"
+        );
+        tap.show(point, [6], |n| format!(r#"{{"n": {n}}}"#));
+        assert_eq!(data(&slow.next().await)["n"], 6, "reported once");
+        assert_eq!(slow.dropped(), 3);
+        for n in 1..=6 {
+            assert_eq!(
+                data(&fast.next().await)["n"],
+                n,
+                "another reader loses nothing"
+            );
+        }
+        assert_eq!(fast.dropped(), 0);
+        let taps = tap.readers();
+        assert_eq!(
+            (taps[0]["lines"].clone(), taps[0]["dropped"].clone()),
+            (3.into(), 3.into())
+        );
+    }
+
+    #[tokio::test]
+    async fn a_pattern_narrows_a_reader_to_the_lines_it_matches_reading_a_json_body_as_json() {
+        let tap = tap();
+        let point = tap.point("queue/jobs").unwrap();
+        let pattern = Pattern::compile(r#"{"body": {"total": [{"numeric": [">", 100]}]}}"#);
+        let mut big = tap.subscribe(point, Some(pattern.unwrap()), 10);
+        let mut all = tap.subscribe(point, None, 10);
+        let bodies = [r#"{"total": 5}"#, "not json", r#"{"total": 500}"#];
+        tap.show(point, bodies, |body| {
+            json(&serde_json::json!({"body": body}))
+        });
+        assert_eq!(data(&big.next().await)["body"], r#"{"total": 500}"#);
+        for body in bodies {
+            assert_eq!(data(&all.next().await)["body"], body);
+        }
+        tap.stop();
+        assert_eq!(big.next().await, Next::Stopping, "nothing else matched");
+    }
+
+    #[test]
+    fn lines_held_for_a_delivery_show_only_once_it_is_shown() {
+        let tap = tap();
+        let point = tap.point("rule/orders/big").unwrap();
+        let mut reader = tap.subscribe(point, None, 10);
+        let mut held = Vec::new();
+        tap.hold(&mut held, point, || r#"{"id": "e-1"}"#.into());
+        assert!(
+            reader.lines.try_recv().is_err(),
+            "nothing shown before it commits"
+        );
+        tap.show_held(&held);
+        assert!(reader.lines.try_recv().is_ok());
+    }
+
+    #[tokio::test]
+    async fn stopping_the_host_ends_every_tap() {
+        let tap = tap();
+        let mut reader = tap.subscribe(tap.point("queue/jobs").unwrap(), None, 1);
+        tap.stop();
+        assert_eq!(reader.next().await, Next::Stopping);
+    }
+
+    #[test]
+    fn a_point_is_named_as_routes_toml_names_its_parts_and_a_wrong_name_lists_the_right_ones() {
+        let tap = tap();
+        for name in [
+            "pipe/orders/in",
+            "pipe/orders/out",
+            "rule/orders/big",
+            "queue/jobs",
+        ] {
+            let point = tap.point(name).unwrap();
+            assert_eq!(tap.name(point), name);
+        }
+        let known = "`pipe/orders/in`, `pipe/orders/out`, `rule/orders/big`, `queue/jobs`";
+        let unknown = |name| tap.point(name).unwrap_err().to_string();
+        assert_eq!(
+            unknown("queue/nope"),
+            format!("this host has no queue `nope`; its tap points are: {known}")
+        );
+        assert_eq!(
+            unknown("rule/orders/small"),
+            format!("this host has no rule `orders/small`; its tap points are: {known}")
+        );
+        assert_eq!(
+            unknown("rule/audit/all"),
+            format!("this host has no bus `audit`; its tap points are: {known}")
+        );
+        assert_eq!(
+            unknown("consumer/c"),
+            format!("this host has no consumer `c`; its tap points are: {known}")
+        );
+        assert_eq!(
+            unknown("pipe/orders"),
+            "`pipe/orders` is not a tap point; points are `pipe/NAME/in`, `pipe/NAME/out`, `rule/BUS/RULE`, `queue/NAME` and `consumer/NAME`"
+        );
     }
 }

@@ -314,9 +314,7 @@ impl PipeRunner {
             self.status.read.inc_by(records.len() as u64);
             self.buses
                 .tap
-                .show(Point::PipeIn(self.id), &records, |record| {
-                    serde_json::to_value(record).unwrap_or_default()
-                });
+                .show(Point::PipeIn(self.id), &records, crate::tap::json);
             let last = records.last().map(|r| r.dynamodb.sequence_number.clone());
             let (handled, next) = tokio::join!(
                 self.process(&shard, &records, &mut shutdown),

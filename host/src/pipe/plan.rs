@@ -170,7 +170,7 @@ pub(crate) fn route(
                     detail: &input,
                 };
                 buses.tap.hold(&mut counts.tapped, Point::PipeOut(id), || {
-                    serde_json::to_value(&envelope).unwrap_or_default()
+                    crate::tap::json(&envelope)
                 });
                 if capabilities.routes_events {
                     // EventBridge routes it, by the rules `switchyard deploy` put there.
@@ -207,7 +207,7 @@ pub(crate) fn route(
                     message.deduplication_id = Some(event_id);
                 }
                 buses.tap.hold(&mut counts.tapped, Point::PipeOut(id), || {
-                    serde_json::from_str(input.get()).unwrap_or_default()
+                    input.get().to_string()
                 });
                 buses.tap.hold(&mut counts.tapped, Point::Queue(queue), || {
                     crate::tap::message(&message, None)
