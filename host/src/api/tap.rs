@@ -144,3 +144,101 @@ fn json_line(value: &Value) -> Bytes {
 pub(super) async fn taps(State(ops): State<Arc<Runtime>>) -> Json<Value> {
     Json(json!({"taps": ops.tap.readers()}))
 }
+
+#[cfg(test)]
+mod tests {
+    use axum::http::{Request, StatusCode};
+    use tower::ServiceExt;
+
+    use super::*;
+    use crate::api::{Secret, router, tests::embedded_app};
+
+    async fn get(router: &axum::Router, uri: &str, token: &str) -> Response {
+        let request = Request::get(uri)
+            .header("authorization", format!("Bearer {token}"))
+            .body(Body::empty())
+            .unwrap();
+        router.clone().oneshot(request).await.unwrap()
+    }
+
+    async fn text(response: Response) -> String {
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        String::from_utf8(bytes.to_vec()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_tap_streams_the_lines_its_pattern_matches_to_its_limit_behind_the_admin_token() {
+        let (mut app, _store, _dir) = embedded_app("[queues.jobs]\n");
+        app.admin_token = Some(Secret::new("s3cret".to_string()));
+        let tap = app.runtime.tap.clone();
+        let router = router(app);
+        let pattern = r#"{"body":{"total":[{"numeric":[">",100]}]}}"#;
+        let uri = format!(
+            "/admin/tap?point=queue/jobs&limit=2&pattern={}",
+            pattern.replace('"', "%22").replace('>', "%3E")
+        );
+        let refused = get(&router, &uri, "wrong").await;
+        assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+        assert!(!tap.listening(tap.point("queue/jobs").unwrap()));
+
+        let response = get(&router, &uri, "s3cret").await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/x-ndjson",
+            "JSON lines"
+        );
+        let point = tap.point("queue/jobs").unwrap();
+        assert!(tap.listening(point), "listening once the answer starts");
+        let bodies = [r#"{"total": 5}"#, r#"{"total": 500}"#, r#"{"total": 600}"#];
+        tap.show(point, bodies, |body| {
+            crate::tap::json(&json!({"body": body}))
+        });
+        let lines: Vec<Value> = text(response)
+            .await
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap())
+            .collect();
+        let data: Vec<&Value> = lines[..2].iter().map(|l| &l["data"]["body"]).collect();
+        assert_eq!(data, [r#"{"total": 500}"#, r#"{"total": 600}"#]);
+        assert_eq!(lines[2], json!({"end": "limit", "lines": 2, "dropped": 0}));
+        assert_eq!(lines.len(), 3);
+        assert!(!tap.listening(point), "a finished tap stops listening");
+    }
+
+    #[tokio::test]
+    async fn a_tap_of_an_unknown_point_or_with_a_bad_pattern_says_what_is_wrong() {
+        let (app, _store, _dir) = embedded_app("[queues.jobs]\n");
+        let router = router(app);
+        let error = |response: Response| async move {
+            let status = response.status();
+            let body: Value = serde_json::from_str(&text(response).await).unwrap();
+            (
+                status,
+                body["error"]["message"].as_str().unwrap().to_string(),
+            )
+        };
+        assert_eq!(
+            error(get(&router, "/admin/tap?point=queue/nope", "").await).await,
+            (
+                StatusCode::NOT_FOUND,
+                "this host has no queue `nope`; its tap points are: `queue/jobs`".into()
+            )
+        );
+        assert_eq!(
+            error(get(&router, "/admin/tap?point=queue/jobs&pattern=%5B%5D", "").await).await,
+            (
+                StatusCode::BAD_REQUEST,
+                "`pattern` is not an event pattern: an event pattern must be a JSON object, not an array".into()
+            )
+        );
+        let (status, message) = error(get(&router, "/admin/tap", "").await).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(message.starts_with("`point` is required"), "{message}");
+        let (status, _) =
+            error(get(&router, "/admin/tap?point=queue/jobs&buffer=0", "").await).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+    }
+}
