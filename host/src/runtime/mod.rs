@@ -20,6 +20,7 @@ use crate::config::Config;
 use crate::consumer::ConsumerStatus;
 use crate::pipe::PipeRunner;
 use crate::plugin::Plugins;
+use crate::tap::Tap;
 
 pub use history::{History, INTERVAL as SAMPLE_INTERVAL, Sample};
 pub use metrics::Metrics;
@@ -40,6 +41,8 @@ pub struct Runtime {
     pub metrics: Metrics,
     /// The last minutes of figures, for the console.
     pub history: History,
+    /// Who taps which point, for `GET /admin/tap`: the buses' tap.
+    pub tap: Arc<Tap>,
 }
 
 impl Runtime {
@@ -62,6 +65,7 @@ impl Runtime {
             stream: store,
             pipes,
             consumers,
+            tap: buses.tap.clone(),
             buses,
             metrics,
             history,
