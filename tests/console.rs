@@ -200,7 +200,10 @@ async fn the_console_shows_the_routes_live_and_redrives_and_replays_from_the_pag
         )
         .await;
     assert!(
-        reason.as_str().unwrap().contains("every message of the last batch failed"),
+        reason
+            .as_str()
+            .unwrap()
+            .contains("every message of the last batch failed"),
         "{reason}"
     );
     save("console-stuck.png", &browser.screenshot().await);

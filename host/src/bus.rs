@@ -3,6 +3,8 @@
 //! the target's input (the whole event, an `input_path`, or an input transformer). The event is
 //! the [`Envelope`] EventBridge puts around a detail, whether a pipe or PutEvents puts it.
 
+use std::sync::Arc;
+
 use prometheus_client::metrics::counter::Counter;
 use serde::Serialize;
 use serde_json::Value;
@@ -12,6 +14,7 @@ use crate::backend::NewMessage;
 use crate::config::{BusId, Config, Destination, QueueId, TargetInput};
 use crate::origin::Origin;
 use crate::pattern::{EventError, Pattern, RuleSet};
+use crate::tap::{self, Point, Tap};
 use crate::transform;
 
 /// Most buses an event may cross (a rule may target another bus).
@@ -56,6 +59,8 @@ pub struct Buses {
     pub matched: Vec<Vec<Counter>>,
     /// Per bus: events no rule matched.
     pub unmatched: Vec<Counter>,
+    /// Shows what passes the pipes and the rules to whoever taps them.
+    pub tap: Arc<Tap>,
 }
 
 /// Where one event goes: a message per queue target of each matching rule.
@@ -68,6 +73,8 @@ pub struct Routed {
     pub unmatched: Vec<BusId>,
     /// The event, for each bus whose archive keeps it.
     pub archived: Vec<(BusId, String)>,
+    /// What the tap points on the way show once the delivery commits (only tapped points').
+    pub tapped: Vec<(Point, String)>,
 }
 
 impl Routed {
@@ -77,6 +84,7 @@ impl Routed {
         self.matched.extend(other.matched);
         self.unmatched.extend(other.unmatched);
         self.archived.extend(other.archived);
+        self.tapped.extend(other.tapped);
     }
 }
 
@@ -112,12 +120,19 @@ impl Buses {
             archives,
             matched,
             unmatched,
+            tap: Arc::new(Tap::new(config)),
         }
     }
 
-    /// Counts what events did on the buses, once the deliveries `routed` plans have committed
-    /// (a batch that fails and is routed again is counted once).
+    /// These buses, showing what passes on `tap`.
+    pub fn with_tap(self, tap: Arc<Tap>) -> Buses {
+        Buses { tap, ..self }
+    }
+
+    /// Counts what events did on the buses, and shows it on the tap, once the deliveries
+    /// `routed` plans have committed (a batch that fails and is routed again is counted once).
     pub fn count(&self, routed: &Routed) {
+        self.tap.show_held(&routed.tapped);
         for (bus, rule) in &routed.matched {
             self.matched[bus.index()][*rule].inc();
         }
@@ -163,6 +178,8 @@ impl Buses {
             let _rule =
                 tracing::info_span!("rule", bus = config[bus].name, rule = rule.name).entered();
             routed.matched.push((bus, index));
+            self.tap
+                .hold(&mut routed.tapped, Point::Rule(bus, index), || event.into());
             for target in &rule.targets {
                 let input = match &target.input {
                     TargetInput::Event => event.to_string(),
@@ -182,6 +199,9 @@ impl Buses {
                             let id = parsed(&mut json, event)?.get("id").and_then(Value::as_str);
                             message.deduplication_id = Some(id.unwrap_or_default().to_string());
                         }
+                        self.tap.hold(&mut routed.tapped, Point::Queue(queue), || {
+                            tap::message(&message, None)
+                        });
                         routed.messages.push((queue, message));
                     }
                     Destination::Bus(next) if hops + 1 < MAX_HOPS => {

@@ -19,6 +19,7 @@ use crate::consumer::{ConsumerRunner, ConsumerStatus};
 use crate::pipe::{PipeRunner, PipeStatus};
 use crate::plugin::Plugins;
 use crate::runtime::Runtime;
+use crate::tap::Tap;
 
 /// Where compiled plugin code is cached: in the data dir, so restarts do not recompile.
 pub fn plugin_cache(config: &Config) -> std::path::PathBuf {
@@ -108,7 +109,8 @@ async fn start(config: Config) -> anyhow::Result<Ready> {
     })?;
     tracing::info!(plugins = config.plugins.len(), "plugins loaded");
     let plugins = Arc::new(plugins);
-    let buses = Arc::new(Buses::new(&config));
+    let tap = Arc::new(Tap::new(&config));
+    let buses = Arc::new(Buses::new(&config).with_tap(tap.clone()));
 
     let listener = bind(config.host.listen, "the order API").await?;
     let admin_listener = match config.host.admin.listen {
@@ -140,6 +142,7 @@ async fn start(config: Config) -> anyhow::Result<Ready> {
                 queues: store.clone(),
                 plugins: plugins.clone(),
                 status: Arc::new(ConsumerStatus::default()),
+                tap: tap.clone(),
             })
         })
         .collect();
@@ -192,6 +195,7 @@ impl Ready {
         let grace = app.config.host.shutdown_grace;
         let limits = app.config.host.connections;
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let tap = app.runtime.tap.clone();
         let mut workers = Vec::new();
         for runner in pipes {
             workers.push(tokio::spawn(runner.run(stop_rx.clone())));
@@ -226,6 +230,8 @@ impl Ready {
             signal.received().await;
             tracing::info!("shutting down: finishing requests in flight");
             let _ = stop_tx.send(true);
+            // Taps stream for as long as they are read: end them, so that they hold nothing up.
+            tap.stop();
         });
         let deadline = async move {
             let _ = stopping.wait_for(|stopped| *stopped).await;

@@ -165,9 +165,13 @@ impl Browser {
     /// Types `text` into the element `css` selects.
     pub async fn type_into(&self, css: &str, text: &str) {
         let id = self.element(css).await;
-        self.call("POST", &format!("/element/{id}/value"), json!({"text": text}))
-            .await
-            .unwrap_or_else(|e| panic!("cannot type into `{css}`: {e}"));
+        self.call(
+            "POST",
+            &format!("/element/{id}/value"),
+            json!({"text": text}),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("cannot type into `{css}`: {e}"));
     }
 
     /// A PNG of the window.

@@ -13,6 +13,7 @@ mod guards;
 mod integration;
 mod items;
 mod ops;
+mod tap;
 
 use std::sync::Arc;
 

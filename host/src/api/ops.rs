@@ -28,6 +28,8 @@ pub(super) fn routes(runtime: Arc<Runtime>) -> Router {
         .route("/admin/queues/{queue}/messages/{id}", get(message))
         .route("/admin/queues/{queue}/redrive", post(redrive))
         .route("/admin/buses/{bus}/replay", post(replay))
+        .route("/admin/tap", get(super::tap::tap))
+        .route("/admin/taps", get(super::tap::taps))
         .route("/admin/tasks", get(tasks))
         .route("/admin/tasks/{id}", get(task))
         .route("/metrics", get(metrics))

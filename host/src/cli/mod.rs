@@ -1,11 +1,13 @@
 //! The `switchyard` command line: `up` runs the host, `check` validates routes.toml, `deploy`
-//! makes the AWS resources, `pattern` tests event patterns, `dlq` and `replay` operate a host.
+//! makes the AWS resources, `pattern` tests event patterns, `dlq` and `replay` operate a host,
+//! `tap` watches one.
 
 mod pattern;
 mod plugin;
 mod progress;
 mod remote;
 mod run;
+mod tap;
 mod test;
 
 use std::net::SocketAddr;
@@ -133,6 +135,30 @@ enum Command {
         /// The host's admin door; by default `host.admin.listen`, or else `host.listen`, from
         /// routes.toml.
         #[arg(long, global = true)]
+        url: Option<String>,
+    },
+    /// Prints the events passing one point of a running host as they pass, one JSON object per
+    /// line: `{"point", "time", "data"}`. POINT is `pipe/NAME/in` (the change records a pipe
+    /// reads), `pipe/NAME/out` (what it delivers), `rule/BUS/RULE` (the events a rule matched),
+    /// `queue/NAME` (the messages sent to a queue) or `consumer/NAME` (each message's outcome).
+    /// Runs until `--limit` lines or Ctrl-C (exit 0), or until the host goes away (exit 1). A
+    /// tap that reads too slowly loses lines, never events: how many is said on stderr.
+    Tap {
+        point: String,
+        /// Only the lines whose `data` matches this EventBridge event pattern (JSON).
+        #[arg(long)]
+        pattern: Option<String>,
+        /// Stops after this many lines.
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+        limit: Option<u64>,
+        /// How many lines the host holds for this tap while it is behind (default 1000).
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..=crate::tap::MAX_BUFFER as u64))]
+        buffer: Option<u64>,
+        #[arg(long, default_value = "routes.toml", env = "SWITCHYARD_ROUTES")]
+        routes: PathBuf,
+        /// The host's admin door; by default `host.admin.listen`, or else `host.listen`, from
+        /// routes.toml.
+        #[arg(long)]
         url: Option<String>,
     },
 }
@@ -357,6 +383,28 @@ pub fn main() -> ExitCode {
             };
             remote::run(&config, url, &queue, action)
         }
+        Command::Tap {
+            point,
+            pattern,
+            limit,
+            buffer,
+            routes,
+            url,
+        } => match config::load(&routes) {
+            Ok(config) => {
+                let options = tap::Options {
+                    point,
+                    pattern,
+                    limit,
+                    buffer: buffer.map(|b| b as usize),
+                };
+                tap::run(&config, url, options)
+            }
+            Err(err) => {
+                eprintln!("{err}");
+                ExitCode::from(1)
+            }
+        },
         Command::Pattern(PatternCommand::Match { pattern, event }) => match (pattern, event) {
             (Some(pattern), Some(event)) => pattern::match_files(&pattern, &event),
             _ => pattern::match_lines(),

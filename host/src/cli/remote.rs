@@ -26,9 +26,10 @@ pub enum Action {
     },
 }
 
-/// Runs `action` on `target` (a queue, or a bus for a replay).
-pub fn run(config: &Config, url: Option<String>, queue: &str, action: Action) -> ExitCode {
-    let base = url.unwrap_or_else(|| {
+/// The admin door's URL: `url`, or else the address routes.toml gives it (loopback for an
+/// unspecified address).
+pub(super) fn admin_url(config: &Config, url: Option<String>) -> String {
+    url.unwrap_or_else(|| {
         let mut listen = config.host.admin_listen();
         if listen.ip().is_unspecified() {
             let loopback = match listen {
@@ -38,17 +39,28 @@ pub fn run(config: &Config, url: Option<String>, queue: &str, action: Action) ->
             listen.set_ip(loopback);
         }
         format!("http://{listen}")
-    });
-    // The admin door's token, read as the host reads it.
-    let token = match config.host.admin_auth() {
-        None => None,
-        Some(source) => match crate::api::Secret::load(config, source) {
-            Ok(token) => Some(token),
-            Err(problem) => {
+    })
+}
+
+/// The admin door's token, read as the host reads it; when it cannot be read, says why.
+pub(super) fn admin_token(config: &Config) -> Result<Option<crate::api::Secret>, ExitCode> {
+    match config.host.admin_auth() {
+        None => Ok(None),
+        Some(source) => crate::api::Secret::load(config, source)
+            .map(Some)
+            .map_err(|problem| {
                 eprintln!("switchyard: {problem}");
-                return ExitCode::from(1);
-            }
-        },
+                ExitCode::from(1)
+            }),
+    }
+}
+
+/// Runs `action` on `target` (a queue, or a bus for a replay).
+pub fn run(config: &Config, url: Option<String>, queue: &str, action: Action) -> ExitCode {
+    let base = admin_url(config, url);
+    let token = match admin_token(config) {
+        Ok(token) => token,
+        Err(code) => return code,
     };
     let runtime = match super::async_runtime(tokio::runtime::Builder::new_current_thread()) {
         Ok(runtime) => runtime,

@@ -18,6 +18,7 @@ use crate::batching;
 use crate::config::{Config, ConsumerId, PluginId};
 use crate::plugin::{Message, Outcome, PluginError};
 use crate::stages::Stages;
+use crate::tap::{Point, Tap};
 
 /// How long one receive waits for a message: SQS's longest long poll. A send wakes it sooner.
 const POLL: Duration = Duration::from_secs(20);
@@ -51,6 +52,8 @@ pub struct ConsumerRunner {
     pub queues: Arc<dyn Queues>,
     pub plugins: Arc<dyn Stages>,
     pub status: Arc<ConsumerStatus>,
+    /// Shows each message's outcome to whoever taps the consumer.
+    pub tap: Arc<Tap>,
 }
 
 impl ConsumerRunner {
@@ -141,28 +144,38 @@ impl ConsumerRunner {
         })
         .await;
         let outcomes = match outcomes {
-            Ok(Ok(outcomes)) => {
+            Ok(Ok(outcomes)) => Ok(fifo_hold(&batch, outcomes)),
+            Ok(Err(err)) => {
+                tracing::warn!(error = %err, "batch failed; its messages come back after their visibility timeout");
+                Err(format!("every message of the last batch failed: {err}"))
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "the plugin task failed");
+                Err(format!("the plugin task failed: {err}"))
+            }
+        };
+        let point = Point::Consumer(self.id);
+        self.tap.show(
+            point,
+            batch.iter().enumerate(),
+            |(n, received)| match &outcomes {
+                Ok(outcomes) => crate::tap::outcome(received, Ok(&outcomes[n])),
+                Err(error) => crate::tap::outcome(received, Err(error)),
+            },
+        );
+        let outcomes = match outcomes {
+            Ok(outcomes) => {
                 self.status.stuck_at(None);
                 outcomes
             }
-            Ok(Err(err)) => {
+            Err(reason) => {
                 self.status.failed_batches.inc_by(1);
-                self.status.stuck_at(Some(format!(
-                    "every message of the last batch failed: {err}"
-                )));
-                tracing::warn!(error = %err, "batch failed; its messages come back after their visibility timeout");
-                return Vec::new();
-            }
-            Err(err) => {
-                self.status.failed_batches.inc_by(1);
-                self.status
-                    .stuck_at(Some(format!("the plugin task failed: {err}")));
-                tracing::error!(error = %err, "the plugin task failed");
+                self.status.stuck_at(Some(reason));
                 return Vec::new();
             }
         };
         let mut done = Vec::new();
-        for (received, outcome) in batch.iter().zip(fifo_hold(&batch, outcomes)) {
+        for (received, outcome) in batch.iter().zip(outcomes) {
             let receipt = &received.receipt_handle;
             let applied = match outcome {
                 Outcome::Ok => {

@@ -163,6 +163,7 @@ handler = "h"
     let store = Arc::new(EmbeddedStore::open_for(dir, &config).unwrap());
     let runner = Arc::new(ConsumerRunner {
         id: ConsumerId(0),
+        tap: Arc::new(crate::tap::Tap::new(&config)),
         config,
         queues: store.clone(),
         plugins: Arc::new(Handler::default()),

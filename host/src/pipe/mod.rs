@@ -28,6 +28,7 @@ use crate::origin::Origin;
 use crate::plugin::{Event, PluginError};
 use crate::record::{SequenceNumber, StreamRecord};
 use crate::stages::Stages;
+use crate::tap::Point;
 
 use plan::Planned;
 pub use plan::event_id;
@@ -311,6 +312,9 @@ impl PipeRunner {
             )
             .await;
             self.status.read.inc_by(records.len() as u64);
+            self.buses
+                .tap
+                .show(Point::PipeIn(self.id), &records, crate::tap::json);
             let last = records.last().map(|r| r.dynamodb.sequence_number.clone());
             let (handled, next) = tokio::join!(
                 self.process(&shard, &records, &mut shutdown),
@@ -504,6 +508,11 @@ impl PipeRunner {
                 Ok(()) => {
                     self.delivered_to(std::slice::from_ref(record));
                     self.status.dead_lettered.inc_by(1);
+                    self.buses
+                        .tap
+                        .show(Point::Queue(dlq), [&message], |message| {
+                            crate::tap::message(message, None)
+                        });
                     tracing::warn!(sequence = %record.dynamodb.sequence_number, error = %error, "record sent to the pipe's dlq");
                     return true;
                 }

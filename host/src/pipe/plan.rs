@@ -4,6 +4,7 @@
 
 use super::*;
 use crate::config::{PipeConfig, PluginId};
+use crate::tap::Point;
 
 /// The id of the `n`th event (counting from 0) an enricher made of a record: derived from the
 /// pipe and the record, so that an event delivered again carries the same id and consumers
@@ -168,6 +169,9 @@ pub(crate) fn route(
                     )],
                     detail: &input,
                 };
+                buses.tap.hold(&mut counts.tapped, Point::PipeOut(id), || {
+                    crate::tap::json(&envelope)
+                });
                 if capabilities.routes_events {
                     // EventBridge routes it, by the rules `switchyard deploy` put there.
                     let envelope = serde_json::to_value(&envelope)
@@ -189,6 +193,7 @@ pub(crate) fn route(
                 }
                 counts.matched.extend(routed.matched);
                 counts.unmatched.extend(routed.unmatched);
+                counts.tapped.extend(routed.tapped);
             }
             Destination::Queue(queue) => {
                 let mut message =
@@ -201,6 +206,12 @@ pub(crate) fn route(
                     message.group_id = Some(group.unwrap_or_else(|| pipe.name.clone()));
                     message.deduplication_id = Some(event_id);
                 }
+                buses.tap.hold(&mut counts.tapped, Point::PipeOut(id), || {
+                    input.get().to_string()
+                });
+                buses.tap.hold(&mut counts.tapped, Point::Queue(queue), || {
+                    crate::tap::message(&message, None)
+                });
                 messages.push((queue, message));
             }
         }

@@ -22,6 +22,7 @@ use crate::config::Config;
 use crate::consumer::ConsumerStatus;
 use crate::pipe::PipeRunner;
 use crate::plugin::Plugins;
+use crate::tap::Tap;
 
 pub use history::{History, INTERVAL as SAMPLE_INTERVAL, Sample};
 pub use metrics::Metrics;
@@ -43,6 +44,8 @@ pub struct Runtime {
     pub metrics: Metrics,
     /// The last minutes of figures, for the console.
     pub history: History,
+    /// Who taps which point, for `GET /admin/tap`: the buses' tap.
+    pub tap: Arc<Tap>,
     /// Redrives and replays, running and recently finished.
     pub tasks: Tasks,
 }
@@ -67,6 +70,7 @@ impl Runtime {
             stream: store,
             pipes,
             consumers,
+            tap: buses.tap.clone(),
             buses,
             metrics,
             history,

@@ -69,6 +69,7 @@ impl Runtime {
                         delivery.messages.extend(routed.messages);
                         counts.matched.extend(routed.matched);
                         counts.unmatched.extend(routed.unmatched);
+                        counts.tapped.extend(routed.tapped);
                     }
                     Err(err) => {
                         tracing::warn!(error = %err, "an archived event could not be replayed")

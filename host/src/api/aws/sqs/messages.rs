@@ -58,6 +58,13 @@ impl Sqs<'_> {
             .await
             .map_err(refused_or_internal)?;
         let id = ids.into_iter().next().unwrap_or_default();
+        let point = crate::tap::Point::Queue(queue);
+        self.app
+            .runtime
+            .tap
+            .show(point, [&outgoing.message], |message| {
+                crate::tap::message(message, Some(&id))
+            });
         Ok(Value::Object(outgoing.answer(id)))
     }
 
@@ -98,6 +105,13 @@ impl Sqs<'_> {
                 .await
                 .map_err(refused_or_internal)?
         };
+        let point = crate::tap::Point::Queue(queue);
+        self.app
+            .runtime
+            .tap
+            .show(point, sending.iter().zip(&sent), |((_, o), id)| {
+                crate::tap::message(&o.message, Some(id))
+            });
         let successful: Vec<Value> = sending
             .iter()
             .zip(sent)
