@@ -13,7 +13,7 @@ use crate::origin::Origin;
 #[serde(rename_all = "camelCase")]
 pub struct Redriven {
     /// Set when the service moves the messages itself (SQS's StartMessageMoveTask); `moved`
-    /// then stays 0 and the task reports its own progress.
+    /// then stays 0 and SQS reports the move's progress (ListMessageMoveTasks).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub task_handle: Option<String>,
     /// This redrive in `/admin/tasks`.

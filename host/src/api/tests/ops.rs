@@ -209,3 +209,21 @@ async fn a_replay_is_a_task_and_tasks_list_the_most_recent_first() {
     assert_eq!((&replay["done"], &replay["total"]), (&json!(4), &json!(4)));
     assert_eq!(replay["result"], replayed.body);
 }
+
+#[tokio::test]
+async fn tasks_are_behind_the_admin_door_s_token() {
+    let api = api_with(OPS_ROUTES, Some("s3cret"));
+    for uri in ["/admin/tasks", "/admin/tasks/some-id"] {
+        let reply = api.get(uri).await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{uri}");
+    }
+    let authorized = api
+        .send(
+            Method::GET,
+            "/admin/tasks",
+            &[("authorization", "Bearer s3cret")],
+            Body::empty(),
+        )
+        .await;
+    assert_eq!(authorized.status, StatusCode::OK);
+}
