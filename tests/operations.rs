@@ -640,3 +640,45 @@ async fn a_stream_cursor_past_any_sequence_number_is_a_bad_request() {
     assert_eq!(records(after_first.json().await.unwrap()), 1);
     assert!(!host.logs().contains("ERROR"), "{}", host.logs());
 }
+
+#[tokio::test]
+async fn dlq_redrive_of_named_messages_moves_only_those() {
+    let host = Host::start(DLQ_ROUTES);
+    let kept = send_message(&host, "jobs-dlq", "job 1").await;
+    let named = send_message(&host, "jobs-dlq", "job 2").await;
+    let redrive = |ids: &[&str]| {
+        let routes = host.routes_path();
+        let mut args = vec!["dlq", "redrive", "jobs-dlq", "--to", "jobs"];
+        args.extend(["--routes", routes.to_str().unwrap(), "--url", &host.url]);
+        for id in ids {
+            args.extend(["--message-id", id]);
+        }
+        let output = common::run(&args);
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    let (code, stdout, stderr) = redrive(&[&named, "no-such-message"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(
+        stdout,
+        "moved 1 messages\nskipped \"no-such-message\": not on the DLQ\n"
+    );
+    let waiting = host.get_json("/admin/queues/jobs-dlq/messages").await;
+    let ids: Vec<_> = waiting["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["messageId"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ids, [kept]);
+
+    let (code, _, stderr) = redrive(&[&named]);
+    assert_eq!(code, Some(1));
+    assert_eq!(
+        stderr,
+        "switchyard: nothing redriven: every message named was skipped (1)\n"
+    );
+}

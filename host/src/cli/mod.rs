@@ -210,6 +210,9 @@ enum DlqCommand {
         /// At most this many messages per second.
         #[arg(long)]
         rate: Option<f64>,
+        /// Only this message (repeat for more); by default every message of QUEUE.
+        #[arg(long = "message-id", value_name = "ID")]
+        message_ids: Vec<String>,
     },
 }
 
@@ -377,8 +380,14 @@ pub fn main() -> ExitCode {
             let (queue, action) = match action {
                 DlqCommand::List { queue, limit } => (queue, remote::Action::List { limit }),
                 DlqCommand::Show { queue, id } => (queue, remote::Action::Show { id }),
-                DlqCommand::Redrive { queue, to, rate } => {
-                    (queue, remote::Action::Redrive { to, rate })
+                DlqCommand::Redrive {
+                    queue,
+                    to,
+                    rate,
+                    message_ids,
+                } => {
+                    let only = Some(message_ids).filter(|ids| !ids.is_empty());
+                    (queue, remote::Action::Redrive { to, rate, only })
                 }
             };
             remote::run(&config, url, &queue, action)

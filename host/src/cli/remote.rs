@@ -18,6 +18,8 @@ pub enum Action {
     Redrive {
         to: Option<String>,
         rate: Option<f64>,
+        /// Only these messages.
+        only: Option<Vec<String>>,
     },
     /// Replays a bus's archive (the target names the bus).
     Replay {
@@ -86,9 +88,13 @@ async fn call(
     let request = match &action {
         Action::List { limit } => client.get(format!("{queue_url}/messages?limit={limit}")),
         Action::Show { id } => client.get(format!("{queue_url}/messages/{id}")),
-        Action::Redrive { to, rate } => client
-            .post(format!("{queue_url}/redrive"))
-            .json(&serde_json::json!({"to": to, "rate": rate})),
+        Action::Redrive { to, rate, only } => {
+            let mut body = serde_json::json!({"to": to, "rate": rate});
+            if let Some(ids) = only {
+                body["messageIds"] = serde_json::json!(ids);
+            }
+            client.post(format!("{queue_url}/redrive")).json(&body)
+        }
         Action::Replay { from, to } => client
             .post(format!("{base}/admin/buses/{queue}/replay"))
             .json(&serde_json::json!({"from": from, "to": to})),
@@ -144,7 +150,7 @@ async fn call(
             "replayed {} events as {}",
             body["replayed"], body["replayName"]
         ),
-        Action::Redrive { .. } => {
+        Action::Redrive { only, .. } => {
             if let Some(task) = body["taskHandle"].as_str() {
                 println!("the queue service is moving the messages: task {task}");
                 return Ok(());
@@ -161,7 +167,12 @@ async fn call(
             }
             // A redrive that moved nothing did not do what was asked: say so in the exit code.
             if moved == 0 {
-                return Err(if skipped.is_empty() {
+                return Err(if only.is_some() {
+                    format!(
+                        "nothing redriven: every message named was skipped ({})",
+                        skipped.len()
+                    )
+                } else if skipped.is_empty() {
                     format!("nothing to redrive: `{queue}` has no messages")
                 } else {
                     format!(
