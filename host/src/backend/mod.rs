@@ -485,6 +485,24 @@ pub trait Queues: Send + Sync + 'static {
     ) -> Result<Option<String>, StoreError> {
         Ok(None)
     }
+    /// How far the move task `handle` that [`Queues::start_move_task`] started on `dlq` has
+    /// got (SQS's ListMessageMoveTasks); `None` where the backend cannot tell.
+    async fn move_task_progress(
+        &self,
+        _dlq: QueueId,
+        _handle: &str,
+    ) -> Result<Option<MoveProgress>, StoreError> {
+        Ok(None)
+    }
+}
+
+/// How far a service's own move task has got, as the service counts it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MoveProgress {
+    pub moved: u64,
+    pub to_move: Option<u64>,
+    /// `None` while it runs; then `Ok` when it completed, or why it did not.
+    pub ended: Option<Result<(), String>>,
 }
 
 /// A message as it sits on a queue, for operators.

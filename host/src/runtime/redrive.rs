@@ -65,6 +65,20 @@ impl Runtime {
             Some(ids) => self.redrive_only(dlq, to, pause, &ids, &task).await,
             None => self.redrive_all(dlq, to, rate, pause, &task).await,
         };
+        // The service moves the messages: the task goes on, with the service's counts, after
+        // the answer (which, as StartMessageMoveTask's, comes at once).
+        if let Ok(report) = &redriven
+            && let Some(handle) = report.task_handle.clone()
+        {
+            let report = Redriven {
+                task_id: task.id().to_string(),
+                ..redriven?
+            };
+            let result = serde_json::to_value(&report).unwrap_or_default();
+            let queues = self.queues.clone();
+            tokio::spawn(follow_move_task(queues, dlq, handle, task, result));
+            return Ok(report);
+        }
         super::tasks::finish(task, redriven, |report, id| report.task_id = id)
     }
 
@@ -74,7 +88,7 @@ impl Runtime {
         to: Option<crate::config::QueueId>,
         rate: Option<f64>,
         pause: Option<std::time::Duration>,
-        task: &TaskHandle<'_>,
+        task: &TaskHandle,
     ) -> Result<Redriven, crate::backend::StoreError> {
         let mut report = Redriven::default();
         // The service's own task moves everything to one queue: `to`, or the DLQ's one source.
@@ -98,9 +112,8 @@ impl Runtime {
                 .start_move_task(dlq, Some(destination), whole)
                 .await?
             {
-                // The service moves them and counts them (ListMessageMoveTasks): this task only
-                // started it, and knows nothing of how many it will move.
-                task.set_total(None);
+                // The service counts what it moves; `follow_move_task` asks it.
+                task.set_progress(0, None);
                 report.task_handle = Some(handle);
                 return Ok(report);
             }
@@ -144,7 +157,7 @@ impl Runtime {
         to: Option<crate::config::QueueId>,
         pause: Option<std::time::Duration>,
         ids: &[&String],
-        task: &TaskHandle<'_>,
+        task: &TaskHandle,
     ) -> Result<Redriven, crate::backend::StoreError> {
         let mut report = Redriven::default();
         for id in ids {
@@ -174,7 +187,7 @@ impl Runtime {
         to: Option<crate::config::QueueId>,
         message: crate::backend::Stored,
         report: &mut Redriven,
-        task: &TaskHandle<'_>,
+        task: &TaskHandle,
     ) -> Result<bool, crate::backend::StoreError> {
         // A pipe's dead letter goes back through its pipe, unless `to` names a queue.
         let origin = Origin::parse(&message.origin, &self.config);
@@ -225,6 +238,50 @@ impl Runtime {
     }
 }
 
+/// How often a service's move task is asked how far it has got.
+const MOVE_TASK_POLL: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Asked this many times in a row without an answer, a move task is given up on.
+const MOVE_TASK_TRIES: u32 = 5;
+
+/// Follows the service's move task `handle` of `dlq` until it ends, keeping `task` at its
+/// counts; `result` is what the redrive answered.
+async fn follow_move_task(
+    queues: std::sync::Arc<dyn crate::backend::Queues>,
+    dlq: crate::config::QueueId,
+    handle: String,
+    task: TaskHandle,
+    result: serde_json::Value,
+) {
+    let mut failed = 0;
+    loop {
+        tokio::time::sleep(MOVE_TASK_POLL).await;
+        match queues.move_task_progress(dlq, &handle).await {
+            Ok(Some(progress)) => {
+                failed = 0;
+                task.set_progress(progress.moved, progress.to_move);
+                match progress.ended {
+                    None => {}
+                    Some(Ok(())) => return task.succeed(result),
+                    Some(Err(reason)) => return task.fail(reason),
+                }
+            }
+            // The backend cannot tell: as far as this host knows, the task is done.
+            Ok(None) => return task.succeed(result),
+            Err(err) => {
+                failed += 1;
+                tracing::warn!(task = handle, error = %err, "cannot ask how far a move task is");
+                if failed == MOVE_TASK_TRIES {
+                    return task.fail(format!(
+                        "lost track of the queue service's move task {handle}: {}",
+                        super::tasks::public(&err)
+                    ));
+                }
+            }
+        }
+    }
+}
+
 impl Runtime {
     /// Processes a record from a pipe's DLQ again through the pipe, then removes it from the
     /// DLQ; the inner error says why it stays there.
@@ -260,5 +317,159 @@ impl Runtime {
             "redrove a dead letter through its pipe"
         );
         Ok(Ok(()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::collections::VecDeque;
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    use async_trait::async_trait;
+    use serde_json::json;
+
+    use super::*;
+    use crate::backend::{Depth, MoveProgress, NewMessage, Queues, Received, StoreError, Stored};
+    use crate::config::QueueId;
+    use crate::runtime::{TaskState, Tasks};
+
+    /// A queue service whose move task answers as scripted, and notes the task's `done` each
+    /// time it is asked.
+    struct Scripted {
+        answers: Mutex<VecDeque<Result<Option<MoveProgress>, StoreError>>>,
+        tasks: Tasks,
+        seen: Mutex<Vec<u64>>,
+    }
+
+    #[async_trait]
+    impl Queues for Scripted {
+        async fn move_task_progress(
+            &self,
+            _dlq: QueueId,
+            handle: &str,
+        ) -> Result<Option<MoveProgress>, StoreError> {
+            assert_eq!(handle, "sqs-task");
+            self.seen.lock().unwrap().push(self.tasks.list()[0].done);
+            self.answers.lock().unwrap().pop_front().unwrap()
+        }
+        async fn send(&self, _: QueueId, _: Vec<NewMessage>) -> Result<Vec<String>, StoreError> {
+            unreachable!()
+        }
+        async fn receive(
+            &self,
+            _: QueueId,
+            _: usize,
+            _: Option<Duration>,
+            _: Duration,
+        ) -> Result<Vec<Received>, StoreError> {
+            unreachable!()
+        }
+        async fn delete(&self, _: QueueId, _: &[String]) -> Result<(), StoreError> {
+            unreachable!()
+        }
+        async fn change_visibility(
+            &self,
+            _: QueueId,
+            _: &str,
+            _: Duration,
+        ) -> Result<(), StoreError> {
+            unreachable!()
+        }
+        async fn dead_letter(&self, _: QueueId, _: &Received, _: &str) -> Result<(), StoreError> {
+            unreachable!()
+        }
+        async fn depth(&self, _: QueueId) -> Result<Depth, StoreError> {
+            unreachable!()
+        }
+        async fn peek(&self, _: QueueId, _: usize) -> Result<Vec<Stored>, StoreError> {
+            unreachable!()
+        }
+        async fn find(&self, _: QueueId, _: &str) -> Result<Option<Stored>, StoreError> {
+            unreachable!()
+        }
+        async fn move_message(&self, _: QueueId, _: &str, _: QueueId) -> Result<bool, StoreError> {
+            unreachable!()
+        }
+        async fn remove(&self, _: QueueId, _: &str) -> Result<bool, StoreError> {
+            unreachable!()
+        }
+    }
+
+    fn progress(moved: u64, ended: Option<Result<(), String>>) -> MoveProgress {
+        MoveProgress {
+            moved,
+            to_move: Some(200),
+            ended,
+        }
+    }
+
+    /// Follows a move task whose service answers `answers`; the task as it ends, and its
+    /// `done` at each question.
+    async fn follow(
+        answers: Vec<Result<Option<MoveProgress>, StoreError>>,
+    ) -> (crate::runtime::Task, Vec<u64>) {
+        let tasks = Tasks::default();
+        let task = tasks.start(super::TaskKind::Redrive, "jobs-dlq", None);
+        let id = task.id().to_string();
+        let queues = Arc::new(Scripted {
+            answers: Mutex::new(answers.into()),
+            tasks: tasks.clone(),
+            seen: Mutex::default(),
+        });
+        let result = json!({"taskHandle": "sqs-task", "moved": 0});
+        follow_move_task(queues.clone(), QueueId(0), "sqs-task".into(), task, result).await;
+        let seen = queues.seen.lock().unwrap().clone();
+        (tasks.get(&id).unwrap(), seen)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_move_task_of_the_queue_service_is_followed_to_its_end_with_its_counts() {
+        let (task, seen) = follow(vec![
+            Ok(Some(progress(10, None))),
+            Ok(Some(progress(150, None))),
+            Ok(Some(progress(200, Some(Ok(()))))),
+        ])
+        .await;
+        assert_eq!(seen, [0, 10, 150]);
+        assert_eq!(task.state, TaskState::Succeeded);
+        assert_eq!((task.done, task.total), (200, Some(200)));
+        assert_eq!(
+            task.result,
+            Some(json!({"taskHandle": "sqs-task", "moved": 0}))
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_move_task_that_failed_fails_its_task_with_the_service_s_reason() {
+        let (task, _) = follow(vec![
+            Ok(Some(progress(10, None))),
+            Ok(Some(progress(10, Some(Err("AccessDenied".into()))))),
+        ])
+        .await;
+        assert_eq!(task.state, TaskState::Failed);
+        assert_eq!(task.error.as_deref(), Some("AccessDenied"));
+        assert_eq!(task.done, 10);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_move_task_the_service_stops_answering_for_is_given_up_on() {
+        let down = || Err(StoreError::Unavailable("connection refused".into()));
+        let (task, seen) = follow(vec![
+            Ok(Some(progress(10, None))),
+            down(),
+            down(),
+            down(),
+            down(),
+            down(),
+        ])
+        .await;
+        assert_eq!(seen.len(), 6);
+        assert_eq!(task.state, TaskState::Failed);
+        let error = task.error.unwrap();
+        assert!(error.contains("lost track"), "{error}");
+        assert!(!error.contains("connection refused"), "{error}");
     }
 }

@@ -45,7 +45,7 @@ impl Runtime {
         bus: crate::config::BusId,
         from_ms: i64,
         to_ms: i64,
-        task: &TaskHandle<'_>,
+        task: &TaskHandle,
     ) -> Result<Replayed, crate::backend::StoreError> {
         let replay_name = format!("replay-{}", uuid::Uuid::now_v7());
         let mut after = 0;

@@ -3,7 +3,7 @@
 //! [`KEPT_FINISHED`] finished ones.
 
 use std::collections::VecDeque;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use serde::Serialize;
 use serde_json::Value;
@@ -50,10 +50,10 @@ pub struct Task {
     pub result: Option<Value>,
 }
 
-/// Every running task and the most recent finished ones.
-#[derive(Debug, Default)]
+/// Every running task and the most recent finished ones. Clones share them.
+#[derive(Debug, Default, Clone)]
 pub struct Tasks {
-    inner: Mutex<Inner>,
+    inner: Arc<Mutex<Inner>>,
 }
 
 #[derive(Debug, Default)]
@@ -68,7 +68,7 @@ struct Inner {
 impl Tasks {
     /// Registers a running task; the returned handle reports its progress and its end. A
     /// handle dropped before either (its request went away) marks the task failed.
-    pub fn start(&self, kind: TaskKind, name: &str, total: Option<u64>) -> TaskHandle<'_> {
+    pub fn start(&self, kind: TaskKind, name: &str, total: Option<u64>) -> TaskHandle {
         let id = uuid::Uuid::now_v7().to_string();
         let mut inner = self.lock();
         inner.started += 1;
@@ -89,7 +89,7 @@ impl Tasks {
             },
         ));
         TaskHandle {
-            tasks: self,
+            tasks: self.clone(),
             id,
             ended: false,
         }
@@ -140,13 +140,13 @@ impl Tasks {
 
 /// A running task, as the code doing it reports on it.
 #[derive(Debug)]
-pub struct TaskHandle<'a> {
-    tasks: &'a Tasks,
+pub struct TaskHandle {
+    tasks: Tasks,
     id: String,
     ended: bool,
 }
 
-impl TaskHandle<'_> {
+impl TaskHandle {
     pub fn id(&self) -> &str {
         &self.id
     }
@@ -156,9 +156,10 @@ impl TaskHandle<'_> {
         self.tasks.update(&self.id, |t| t.done += n);
     }
 
-    /// Says how many there are to do after all, or that it is not known.
-    pub fn set_total(&self, total: Option<u64>) {
-        self.tasks.update(&self.id, |t| t.total = total);
+    /// Sets how many are done and how many there are to do, as counted elsewhere.
+    pub fn set_progress(&self, done: u64, total: Option<u64>) {
+        self.tasks
+            .update(&self.id, |t| (t.done, t.total) = (done, total));
     }
 
     pub fn succeed(mut self, result: Value) {
@@ -174,13 +175,16 @@ impl TaskHandle<'_> {
     }
 }
 
-impl Drop for TaskHandle<'_> {
+impl Drop for TaskHandle {
     fn drop(&mut self) {
         if !self.ended {
             self.tasks.end(
                 &self.id,
                 TaskState::Failed,
-                Some("stopped before it finished: its request was cancelled".to_string()),
+                Some(
+                    "stopped before it finished: its request was cancelled, or the host stopped"
+                        .to_string(),
+                ),
                 None,
             );
         }
@@ -190,7 +194,7 @@ impl Drop for TaskHandle<'_> {
 /// Ends `task` with what its work came to: on success the result, given the task's id by
 /// `tag`, which the task keeps as its `result`; else the error, which it keeps as its `error`.
 pub(super) fn finish<T: Serialize>(
-    task: TaskHandle<'_>,
+    task: TaskHandle,
     outcome: Result<T, StoreError>,
     tag: impl FnOnce(&mut T, String),
 ) -> Result<T, StoreError> {
@@ -201,15 +205,18 @@ pub(super) fn finish<T: Serialize>(
             Ok(result)
         }
         Err(err) => {
-            // As the API answers it: the store's own trouble is for the log, not for clients.
-            task.fail(match &err {
-                StoreError::Unavailable(_) => {
-                    "the store is unavailable; the host's log says why".to_string()
-                }
-                err => err.to_string(),
-            });
+            task.fail(public(&err));
             Err(err)
         }
+    }
+}
+
+/// A store error as a task shows it, as the API answers it: the store's own trouble is for the
+/// log, not for clients.
+pub(super) fn public(err: &StoreError) -> String {
+    match err {
+        StoreError::Unavailable(_) => "the store is unavailable; the host's log says why".into(),
+        err => err.to_string(),
     }
 }
 

@@ -538,6 +538,40 @@ impl Queues for AwsStore {
     }
 
     /// Receives until it holds the message, then deletes it.
+    async fn move_task_progress(
+        &self,
+        dlq: QueueId,
+        handle: &str,
+    ) -> Result<Option<crate::backend::MoveProgress>, StoreError> {
+        let source = self.queue_arn(&self.queues[dlq.index()].name).await?;
+        let listed = self
+            .sqs
+            .list_message_move_tasks()
+            .source_arn(source)
+            .max_results(10)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        // SQS names a task's handle only while it runs, and lists the most recent first: once
+        // ours has ended, the most recent one is ours (a queue has one move task at a time).
+        let results = listed.results();
+        let ours = results
+            .iter()
+            .find(|task| task.task_handle.as_deref() == Some(handle))
+            .or_else(|| results.first().filter(|task| task.task_handle.is_none()));
+        Ok(ours.map(|task| crate::backend::MoveProgress {
+            moved: task.approximate_number_of_messages_moved.max(0) as u64,
+            to_move: (task.approximate_number_of_messages_to_move).map(|n| n.max(0) as u64),
+            ended: match task.status.as_deref() {
+                Some("RUNNING" | "CANCELLING") => None,
+                Some("COMPLETED") => Some(Ok(())),
+                status => Some(Err(task.failure_reason.clone().unwrap_or_else(|| {
+                    format!("SQS's move task ended {}", status.unwrap_or("UNKNOWN"))
+                }))),
+            },
+        }))
+    }
+
     async fn remove(&self, queue: QueueId, message_id: &str) -> Result<bool, StoreError> {
         let mut seen = self
             .look(queue, LOOK_AT_MOST, |m| m.message_id == message_id)
