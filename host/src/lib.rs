@@ -25,6 +25,7 @@ pub mod record;
 pub mod runtime;
 pub mod server;
 pub mod stages;
+pub mod telemetry;
 pub mod trace;
 pub mod transform;
 pub mod value;
