@@ -162,6 +162,7 @@ impl Buses {
             // Inside the pipe's batch span (and its event id), so a log line names both.
             let _rule =
                 tracing::info_span!("rule", bus = config[bus].name, rule = rule.name).entered();
+            let _traced = crate::telemetry::rule_span(&config[bus].name, &rule.name).entered();
             routed.matched.push((bus, index));
             for target in &rule.targets {
                 let input = match &target.input {
@@ -182,6 +183,7 @@ impl Buses {
                             let id = parsed(&mut json, event)?.get("id").and_then(Value::as_str);
                             message.deduplication_id = Some(id.unwrap_or_default().to_string());
                         }
+                        message.trace = crate::telemetry::send(&config[queue].name);
                         routed.messages.push((queue, message));
                     }
                     Destination::Bus(next) if hops + 1 < MAX_HOPS => {

@@ -5,7 +5,7 @@
 //! target [`TARGET`]; only the OpenTelemetry layer sees them (never the log lines), and with
 //! no OTLP endpoint configured nothing sees them, so they cost nothing.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use opentelemetry::trace::{
     SpanContext, SpanId, Status, TraceContextExt, TraceFlags, TraceId, TraceState, TracerProvider,
@@ -303,6 +303,8 @@ pub fn message_span(consumer: &str, queue: &str, message_id: &str, trace: Option
 pub struct RecordSpans {
     spans: HashMap<String, Span>,
     order: Vec<String>,
+    /// Records the filters dropped: their spans say so, and nothing is delivered for them.
+    filtered: HashSet<String>,
 }
 
 impl RecordSpans {
@@ -333,27 +335,34 @@ impl RecordSpans {
         }
     }
 
-    /// Records an outcome on every record's span that has none yet.
+    /// Records an outcome on the span of every record the filters kept.
     pub fn outcome(&self, outcome: Result<&str, &dyn std::fmt::Display>) {
-        for span in self.spans.values() {
+        for span in self.kept() {
             self::outcome(span, outcome);
         }
     }
 
-    /// A `deliver` span under each record's span, for the commit of the batch.
+    /// A `deliver` span under the span of each record the filters kept, for the commit of
+    /// the batch.
     pub fn delivering(&self, pipe: &str) -> Vec<Span> {
-        self.order
-            .iter()
-            .filter_map(|id| self.spans.get(id))
+        self.kept()
             .map(|span| span.in_scope(|| deliver_span(pipe)))
             .collect()
     }
 
     /// Marks a record's span as dropped by the filters.
-    pub fn filtered(&self, event_id: &str) {
+    pub fn filtered(&mut self, event_id: &str) {
         if let Some(span) = self.spans.get(event_id) {
             span.record("outcome", "filtered");
+            self.filtered.insert(event_id.to_string());
         }
+    }
+
+    fn kept(&self) -> impl Iterator<Item = &Span> {
+        self.order
+            .iter()
+            .filter(|id| !self.filtered.contains(*id))
+            .filter_map(|id| self.spans.get(id))
     }
 }
 
