@@ -280,14 +280,14 @@ fn candidates(
     now: i64,
 ) -> rusqlite::Result<Vec<Candidate>> {
     let sql = if queue.fifo {
-        "SELECT message_id, body, receive_count, sent_ms, group_id, origin, error, attributes, id, first_received_ms \
+        "SELECT message_id, body, receive_count, sent_ms, group_id, origin, error, attributes, trace, id, first_received_ms \
          FROM messages m INDEXED BY fifo_in_order \
          WHERE queue = ?1 AND group_id IS NOT NULL AND visible_at_ms <= ?2 AND NOT EXISTS \
          (SELECT 1 FROM messages e INDEXED BY fifo_by_group \
           WHERE e.queue = m.queue AND e.group_id = m.group_id AND e.id < m.id AND e.visible_at_ms > ?2) \
          ORDER BY id LIMIT ?3"
     } else {
-        "SELECT message_id, body, receive_count, sent_ms, group_id, origin, error, attributes, id, first_received_ms \
+        "SELECT message_id, body, receive_count, sent_ms, group_id, origin, error, attributes, trace, id, first_received_ms \
          FROM messages INDEXED BY messages_ready \
          WHERE queue = ?1 AND visible_at_ms <= ?2 ORDER BY visible_at_ms, id LIMIT ?3"
     };
@@ -295,9 +295,9 @@ fn candidates(
     let rows = stmt.query_map(params![queue.name, now, max as i64], |row| {
         // The columns of `STORED`, then the row and its first receive.
         Ok(Candidate {
-            row: row.get(8)?,
+            row: row.get(9)?,
             message: stored(row)?,
-            first_received_ms: row.get(9)?,
+            first_received_ms: row.get(10)?,
         })
     })?;
     rows.collect()
