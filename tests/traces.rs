@@ -188,7 +188,10 @@ fn tree(spans: &[Span], trace: &str) -> String {
     let in_trace: Vec<&Span> = spans.iter().filter(|s| s.trace == trace).collect();
     let ids: Vec<&str> = in_trace.iter().map(|s| s.id.as_str()).collect();
     let mut out = String::new();
-    for root in in_trace.iter().filter(|s| !ids.contains(&s.parent.as_str())) {
+    for root in in_trace
+        .iter()
+        .filter(|s| !ids.contains(&s.parent.as_str()))
+    {
         walk(&in_trace, root, 0, &mut out);
     }
     out
@@ -296,7 +299,11 @@ fn assert_one_trace(spans: &[Span], write: &Span) {
         ("enricher customer-tier", "pipe orders"),
         ("deliver orders", "pipe orders"),
     ] {
-        assert_eq!(named(child).parent, named(parent).id, "`{child}` is under `{parent}`");
+        assert_eq!(
+            named(child).parent,
+            named(parent).id,
+            "`{child}` is under `{parent}`"
+        );
     }
     assert_eq!(write.parent, "", "the write is the trace's root");
     assert_eq!(named("filter high-value").attributes["outcome"], "keep");

@@ -150,7 +150,8 @@ pub fn parse_xray(header: &str) -> Option<SpanContext> {
             _ => {}
         }
     }
-    let hex = |text: &str, len: usize| text.len() == len && text.bytes().all(|b| b.is_ascii_hexdigit());
+    let hex =
+        |text: &str, len: usize| text.len() == len && text.bytes().all(|b| b.is_ascii_hexdigit());
     let (epoch, unique) = root?.strip_prefix("1-")?.split_once('-')?;
     let parent = parent?;
     if !(hex(epoch, 8) && hex(unique, 24) && hex(parent, 16)) {
@@ -309,7 +310,10 @@ pub struct RecordSpans {
 
 impl RecordSpans {
     /// A span per record, each a child of its record's write.
-    pub fn new<'a>(pipe: &str, records: impl IntoIterator<Item = (&'a str, Option<&'a str>)>) -> RecordSpans {
+    pub fn new<'a>(
+        pipe: &str,
+        records: impl IntoIterator<Item = (&'a str, Option<&'a str>)>,
+    ) -> RecordSpans {
         let mut spans = RecordSpans::default();
         for (event_id, trace) in records {
             let span = record_span(pipe, event_id, trace);
@@ -438,6 +442,10 @@ mod tests {
     fn without_an_exporter_spans_carry_no_header() {
         let span = write_span("orders", "create");
         assert_eq!(header(&span), None);
-        assert!(RecordSpans::new("p", [("e", Some(HEADER))]).get("e").is_none());
+        assert!(
+            RecordSpans::new("p", [("e", Some(HEADER))])
+                .get("e")
+                .is_none()
+        );
     }
 }

@@ -290,15 +290,14 @@ impl Tracer {
         let pipe = &self.config[id];
         let events = crate::pipe::admitted(pipe, records).map_err(|e| e.to_string())?;
         let admitted = !events.is_empty();
-        let staged =
-            crate::pipe::run_stages(
-                &self.plugins,
-                pipe.filter_plugin,
-                pipe.enrichment,
-                events,
-                &Default::default(),
-            )
-                .map_err(|e| e.to_string())?;
+        let staged = crate::pipe::run_stages(
+            &self.plugins,
+            pipe.filter_plugin,
+            pipe.enrichment,
+            events,
+            &Default::default(),
+        )
+        .map_err(|e| e.to_string())?;
         let seen = PipeSeen {
             kept: admitted && staged.kept > 0,
             events: staged

@@ -717,7 +717,10 @@ sample_ratio = 0.25
     );
     let none = compile_text("").unwrap();
     assert_eq!(none.host.traces, TracesConfig::default());
-    assert_eq!(none.host.traces.otlp_endpoint, None, "no endpoint, no exporter");
+    assert_eq!(
+        none.host.traces.otlp_endpoint, None,
+        "no endpoint, no exporter"
+    );
 }
 
 #[test]
@@ -737,6 +740,8 @@ sample_ratio = 2.0
     );
     assert_eq!(
         problems("[host.traces]\notlp_endpoint = \"https://collector:4318\"\n"),
-        ["routes.toml:2:17: host.traces.otlp_endpoint: `https://collector:4318` is not an http:// URL of an OTLP/HTTP collector, e.g. `http://127.0.0.1:4318` (https is not supported)"]
+        [
+            "routes.toml:2:17: host.traces.otlp_endpoint: `https://collector:4318` is not an http:// URL of an OTLP/HTTP collector, e.g. `http://127.0.0.1:4318` (https is not supported)"
+        ]
     );
 }

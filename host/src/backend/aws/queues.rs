@@ -12,9 +12,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_sqs::types::{
-    MessageSystemAttributeNameForSends, MessageSystemAttributeValue,
     DeleteMessageBatchRequestEntry, MessageAttributeValue, MessageSystemAttributeName,
-    SendMessageBatchRequestEntry,
+    MessageSystemAttributeNameForSends, MessageSystemAttributeValue, SendMessageBatchRequestEntry,
 };
 
 use super::{AwsStore, unavailable};
@@ -222,7 +221,9 @@ impl AwsStore {
             error,
             attributes: from_sqs(custom),
             first_received_ms,
-            trace: system.get(&MessageSystemAttributeName::AwsTraceHeader).cloned(),
+            trace: system
+                .get(&MessageSystemAttributeName::AwsTraceHeader)
+                .cloned(),
         }
     }
 

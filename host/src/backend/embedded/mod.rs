@@ -14,18 +14,18 @@ use std::thread;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
-use tracing::Instrument;
 use rusqlite::{Connection, OptionalExtension, params};
 use tokio::sync::{oneshot, watch};
+use tracing::Instrument;
 
 use super::{ChangeStream, Item, Page, Shard, ShardId, Store, StoreError, Write, Written};
 use crate::config::{
     BusConfig, Config, Key, KeySchema, KeyValue, QueueConfig, StreamViewType, TableConfig, TableId,
 };
-use crate::telemetry;
 use crate::record::{
     EventName, ImageText, SequenceNumber, StreamRecord, StreamRecordData, key_image,
 };
+use crate::telemetry;
 use queues::QueueInfo;
 pub use writer::CommitStats;
 use writer::{Finish, Job, Writer};
