@@ -1,9 +1,9 @@
 //! OpenTelemetry traces, one per event: the write is the root span, and its context travels
 //! with the change record, the bus event and the queue message (as X-Ray's trace header, the
 //! text AWS carries in `AWSTraceHeader` and `TraceHeader`), so that every later span of the
-//! event, also after a restart, joins the write's trace. Spans are `tracing` spans with the
-//! target [`TARGET`]; only the OpenTelemetry layer sees them (never the log lines), and with
-//! no OTLP endpoint configured nothing sees them, so they cost nothing.
+//! event, also after a restart, joins the write's trace. Spans are `tracing` spans at TRACE
+//! level with the target [`TARGET`]; only the OpenTelemetry layer sees them (never the log
+//! lines), and with no OTLP endpoint configured nothing sees them, so they cost nothing.
 
 use std::collections::{HashMap, HashSet};
 
@@ -210,7 +210,7 @@ pub fn outcome(span: &Span, outcome: Result<&str, &dyn std::fmt::Display>) {
 
 /// The root of an event's trace: a write to a table, its item and change record committing.
 pub fn write_span(table: &str, operation: &str) -> Span {
-    tracing::info_span!(
+    tracing::trace_span!(
         target: TARGET,
         "write",
         otel.name = format!("write {table}"),
@@ -223,7 +223,7 @@ pub fn write_span(table: &str, operation: &str) -> Span {
 
 /// A pipe's handling of one change record, from the filters to the commit of what it became.
 pub fn record_span(pipe: &str, event_id: &str, trace: Option<&str>) -> Span {
-    let span = tracing::info_span!(
+    let span = tracing::trace_span!(
         target: TARGET,
         "pipe",
         otel.name = format!("pipe {pipe}"),
@@ -238,7 +238,7 @@ pub fn record_span(pipe: &str, event_id: &str, trace: Option<&str>) -> Span {
 
 /// One call into a plugin, a child of the record or message it is for.
 pub fn plugin_span(plugin: &str, world: &str) -> Span {
-    tracing::info_span!(
+    tracing::trace_span!(
         target: TARGET,
         "plugin",
         otel.name = format!("{world} {plugin}"),
@@ -250,7 +250,7 @@ pub fn plugin_span(plugin: &str, world: &str) -> Span {
 
 /// A bus rule that matched an event.
 pub fn rule_span(bus: &str, rule: &str) -> Span {
-    tracing::info_span!(
+    tracing::trace_span!(
         target: TARGET,
         "rule",
         otel.name = format!("rule {bus}/{rule}"),
@@ -262,7 +262,7 @@ pub fn rule_span(bus: &str, rule: &str) -> Span {
 /// A message put on a queue; returns the trace header the message carries, so that its
 /// consumer's span is this one's child.
 pub fn send(queue: &str) -> Option<String> {
-    let span = tracing::info_span!(
+    let span = tracing::trace_span!(
         target: TARGET,
         "send",
         otel.name = format!("send {queue}"),
@@ -274,7 +274,7 @@ pub fn send(queue: &str) -> Option<String> {
 
 /// A pipe's commit of a batch's messages, events and checkpoint, for one of its records.
 pub fn deliver_span(pipe: &str) -> Span {
-    tracing::info_span!(
+    tracing::trace_span!(
         target: TARGET,
         "deliver",
         otel.name = format!("deliver {pipe}"),
@@ -285,7 +285,7 @@ pub fn deliver_span(pipe: &str) -> Span {
 
 /// A consumer's handling of one message, down to the outcome it applies.
 pub fn message_span(consumer: &str, queue: &str, message_id: &str, trace: Option<&str>) -> Span {
-    let span = tracing::info_span!(
+    let span = tracing::trace_span!(
         target: TARGET,
         "consume",
         otel.name = format!("consume {queue}"),
@@ -440,12 +440,8 @@ mod tests {
 
     #[test]
     fn without_an_exporter_spans_carry_no_header() {
-        let span = write_span("orders", "create");
-        assert_eq!(header(&span), None);
-        assert!(
-            RecordSpans::new("p", [("e", Some(HEADER))])
-                .get("e")
-                .is_none()
-        );
+        assert_eq!(header(&write_span("orders", "create")), None);
+        let spans = RecordSpans::new("p", [("e", Some(HEADER))]);
+        assert!(spans.get("e").is_none_or(|span| header(span).is_none()));
     }
 }
