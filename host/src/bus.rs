@@ -177,6 +177,7 @@ impl Buses {
             // Inside the pipe's batch span (and its event id), so a log line names both.
             let _rule =
                 tracing::info_span!("rule", bus = config[bus].name, rule = rule.name).entered();
+            let _traced = crate::telemetry::rule_span(&config[bus].name, &rule.name).entered();
             routed.matched.push((bus, index));
             self.tap
                 .hold(&mut routed.tapped, Point::Rule(bus, index), || event.into());
@@ -199,6 +200,7 @@ impl Buses {
                             let id = parsed(&mut json, event)?.get("id").and_then(Value::as_str);
                             message.deduplication_id = Some(id.unwrap_or_default().to_string());
                         }
+                        message.trace = crate::telemetry::send(&config[queue].name);
                         self.tap.hold(&mut routed.tapped, Point::Queue(queue), || {
                             tap::message(&message, None)
                         });

@@ -26,6 +26,7 @@ pub mod runtime;
 pub mod server;
 pub mod stages;
 pub mod tap;
+pub mod telemetry;
 pub mod trace;
 pub mod transform;
 pub mod value;

@@ -97,6 +97,10 @@ pub struct StreamRecord {
     pub dynamodb: StreamRecordData,
     #[serde(rename = "eventSourceARN")]
     pub event_source_arn: String,
+    /// The trace header (X-Ray's format) of the write that made the record, which the pipe's
+    /// spans join; not part of the record's shape.
+    #[serde(skip)]
+    pub trace: Option<String>,
 }
 
 /// The `dynamodb` part of a stream record.
@@ -205,6 +209,7 @@ mod tests {
                 stream_view_type: "KEYS_ONLY".into(),
             },
             event_source_arn: "arn".into(),
+            trace: None,
         };
         let json = serde_json::to_value(&record).unwrap();
         assert_eq!(json["eventName"], "INSERT");
@@ -232,6 +237,7 @@ mod tests {
                 stream_view_type: "NEW_AND_OLD_IMAGES".into(),
             },
             event_source_arn: "arn".into(),
+            trace: None,
         };
         let typed = serde_json::to_string(&record).unwrap();
         let plain = record.unmarshalled().to_string();

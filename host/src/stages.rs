@@ -4,6 +4,7 @@
 
 use crate::config::PluginId;
 use crate::plugin::{Event, Message, Outcome, PluginError, Plugins};
+use crate::telemetry;
 
 /// Calls into the plugins of routes.toml, by id. Calls block (a plugin runs on the caller's
 /// thread), so async callers make them on a blocking thread.
@@ -17,13 +18,29 @@ pub trait Stages: Send + Sync + 'static {
     -> Result<Vec<Outcome>, PluginError>;
 }
 
+/// Each call is a span, a child of the record's or message's, with its outcome.
 impl Stages for Plugins {
     fn keep(&self, filter: PluginId, event: &Event) -> Result<bool, PluginError> {
-        self.filter(filter).keep(event)
+        let runner = self.filter(filter);
+        let span = telemetry::plugin_span(runner.name(), "filter");
+        let kept = span.in_scope(|| runner.keep(event));
+        match &kept {
+            Ok(true) => telemetry::outcome(&span, Ok("keep")),
+            Ok(false) => telemetry::outcome(&span, Ok("drop")),
+            Err(err) => telemetry::outcome(&span, Err(err)),
+        }
+        kept
     }
 
     fn enrich(&self, enricher: PluginId, events: &[Event]) -> Result<Vec<Event>, PluginError> {
-        self.enricher(enricher).enrich(events)
+        let runner = self.enricher(enricher);
+        let span = telemetry::plugin_span(runner.name(), "enricher");
+        let enriched = span.in_scope(|| runner.enrich(events));
+        match &enriched {
+            Ok(_) => telemetry::outcome(&span, Ok("enriched")),
+            Err(err) => telemetry::outcome(&span, Err(err)),
+        }
+        enriched
     }
 
     fn handle(
@@ -31,6 +48,13 @@ impl Stages for Plugins {
         consumer: PluginId,
         messages: &[Message],
     ) -> Result<Vec<Outcome>, PluginError> {
-        self.consumer(consumer).handle(messages)
+        let runner = self.consumer(consumer);
+        let span = telemetry::plugin_span(runner.name(), "consumer");
+        let handled = span.in_scope(|| runner.handle(messages));
+        match &handled {
+            Ok(_) => telemetry::outcome(&span, Ok("handled")),
+            Err(err) => telemetry::outcome(&span, Err(err)),
+        }
+        handled
     }
 }

@@ -290,9 +290,14 @@ impl Tracer {
         let pipe = &self.config[id];
         let events = crate::pipe::admitted(pipe, records).map_err(|e| e.to_string())?;
         let admitted = !events.is_empty();
-        let staged =
-            crate::pipe::run_stages(&self.plugins, pipe.filter_plugin, pipe.enrichment, events)
-                .map_err(|e| e.to_string())?;
+        let staged = crate::pipe::run_stages(
+            &self.plugins,
+            pipe.filter_plugin,
+            pipe.enrichment,
+            events,
+            &Default::default(),
+        )
+        .map_err(|e| e.to_string())?;
         let seen = PipeSeen {
             kept: admitted && staged.kept > 0,
             events: staged
@@ -319,6 +324,7 @@ impl Tracer {
             capabilities,
             records,
             staged.events,
+            &Default::default(),
         )
         .map_err(|e| e.to_string())?;
         Ok((seen, delivery, routed.matched))
@@ -375,6 +381,7 @@ impl Tracer {
                         error: None,
                         attributes: message.attributes,
                         first_received_ms: None,
+                        trace: None,
                     })
                 })
                 .collect();

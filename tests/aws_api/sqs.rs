@@ -280,6 +280,8 @@ assert m["MD5OfMessageAttributes"] == attributes_md5(attributes)
 system = m["Attributes"]
 assert system["ApproximateReceiveCount"] == "1", system
 assert system["SenderId"] == ACCOUNT
+# The sender's trace header comes back, as SQS gives it back.
+assert system["AWSTraceHeader"] == "Root=1-5759e988-bd862e3fe1be46a994272793", system
 now = time.time() * 1000
 assert now - 60000 < int(system["SentTimestamp"]) <= int(system["ApproximateFirstReceiveTimestamp"]) <= now + 1000, system
 

@@ -320,6 +320,8 @@ pub struct NewMessage {
     pub error: Option<String>,
     /// The sender's message attributes (SQS's `MessageAttributes`), kept with the message.
     pub attributes: MessageAttributes,
+    /// The sender's trace header, in X-Ray's format (SQS's `AWSTraceHeader`).
+    pub trace: Option<String>,
 }
 
 impl NewMessage {
@@ -332,6 +334,7 @@ impl NewMessage {
             origin: origin.into(),
             error: None,
             attributes: MessageAttributes::new(),
+            trace: None,
         }
     }
 }
@@ -396,6 +399,8 @@ pub struct Received {
     pub attributes: MessageAttributes,
     /// When the message was first received (SQS's `ApproximateFirstReceiveTimestamp`).
     pub first_received_ms: Option<i64>,
+    /// The sender's trace header (SQS's `AWSTraceHeader`).
+    pub trace: Option<String>,
 }
 
 /// How many messages a queue holds, by state.
@@ -520,6 +525,9 @@ pub struct Stored {
     pub error: Option<String>,
     #[serde(skip_serializing_if = "MessageAttributes::is_empty")]
     pub attributes: MessageAttributes,
+    /// The sender's trace header (SQS's `AWSTraceHeader`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trace: Option<String>,
 }
 
 /// Where a pipe goes on reading a shard, as its checkpoint records it.

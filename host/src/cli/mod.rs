@@ -271,14 +271,10 @@ pub fn main() -> ExitCode {
         Command::Test { .. } => "warn",
         _ => "info",
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| default_filter.into()),
-        )
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(progress::log_writer)
-        .init();
+    // `up` installs its logger once routes.toml says whether traces are exported beside it.
+    if !matches!(cli.command, Command::Up { .. }) {
+        crate::telemetry::init(default_filter, None);
+    }
     match cli.command {
         Command::Check {
             routes,
@@ -453,6 +449,7 @@ pub fn main() -> ExitCode {
             if let Some(data_dir) = data_dir {
                 config.host.data_dir = data_dir;
             }
+            let traces = crate::telemetry::init(default_filter, Some(&config.host.traces));
             if build && let Err(err) = progress::build_plugins(&config.plugins) {
                 eprintln!("switchyard: {err}");
                 return ExitCode::from(1);
@@ -461,7 +458,11 @@ pub fn main() -> ExitCode {
                 Ok(runtime) => runtime,
                 Err(code) => return code,
             };
-            match runtime.block_on(crate::server::run(config)) {
+            let served = runtime.block_on(crate::server::run(config));
+            // Spans still held go out before the process ends.
+            drop(runtime);
+            traces.shutdown();
+            match served {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(err) => {
                     eprintln!("switchyard: {err:#}");

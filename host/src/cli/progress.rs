@@ -4,14 +4,10 @@
 //! No colors, so `NO_COLOR` holds; `TERM=dumb` (a terminal that cannot redraw a line) gets
 //! nothing either.
 
-use std::io::{IsTerminal, Write};
-use std::sync::{Mutex, PoisonError};
+use std::io::IsTerminal;
 use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressStyle, WeakProgressBar};
-
-/// The bar drawn now, if any, for log lines to go above it.
-static DRAWN: Mutex<Option<WeakProgressBar>> = Mutex::new(None);
+use indicatif::{ProgressBar, ProgressStyle};
 
 /// Whether progress is drawn: stderr is a terminal that can redraw a line.
 pub fn shown() -> bool {
@@ -27,29 +23,7 @@ pub fn spinner(what: impl Into<String>) -> ProgressBar {
     let bar = ProgressBar::new_spinner().with_prefix(what.into());
     bar.set_style(style("{spinner} {prefix} {elapsed} {msg}"));
     bar.enable_steady_tick(Duration::from_millis(100));
-    *DRAWN.lock().unwrap_or_else(PoisonError::into_inner) = Some(bar.downgrade());
     bar
-}
-
-/// Stderr for the logger: a line logged while a bar is drawn goes above the bar, not through it.
-pub fn log_writer() -> LogWriter {
-    LogWriter
-}
-
-pub struct LogWriter;
-
-impl Write for LogWriter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let drawn = DRAWN.lock().unwrap_or_else(PoisonError::into_inner).clone();
-        match drawn.and_then(|bar| bar.upgrade()) {
-            Some(bar) if !bar.is_finished() => bar.suspend(|| std::io::stderr().write(buf)),
-            _ => std::io::stderr().write(buf),
-        }
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        std::io::stderr().flush()
-    }
 }
 
 /// Turns `bar` into a bar of `total` steps.

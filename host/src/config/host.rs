@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use super::checker::{Checker, secs};
 use super::raw::{self, Text};
-use super::{AdminDoor, Backend, ConnectionLimits, HostConfig, TokenFrom, TokenSource};
+use super::{
+    AdminDoor, Backend, ConnectionLimits, HostConfig, TokenFrom, TokenSource, TracesConfig,
+};
 
 const DEFAULT_LISTEN: ([u8; 4], u16) = ([127, 0, 0, 1], 8080);
 
@@ -79,6 +81,10 @@ impl Checker<'_> {
                 Duration::from_millis(100)..=secs(3600),
             ),
         };
+        let traces = raw
+            .traces
+            .map(|traces| self.traces(traces))
+            .unwrap_or_default();
         let host = HostConfig {
             listen,
             backend,
@@ -90,6 +96,7 @@ impl Checker<'_> {
             connections,
             shutdown_grace,
             aws_access_keys,
+            traces,
         };
         // Only an address routes.toml writes can be beyond loopback: point at it.
         if let Some(problem) = host.exposed_admin() {
@@ -100,6 +107,53 @@ impl Checker<'_> {
             self.report(key, written.map_or(0..0, |w| w.span()), problem);
         }
         host
+    }
+
+    fn traces(&mut self, raw: raw::Traces) -> TracesConfig {
+        let defaults = TracesConfig::default();
+        let otlp_endpoint = raw.otlp_endpoint.and_then(|url| {
+            let text = url.get_ref();
+            let parsed = text.parse::<http::Uri>().ok();
+            let valid = parsed.as_ref().is_some_and(|uri| {
+                uri.scheme_str() == Some("http") && uri.host().is_some_and(|h| !h.is_empty())
+            });
+            if !valid {
+                self.report(
+                    "host.traces.otlp_endpoint",
+                    url.span(),
+                    format!(
+                        "`{text}` is not an http:// URL of an OTLP/HTTP collector, e.g. `http://127.0.0.1:4318` (https is not supported)"
+                    ),
+                );
+                return None;
+            }
+            Some(url.into_inner())
+        });
+        let service_name = match raw.service_name {
+            Some(name) if name.get_ref().trim().is_empty() => {
+                self.report("host.traces.service_name", name.span(), "must not be empty");
+                defaults.service_name
+            }
+            Some(name) => name.into_inner(),
+            None => defaults.service_name,
+        };
+        let sample_ratio = match raw.sample_ratio {
+            Some(ratio) if !(0.0..=1.0).contains(ratio.get_ref()) => {
+                self.report(
+                    "host.traces.sample_ratio",
+                    ratio.span(),
+                    format!("`{}` is not a ratio from 0 to 1", ratio.get_ref()),
+                );
+                defaults.sample_ratio
+            }
+            Some(ratio) => *ratio.get_ref(),
+            None => defaults.sample_ratio,
+        };
+        TracesConfig {
+            otlp_endpoint,
+            service_name,
+            sample_ratio,
+        }
     }
 
     fn admin(&mut self, raw: raw::Admin, api: SocketAddr) -> Admin {

@@ -243,6 +243,32 @@ pub struct HostConfig {
     /// The access keys AWS's APIs on the host accept: key id to the environment variable that
     /// holds its secret. None means any signature is accepted, as local emulators do.
     pub aws_access_keys: BTreeMap<String, String>,
+    /// Where and how the host exports its traces (`[host.traces]`).
+    pub traces: TracesConfig,
+}
+
+/// `[host.traces]`: OpenTelemetry traces, one per event, over OTLP/HTTP (protobuf).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TracesConfig {
+    /// The collector's OTLP/HTTP URL, e.g. `http://127.0.0.1:4318`; `/v1/traces` is added
+    /// unless the path ends with it. None: `OTEL_EXPORTER_OTLP_ENDPOINT` if set, else no
+    /// traces are exported at all.
+    pub otlp_endpoint: Option<String>,
+    /// The `service.name` resource attribute.
+    pub service_name: String,
+    /// The share of new traces recorded, 0 to 1; a trace carried in from upstream keeps its
+    /// own sampling decision.
+    pub sample_ratio: f64,
+}
+
+impl Default for TracesConfig {
+    fn default() -> TracesConfig {
+        TracesConfig {
+            otlp_endpoint: None,
+            service_name: "switchyard".to_string(),
+            sample_ratio: 1.0,
+        }
+    }
 }
 
 impl HostConfig {

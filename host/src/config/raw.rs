@@ -28,6 +28,16 @@ pub struct Host {
     pub header_timeout: Option<Text>,
     pub idle_timeout: Option<Text>,
     pub admin: Option<Admin>,
+    pub traces: Option<Traces>,
+}
+
+/// `[host.traces]`: OpenTelemetry traces, exported over OTLP/HTTP.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Traces {
+    pub otlp_endpoint: Option<Text>,
+    pub service_name: Option<Text>,
+    pub sample_ratio: Option<Spanned<f64>>,
 }
 
 /// `[host.admin]`: the operator door.

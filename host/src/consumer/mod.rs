@@ -19,6 +19,7 @@ use crate::config::{Config, ConsumerId, PluginId};
 use crate::plugin::{Message, Outcome, PluginError};
 use crate::stages::Stages;
 use crate::tap::{Point, Tap};
+use crate::telemetry;
 
 /// How long one receive waits for a message: SQS's longest long poll. A send wakes it sooner.
 const POLL: Duration = Duration::from_secs(20);
@@ -137,15 +138,31 @@ impl ConsumerRunner {
         self.status.received.inc_by(batch.len() as u64);
         let messages: Vec<Message> = batch.iter().map(message).collect();
         let (plugins, handler) = (self.plugins.clone(), consumer.handler);
+        // A span per message, each in its own trace; the plugin's call for the batch is a
+        // child of the first message's span.
+        let traced: Vec<tracing::Span> = batch
+            .iter()
+            .map(|m| {
+                telemetry::message_span(
+                    &consumer.name,
+                    &self.config[consumer.queue].name,
+                    &m.message_id,
+                    m.trace.as_deref(),
+                )
+            })
+            .collect();
         let span = tracing::Span::current();
+        let first = traced.first().cloned();
         let outcomes = tokio::task::spawn_blocking(move || {
             let _in_batch = span.enter();
+            let _first = first.as_ref().map(tracing::Span::enter);
             outcomes(&*plugins, handler, &messages)
         })
         .await;
         let outcomes = match outcomes {
             Ok(Ok(outcomes)) => Ok(fifo_hold(&batch, outcomes)),
             Ok(Err(err)) => {
+                traced.iter().for_each(|s| telemetry::outcome(s, Err(&err)));
                 tracing::warn!(error = %err, "batch failed; its messages come back after their visibility timeout");
                 Err(format!("every message of the last batch failed: {err}"))
             }
@@ -175,7 +192,13 @@ impl ConsumerRunner {
             }
         };
         let mut done = Vec::new();
-        for (received, outcome) in batch.iter().zip(outcomes) {
+        for ((received, outcome), traced) in batch.iter().zip(outcomes).zip(&traced) {
+            let kind = match &outcome {
+                Outcome::Ok => "ok",
+                Outcome::Retry(_) => "retry",
+                Outcome::DeadLetter(_) => "dead-letter",
+            };
+            telemetry::outcome(traced, Ok(kind));
             let receipt = &received.receipt_handle;
             let applied = match outcome {
                 Outcome::Ok => {

@@ -21,6 +21,7 @@ fn received(id: &str, group: Option<&str>) -> Received {
         error: None,
         attributes: Default::default(),
         first_received_ms: None,
+        trace: None,
     }
 }
 

@@ -562,7 +562,19 @@ impl PipeRunner {
     }
 
     async fn commit(&self, planned: Planned) -> Result<(), PipeError> {
-        self.handoff.deliver(planned.delivery).await?;
+        let delivering = planned.spans.delivering(self.name());
+        let delivered = self.handoff.deliver(planned.delivery).await;
+        for span in &delivering {
+            match &delivered {
+                Ok(()) => crate::telemetry::outcome(span, Ok("committed")),
+                Err(err) => crate::telemetry::outcome(span, Err(err)),
+            }
+        }
+        match &delivered {
+            Ok(()) => planned.spans.outcome(Ok("delivered")),
+            Err(err) => planned.spans.outcome(Err(err)),
+        }
+        delivered?;
         self.buses.count(&planned.counts);
         self.status.filtered.inc_by(planned.filtered as u64);
         self.status.delivered.inc_by(planned.delivered as u64);

@@ -5,6 +5,7 @@
 use super::*;
 use crate::config::{PipeConfig, PluginId};
 use crate::tap::Point;
+use crate::telemetry::RecordSpans;
 
 /// The id of the `n`th event (counting from 0) an enricher made of a record: derived from the
 /// pipe and the record, so that an event delivered again carries the same id and consumers
@@ -23,37 +24,80 @@ pub(super) struct Planned {
     pub(super) counts: Routed,
     pub(super) filtered: usize,
     pub(super) delivered: usize,
+    /// The records' spans, open until the delivery commits.
+    pub(super) spans: RecordSpans,
 }
 
 impl PipeRunner {
     /// What records become: filtered, enriched, and routed to the target.
     pub(super) async fn plan(&self, records: &[StreamRecord]) -> Result<Planned, PipeError> {
         let pipe = &self.config[self.id];
-        let events = admitted(pipe, records)?;
+        let spans = RecordSpans::new(
+            &pipe.name,
+            records
+                .iter()
+                .map(|r| (r.event_id.as_str(), r.trace.as_deref())),
+        );
+        let planned = self.plan_within(records, spans).await;
+        if let Err((err, spans)) = &planned {
+            spans.outcome(Err(err));
+        }
+        planned.map_err(|(err, _)| err)
+    }
+
+    async fn plan_within(
+        &self,
+        records: &[StreamRecord],
+        spans: RecordSpans,
+    ) -> Result<Planned, (PipeError, RecordSpans)> {
+        let pipe = &self.config[self.id];
+        let events = match admitted(pipe, records) {
+            Ok(events) => events,
+            Err(err) => return Err((err, spans)),
+        };
         let (plugins, filter, enrichment) =
             (self.plugins.clone(), pipe.filter_plugin, pipe.enrichment);
         let span = tracing::Span::current();
         let staged = tokio::task::spawn_blocking(move || {
             let _in_batch = span.enter();
-            run_stages(&*plugins, filter, enrichment, events)
+            let staged = run_stages(&*plugins, filter, enrichment, events, &spans);
+            (staged, spans)
         })
-        .await
-        .map_err(|err| PipeError::Event(format!("the plugin task failed: {err}")))??;
+        .await;
+        let (staged, mut spans) = match staged {
+            Ok((Ok(staged), spans)) => (staged, spans),
+            Ok((Err(err), spans)) => return Err((err.into(), spans)),
+            Err(err) => {
+                let err = PipeError::Event(format!("the plugin task failed: {err}"));
+                return Err((err, RecordSpans::default()));
+            }
+        };
         let filtered = records.len() - staged.kept;
         let delivered = staged.events.len();
-        let (delivery, counts) = route(
+        for record in records {
+            if !staged.events.iter().any(|e| e.id == record.event_id) {
+                spans.filtered(&record.event_id);
+            }
+        }
+        let routed = route(
             &self.config,
             self.id,
             &self.buses,
             self.capabilities,
             records,
             staged.events,
-        )?;
+            &spans,
+        );
+        let (delivery, counts) = match routed {
+            Ok(routed) => routed,
+            Err(err) => return Err((err, spans)),
+        };
         Ok(Planned {
             delivery,
             counts,
             filtered,
             delivered,
+            spans,
         })
     }
 }
@@ -101,6 +145,7 @@ pub(crate) fn run_stages(
     filter: Option<PluginId>,
     enrichment: Option<PluginId>,
     events: Vec<Event>,
+    spans: &RecordSpans,
 ) -> Result<Staged, PluginError> {
     let mut kept = Vec::with_capacity(events.len());
     for event in events {
@@ -108,7 +153,7 @@ pub(crate) fn run_stages(
         match filter {
             None => kept.push(event),
             Some(f) => {
-                if stages.keep(f, &event)? {
+                if spans.within(&event.id, || stages.keep(f, &event))? {
                     kept.push(event);
                 }
             }
@@ -117,7 +162,8 @@ pub(crate) fn run_stages(
     // Counted before enrichment, which may add or drop events of its own.
     let count = kept.len();
     let events = match enrichment {
-        Some(e) if !kept.is_empty() => stages.enrich(e, &kept)?,
+        // One call for the batch: its span is a child of the first record's.
+        Some(e) if !kept.is_empty() => spans.within(&kept[0].id, || stages.enrich(e, &kept))?,
         _ => kept,
     };
     Ok(Staged {
@@ -136,6 +182,7 @@ pub(crate) fn route(
     capabilities: Capabilities,
     records: &[StreamRecord],
     events: Vec<Event>,
+    spans: &RecordSpans,
 ) -> Result<(Delivery, Routed), PipeError> {
     let pipe = &config[id];
     let mut messages = Vec::new();
@@ -149,6 +196,8 @@ pub(crate) fn route(
         payload,
     } in events
     {
+        // What the event becomes is traced under its record's span.
+        let _record = spans.get(&record_id).map(tracing::Span::enter);
         let n = seen.entry(record_id.clone()).or_insert(0u32);
         let event_id = event_id(&pipe.name, &record_id, *n);
         *n += 1;
@@ -206,6 +255,7 @@ pub(crate) fn route(
                     message.group_id = Some(group.unwrap_or_else(|| pipe.name.clone()));
                     message.deduplication_id = Some(event_id);
                 }
+                message.trace = crate::telemetry::send(&config[queue].name);
                 buses.tap.hold(&mut counts.tapped, Point::PipeOut(id), || {
                     input.get().to_string()
                 });

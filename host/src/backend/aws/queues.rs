@@ -13,7 +13,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use aws_sdk_sqs::types::{
     DeleteMessageBatchRequestEntry, MessageAttributeValue, MessageSystemAttributeName,
-    SendMessageBatchRequestEntry,
+    MessageSystemAttributeNameForSends, MessageSystemAttributeValue, SendMessageBatchRequestEntry,
 };
 
 use super::{AwsStore, unavailable};
@@ -122,6 +122,16 @@ impl AwsStore {
         if let Some(error) = &message.error {
             entry = entry.message_attributes(ERROR, text(error));
         }
+        if let Some(trace) = &message.trace {
+            entry = entry.message_system_attributes(
+                MessageSystemAttributeNameForSends::AwsTraceHeader,
+                MessageSystemAttributeValue::builder()
+                    .data_type("String")
+                    .string_value(trace)
+                    .build()
+                    .expect("a data type is set"),
+            );
+        }
         for (name, attribute) in &message.attributes {
             entry = entry.message_attributes(name, to_sqs(attribute));
         }
@@ -211,6 +221,9 @@ impl AwsStore {
             error,
             attributes: from_sqs(custom),
             first_received_ms,
+            trace: system
+                .get(&MessageSystemAttributeName::AwsTraceHeader)
+                .cloned(),
         }
     }
 
@@ -296,6 +309,7 @@ fn stored(m: Received) -> Stored {
         origin: m.origin,
         error: m.error,
         attributes: m.attributes,
+        trace: m.trace,
     }
 }
 
@@ -308,6 +322,7 @@ fn new_message(m: &Received) -> NewMessage {
         origin: m.origin.clone(),
         error: m.error.clone(),
         attributes: m.attributes.clone(),
+        trace: m.trace.clone(),
     }
 }
 

@@ -238,6 +238,8 @@ fn record(r: aws_sdk_dynamodbstreams::types::Record, arn: &str) -> Option<Stream
         _ => return None,
     };
     Some(StreamRecord {
+        // DynamoDB Streams carries no trace context: the pipe's spans start a trace of their own.
+        trace: None,
         event_id: r.event_id.unwrap_or_default(),
         event_name,
         event_version: r.event_version.unwrap_or_else(|| "1.1".into()),

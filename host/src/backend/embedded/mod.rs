@@ -16,6 +16,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, params};
 use tokio::sync::{oneshot, watch};
+use tracing::Instrument;
 
 use super::{ChangeStream, Item, Page, Shard, ShardId, Store, StoreError, Write, Written};
 use crate::config::{
@@ -24,6 +25,7 @@ use crate::config::{
 use crate::record::{
     EventName, ImageText, SequenceNumber, StreamRecord, StreamRecordData, key_image,
 };
+use crate::telemetry;
 use queues::QueueInfo;
 pub use writer::CommitStats;
 use writer::{Finish, Job, Writer};
@@ -32,8 +34,9 @@ use writer::{Finish, Job, Writer};
 /// Layout 2 dropped the index on receipt handles (a handle names its row) and made the FIFO
 /// indexes partial. Layout 3 keeps each message's attributes and first receive. Layout 4 keeps
 /// items, change records' images and idempotent responses as DynamoDB JSON (typed), no longer
-/// as plain JSON.
-const SCHEMA_VERSION: i64 = 4;
+/// as plain JSON. Layout 5 keeps the trace header of the write with each change record and of
+/// the sender with each message.
+const SCHEMA_VERSION: i64 = 5;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS items (
@@ -50,7 +53,8 @@ CREATE TABLE IF NOT EXISTS stream (
     item_key   TEXT    NOT NULL,
     old_image  TEXT,
     new_image  TEXT,
-    created_ms INTEGER NOT NULL
+    created_ms INTEGER NOT NULL,
+    trace      TEXT
 );
 CREATE INDEX IF NOT EXISTS stream_by_table ON stream (tbl, seq);
 CREATE TABLE IF NOT EXISTS idempotency (
@@ -325,6 +329,7 @@ impl EmbeddedStore {
                 stream_view_type: table.view.as_str().to_string(),
             },
             event_source_arn: table.arn.clone(),
+            trace: row.trace,
         })
     }
 }
@@ -336,6 +341,7 @@ struct RecordRow {
     old: Option<String>,
     new: Option<String>,
     created_ms: i64,
+    trace: Option<String>,
 }
 
 /// One host owns the data dir; its buses route in the host, into one SQLite transaction per
@@ -396,18 +402,30 @@ impl Store for EmbeddedStore {
         if let Write::Create { item, .. } | Write::Replace { item, .. } = &write {
             item.text(); // made here, not on the one writer thread
         }
-        self.submit(|reply| Job::Write {
-            table: table.index(),
-            write,
-            reply,
-        })
-        .await?
+        let span = telemetry::write_span(&self.table(table).name, operation(&write));
+        let trace = telemetry::header(&span);
+        let written = self
+            .submit(|reply| Job::Write {
+                table: table.index(),
+                write,
+                trace,
+                reply,
+            })
+            .instrument(span.clone())
+            .await;
+        let written = written.and_then(|written| written);
+        match &written {
+            Ok(_) => telemetry::outcome(&span, Ok("committed")),
+            Err(err) => telemetry::outcome(&span, Err(err)),
+        }
+        written
     }
 
     async fn transact(
         &self,
         writes: Vec<(TableId, Write)>,
     ) -> Result<Vec<Written>, (usize, StoreError)> {
+        let first = writes.first().map_or(TableId(0), |(table, _)| *table);
         let writes = writes
             .into_iter()
             .map(|(table, write)| {
@@ -420,9 +438,23 @@ impl Store for EmbeddedStore {
                 (table.index(), write)
             })
             .collect();
-        self.submit(|reply| Job::Transact { writes, reply })
+        let span = telemetry::write_span(&self.table(first).name, "transact");
+        let trace = telemetry::header(&span);
+        let written = self
+            .submit(|reply| Job::Transact {
+                writes,
+                trace,
+                reply,
+            })
+            .instrument(span.clone())
             .await
-            .map_err(|err| (0, err))?
+            .map_err(|err| (0, err))
+            .and_then(|written| written);
+        match &written {
+            Ok(_) => telemetry::outcome(&span, Ok("committed")),
+            Err((_, err)) => telemetry::outcome(&span, Err(err)),
+        }
+        written
     }
 
     /// Ready when reads answer and writes commit. After a commit failed, a write as large as
@@ -519,7 +551,7 @@ impl ChangeStream for EmbeddedStore {
             let rows = self
                 .query(move |conn| {
                     let mut stmt = conn.prepare_cached(
-                        "SELECT seq, event, item_key, old_image, new_image, created_ms FROM stream \
+                        "SELECT seq, event, item_key, old_image, new_image, created_ms, trace FROM stream \
                          WHERE tbl = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
                     )?;
                     let rows = stmt.query_map(params![name, after, limit as i64], |row| {
@@ -530,6 +562,7 @@ impl ChangeStream for EmbeddedStore {
                             old: row.get(3)?,
                             new: row.get(4)?,
                             created_ms: row.get(5)?,
+                            trace: row.get(6)?,
                         })
                     })?;
                     rows.collect::<rusqlite::Result<Vec<_>>>()
@@ -589,6 +622,7 @@ fn migrate(conn: &Connection) -> Result<(), String> {
     conn.execute_batch(queues::SCHEMA)
         .map_err(|e| e.to_string())?;
     queues::upgrade(conn).map_err(|e| e.to_string())?;
+    queues::add_columns(conn, "stream", &[("trace", "TEXT")]).map_err(|e| e.to_string())?;
     conn.execute_batch(archive::SCHEMA)
         .map_err(|e| e.to_string())?;
     if (1..4).contains(&version) {
@@ -596,6 +630,16 @@ fn migrate(conn: &Connection) -> Result<(), String> {
     }
     conn.pragma_update(None, "user_version", SCHEMA_VERSION)
         .map_err(|e| e.to_string())
+}
+
+/// The operation a write is, as its span names it.
+fn operation(write: &Write) -> &'static str {
+    match write {
+        Write::Create { .. } => "create",
+        Write::Put { .. } => "put",
+        Write::Replace { .. } => "replace",
+        Write::Delete { .. } => "delete",
+    }
 }
 
 fn spawn(name: &str, work: impl FnOnce() + Send + 'static) -> Result<(), StoreError> {

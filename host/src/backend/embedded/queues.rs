@@ -30,7 +30,8 @@ CREATE TABLE IF NOT EXISTS messages (
     origin        TEXT    NOT NULL,
     error         TEXT,
     attributes    TEXT,
-    first_received_ms INTEGER
+    first_received_ms INTEGER,
+    trace         TEXT
 );
 CREATE INDEX IF NOT EXISTS messages_ready ON messages (queue, visible_at_ms);
 CREATE INDEX IF NOT EXISTS fifo_by_group ON messages (queue, group_id, id) WHERE group_id IS NOT NULL;
@@ -50,18 +51,32 @@ CREATE TABLE IF NOT EXISTS checkpoints (
 ) WITHOUT ROWID;
 ";
 
-/// The columns layout 3 added to `messages`: a data dir written by an older build gets them.
-const ADDED_COLUMNS: [(&str, &str); 2] = [("attributes", "TEXT"), ("first_received_ms", "INTEGER")];
+/// The columns layouts 3 and 5 added to `messages`: a data dir written by an older build gets
+/// them.
+const ADDED_COLUMNS: [(&str, &str); 3] = [
+    ("attributes", "TEXT"),
+    ("first_received_ms", "INTEGER"),
+    ("trace", "TEXT"),
+];
 
 /// Adds the columns an older layout's `messages` table lacks.
 pub(super) fn upgrade(conn: &Connection) -> rusqlite::Result<()> {
+    add_columns(conn, "messages", &ADDED_COLUMNS)
+}
+
+/// Adds the columns of `columns` that an older layout's `table` lacks.
+pub(super) fn add_columns(
+    conn: &Connection,
+    table: &str,
+    columns: &[(&str, &str)],
+) -> rusqlite::Result<()> {
     let present: Vec<String> = conn
-        .prepare("SELECT name FROM pragma_table_info('messages')")?
+        .prepare(&format!("SELECT name FROM pragma_table_info('{table}')"))?
         .query_map([], |row| row.get(0))?
         .collect::<rusqlite::Result<_>>()?;
-    for (column, kind) in ADDED_COLUMNS {
+    for (column, kind) in columns {
         if !present.iter().any(|p| p == column) {
-            conn.execute_batch(&format!("ALTER TABLE messages ADD COLUMN {column} {kind}"))?;
+            conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {kind}"))?;
         }
     }
     Ok(())
@@ -151,10 +166,10 @@ pub(super) fn send(
         let id = new_id();
         let delay = message.delay.unwrap_or(queue.delay).as_millis() as i64;
         tx.prepare_cached(
-            "INSERT INTO messages (queue, message_id, body, group_id, sent_ms, visible_at_ms, origin, error, attributes) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            "INSERT INTO messages (queue, message_id, body, group_id, sent_ms, visible_at_ms, origin, error, attributes, trace) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         )?
-        .execute(params![queue.name, id, message.body, message.group_id, now, now + delay, message.origin, message.error, attributes_text(&message.attributes)])?;
+        .execute(params![queue.name, id, message.body, message.group_id, now, now + delay, message.origin, message.error, attributes_text(&message.attributes), message.trace])?;
         if let Some(Some(dedup)) = dedup {
             tx.prepare_cached("INSERT OR REPLACE INTO deduplication (queue, dedup_id, message_id, sent_ms) VALUES (?1, ?2, ?3, ?4)")?
                 .execute(params![queue.name, dedup, id, now])?;
@@ -230,6 +245,7 @@ pub(super) fn receive(
                 origin,
                 error,
                 attributes,
+                trace,
             } = message;
             received.push(Received {
                 message_id,
@@ -242,6 +258,7 @@ pub(super) fn receive(
                 error,
                 attributes,
                 first_received_ms: Some(first_received_ms.unwrap_or(now)),
+                trace,
             });
         }
         if received.len() >= max {
@@ -263,14 +280,14 @@ fn candidates(
     now: i64,
 ) -> rusqlite::Result<Vec<Candidate>> {
     let sql = if queue.fifo {
-        "SELECT message_id, body, receive_count, sent_ms, group_id, origin, error, attributes, id, first_received_ms \
+        "SELECT message_id, body, receive_count, sent_ms, group_id, origin, error, attributes, trace, id, first_received_ms \
          FROM messages m INDEXED BY fifo_in_order \
          WHERE queue = ?1 AND group_id IS NOT NULL AND visible_at_ms <= ?2 AND NOT EXISTS \
          (SELECT 1 FROM messages e INDEXED BY fifo_by_group \
           WHERE e.queue = m.queue AND e.group_id = m.group_id AND e.id < m.id AND e.visible_at_ms > ?2) \
          ORDER BY id LIMIT ?3"
     } else {
-        "SELECT message_id, body, receive_count, sent_ms, group_id, origin, error, attributes, id, first_received_ms \
+        "SELECT message_id, body, receive_count, sent_ms, group_id, origin, error, attributes, trace, id, first_received_ms \
          FROM messages INDEXED BY messages_ready \
          WHERE queue = ?1 AND visible_at_ms <= ?2 ORDER BY visible_at_ms, id LIMIT ?3"
     };
@@ -278,9 +295,9 @@ fn candidates(
     let rows = stmt.query_map(params![queue.name, now, max as i64], |row| {
         // The columns of `STORED`, then the row and its first receive.
         Ok(Candidate {
-            row: row.get(8)?,
+            row: row.get(9)?,
             message: stored(row)?,
-            first_received_ms: row.get(9)?,
+            first_received_ms: row.get(10)?,
         })
     })?;
     rows.collect()
@@ -408,7 +425,7 @@ pub(super) fn trim(
     Ok(removed)
 }
 
-const STORED: &str = "SELECT message_id, body, receive_count, sent_ms, group_id, origin, error, attributes FROM messages";
+const STORED: &str = "SELECT message_id, body, receive_count, sent_ms, group_id, origin, error, attributes, trace FROM messages";
 
 fn stored(row: &rusqlite::Row<'_>) -> rusqlite::Result<Stored> {
     Ok(Stored {
@@ -420,6 +437,7 @@ fn stored(row: &rusqlite::Row<'_>) -> rusqlite::Result<Stored> {
         origin: row.get(5)?,
         error: row.get(6)?,
         attributes: attributes_of(row.get(7)?)?,
+        trace: row.get(8)?,
     })
 }
 

@@ -25,11 +25,14 @@ pub(super) enum Job {
         /// The item's JSON text is made by the caller (see [`Item::text`]), so that the one
         /// writer thread does not serialize it.
         write: Write,
+        /// The trace header of the write's span, kept with its change record.
+        trace: Option<String>,
         reply: oneshot::Sender<Result<Written, StoreError>>,
     },
     /// Writes that commit all or none: the first that fails (by its index) undoes the others.
     Transact {
         writes: Vec<(usize, Write)>,
+        trace: Option<String>,
         reply: oneshot::Sender<Result<Vec<Written>, (usize, StoreError)>>,
     },
     Trim {
@@ -141,7 +144,7 @@ impl Writer {
                         (Job::Write { write, reply, .. }, Outcome::Write(result)) => {
                             drop(reply.send(result.map(|done| done.written(write))))
                         }
-                        (Job::Transact { writes, reply }, Outcome::Transact(result)) => {
+                        (Job::Transact { writes, reply, .. }, Outcome::Transact(result)) => {
                             let written = result.map(|done| {
                                 done.into_iter()
                                     .zip(writes)
@@ -187,14 +190,20 @@ fn apply_group(
     let mut outcomes = Vec::with_capacity(group.len());
     for job in group.iter_mut() {
         match job {
-            Job::Write { table, write, .. } => {
+            Job::Write {
+                table,
+                write,
+                trace,
+                ..
+            } => {
                 let result = apply(&tx, &tables[*table], write, now)?;
                 if let Ok((_, Some(seq))) = &result {
                     last_seq[*table] = Some(*seq);
+                    traced(&tx, *seq, trace.as_deref())?;
                 }
                 outcomes.push(Outcome::Write(result.map(|(done, _)| done)));
             }
-            Job::Transact { writes, .. } => {
+            Job::Transact { writes, trace, .. } => {
                 // A savepoint: a failed condition undoes this job's earlier writes only.
                 let savepoint = tx.savepoint()?;
                 let mut done = Vec::with_capacity(writes.len());
@@ -222,6 +231,7 @@ fn apply_group(
                         for (table, seq) in seqs {
                             if let Some(seq) = seq {
                                 last_seq[table] = Some(seq);
+                                traced(&tx, seq, trace.as_deref())?;
                             }
                         }
                         outcomes.push(Outcome::Transact(Ok(done)));
@@ -443,6 +453,16 @@ fn append(
     )?
     .execute(params![table.name, event.as_str(), key, old, new, now])?;
     Ok(tx.last_insert_rowid() as u64)
+}
+
+/// Keeps the trace header of the write that made a change record with it, so that the pipe's
+/// spans join the write's trace, also after a restart.
+fn traced(tx: &Connection, seq: u64, trace: Option<&str>) -> rusqlite::Result<()> {
+    if let Some(trace) = trace {
+        tx.prepare_cached("UPDATE stream SET trace = ?1 WHERE seq = ?2")?
+            .execute(params![trace, seq as i64])?;
+    }
+    Ok(())
 }
 
 /// Removes one batch of change records past retention per table, and expired idempotency keys.

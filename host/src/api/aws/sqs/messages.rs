@@ -312,6 +312,9 @@ impl Sqs<'_> {
         if let Some(group) = &m.group_id {
             put("MessageGroupId", group.clone());
         }
+        if let Some(trace) = &m.trace {
+            put("AWSTraceHeader", trace.clone());
+        }
         // A message dead-lettered from a queue names it, as SQS's redrive does.
         if m.error.is_some()
             && let Some(source) = m
@@ -395,6 +398,10 @@ impl Sqs<'_> {
                 deduplication_id: dedup.map(str::to_string),
                 delay: delay.map(|d| Duration::from_secs(d as u64)),
                 attributes,
+                // Kept and given back on receive, as SQS does; a consumer's span joins it.
+                trace: system
+                    .get("AWSTraceHeader")
+                    .and_then(|a| a.string_value.clone()),
                 ..NewMessage::new(body, origin)
             },
         })

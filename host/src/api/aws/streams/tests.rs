@@ -195,6 +195,7 @@ fn record_of_size(size_bytes: u64) -> StreamRecord {
             stream_view_type: "KEYS_ONLY".into(),
         },
         event_source_arn: arn(),
+        trace: None,
     }
 }
 
