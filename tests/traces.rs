@@ -381,3 +381,106 @@ async fn spans_after_a_restart_join_the_trace_of_the_write_before_it() {
     println!("{}", tree(&spans, &write.trace));
     assert_one_trace(&spans, &write);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_or_an_event_that_comes_with_a_trace_context_joins_the_callers_trace() {
+    common::build_rust_plugins();
+    let receiver = Receiver::start().await;
+    let routes = traced(&receiver, &format!("{TABLE}{}", pipeline(true)));
+    let mut host = Host::start_env(&routes, &[], &QUICK_EXPORT);
+    let client = Host::client();
+
+    // A W3C traceparent on the order API's write.
+    let (trace, caller) = ("4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7");
+    let reply = client
+        .post(format!("{}/orders", host.url))
+        .header("traceparent", format!("00-{trace}-{caller}-01"))
+        .json(&json!({"orderId": "o-3", "customerId": "c-1", "total": 400}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 201);
+    // Handled before the next, so that the two are not one consumer batch (whose plugin call
+    // is a span of its first message's trace only).
+    receiver
+        .wait_for("the consumer's outcome in the caller's trace", &host, |s| {
+            s.trace == trace && s.name == "consumer notify"
+        })
+        .await;
+    // X-Ray's header, as PutEvents' TraceHeader, on an event put straight on the bus.
+    let (root, parent) = ("5759e988-bd862e3fe1be46a994272793", "53995c3f42cd8ad8");
+    let put = client
+        .post(format!("{}/", host.url))
+        .header("x-amz-target", "AWSEvents.PutEvents")
+        .header("content-type", "application/x-amz-json-1.1")
+        .body(
+            json!({"Entries": [{
+                "EventBusName": "orders",
+                "Source": "switchyard.orders",
+                "DetailType": "OrderCreated",
+                "Detail": "{\"orderId\": \"o-4\"}",
+                "TraceHeader": format!("Root=1-{root};Parent={parent};Sampled=1"),
+            }]})
+            .to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(put.status().is_success(), "{}", put.status());
+    let xray_trace = root.replace('-', "");
+    receiver
+        .wait_for(
+            "the consumer's outcome in the TraceHeader's trace",
+            &host,
+            |s| s.trace == xray_trace && s.name == "consumer notify",
+        )
+        .await;
+    assert!(host.terminate().success());
+    let spans = receiver.spans();
+    let request = spans
+        .iter()
+        .find(|s| s.trace == trace && s.name == "POST /orders")
+        .unwrap_or_else(|| panic!("no request span: {}", tree(&spans, trace)));
+    assert_eq!(
+        request.parent, caller,
+        "the request is the caller's span's child"
+    );
+    let consumer = spans
+        .iter()
+        .find(|s| s.trace == trace && s.name == "consumer notify")
+        .unwrap();
+    assert_eq!(
+        ancestry(&spans, consumer),
+        [
+            "consumer notify",
+            "consume notifications",
+            "send notifications",
+            "rule orders/new-orders",
+            "pipe orders",
+            "write orders",
+            "POST /orders",
+        ]
+    );
+    let put = spans
+        .iter()
+        .find(|s| s.trace == xray_trace && s.name == "put orders")
+        .unwrap_or_else(|| panic!("no put span: {}", tree(&spans, &xray_trace)));
+    assert_eq!(
+        put.parent, parent,
+        "the put is the TraceHeader's span's child"
+    );
+    let consumer = spans
+        .iter()
+        .find(|s| s.trace == xray_trace && s.name == "consumer notify")
+        .unwrap();
+    assert_eq!(
+        ancestry(&spans, consumer),
+        [
+            "consumer notify",
+            "consume notifications",
+            "send notifications",
+            "rule orders/new-orders",
+            "put orders",
+        ]
+    );
+}

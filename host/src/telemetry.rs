@@ -180,14 +180,83 @@ pub fn header(span: &Span) -> Option<String> {
 
 /// Makes `span` a child of the span a trace header names, if it names one.
 pub fn follow(span: &Span, header: Option<&str>) {
+    follow_context(span, header.and_then(parse_xray));
+}
+
+fn follow_context(span: &Span, remote: Option<SpanContext>) {
     if span.is_disabled() {
         return;
     }
-    if let Some(remote) = header.and_then(parse_xray) {
+    if let Some(remote) = remote {
         let parent = opentelemetry::Context::new().with_remote_span_context(remote);
         // A span is started at its first use, so a fresh one always takes its parent.
         let _ = span.set_parent(parent);
     }
+}
+
+/// The remote span context a W3C `traceparent` header names (`00-{32 hex}-{16 hex}-{2 hex}`);
+/// `None` for one that is not valid. A later version's extra fields are ignored, as the W3C
+/// recommendation asks.
+pub fn parse_traceparent(header: &str) -> Option<SpanContext> {
+    let mut parts = header.trim().split('-');
+    let (version, trace, parent, flags) =
+        (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    let hex = |text: &str, len: usize| {
+        text.len() == len && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    };
+    if !(hex(version, 2) && version != "ff" && hex(trace, 32) && hex(parent, 16) && hex(flags, 2)) {
+        return None;
+    }
+    if version == "00" && parts.next().is_some() {
+        return None;
+    }
+    let flags = u8::from_str_radix(flags, 16).ok()?;
+    let context = SpanContext::new(
+        TraceId::from_hex(trace).ok()?,
+        SpanId::from_hex(parent).ok()?,
+        TraceFlags::new(flags & 1),
+        true,
+        TraceState::default(),
+    );
+    context.is_valid().then_some(context)
+}
+
+/// The span of a request that came with a trace context (`traceparent`, else X-Ray's
+/// `X-Amzn-Trace-Id`), as that context's child: a write it makes joins the caller's trace.
+/// `None` when it came with none (its write is then a trace's root) or traces are off.
+pub fn request_span(
+    method: &str,
+    path: &str,
+    traceparent: Option<&str>,
+    amazon: Option<&str>,
+) -> Option<Span> {
+    let remote = traceparent
+        .and_then(parse_traceparent)
+        .or_else(|| amazon.and_then(parse_xray))?;
+    let span = tracing::trace_span!(
+        target: TARGET,
+        "request",
+        otel.name = format!("{method} {path}"),
+        otel.kind = "server",
+    );
+    if span.is_disabled() {
+        return None;
+    }
+    follow_context(&span, Some(remote));
+    Some(span)
+}
+
+/// An event put on a bus through PutEvents, as the child of the entry's `TraceHeader`.
+pub fn put_span(bus: &str, header: Option<&str>) -> Span {
+    let span = tracing::trace_span!(
+        target: TARGET,
+        "put",
+        otel.name = format!("put {bus}"),
+        otel.kind = "server",
+        bus,
+    );
+    follow(&span, header);
+    span
 }
 
 /// Links `span` to the span a trace header names (a batch's other members).
@@ -375,6 +444,39 @@ impl RecordSpans {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_traceparent_names_its_trace_and_parent_and_a_malformed_one_names_nothing() {
+        let context =
+            parse_traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01").unwrap();
+        assert_eq!(
+            format!("{:032x}", context.trace_id()),
+            "4bf92f3577b34da6a3ce929d0e0e4736"
+        );
+        assert_eq!(format!("{:016x}", context.span_id()), "00f067aa0ba902b7");
+        assert!(context.is_sampled() && context.is_remote());
+        let unsampled =
+            parse_traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00").unwrap();
+        assert!(!unsampled.is_sampled());
+        // A later version may add fields.
+        assert!(
+            parse_traceparent("01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-later")
+                .is_some()
+        );
+        for bad in [
+            "",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra",
+            "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",
+            "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e473-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-1",
+        ] {
+            assert!(parse_traceparent(bad).is_none(), "{bad}");
+        }
+    }
 
     const HEADER: &str =
         "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1";

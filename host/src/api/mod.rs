@@ -99,6 +99,29 @@ fn order_api(app: &App) -> Router {
     let api = with_token(api.merge(integration::routes(app)), &app.api_token);
     // AWS's APIs sign their requests with SigV4 and take no bearer token.
     api.merge(aws::routes(app))
+        .layer(middleware::from_fn(traced))
+}
+
+/// A request that comes with a trace context (`traceparent`, or X-Ray's `X-Amzn-Trace-Id`)
+/// runs in a span of the caller's trace, so the write it makes joins that trace.
+async fn traced(request: Request, next: middleware::Next) -> Response {
+    let span = {
+        let header = |name: &str| request.headers().get(name).and_then(|v| v.to_str().ok());
+        let path = match request.extensions().get::<axum::extract::MatchedPath>() {
+            Some(matched) => matched.as_str(),
+            None => request.uri().path(),
+        };
+        crate::telemetry::request_span(
+            request.method().as_str(),
+            path,
+            header("traceparent"),
+            header("x-amzn-trace-id"),
+        )
+    };
+    match span {
+        Some(span) => tracing::Instrument::instrument(next.run(request), span).await,
+        None => next.run(request).await,
+    }
 }
 
 fn operator_surface(app: &App) -> Router {

@@ -13,18 +13,27 @@ impl Runtime {
     /// events themselves, they get the events as they are; otherwise each goes through its
     /// bus's rules here, and the messages for the rules' targets and the bus archives' copies
     /// are handed off together (one transaction on the embedded backend), as a pipe's are.
-    pub async fn put_events(&self, events: Vec<(BusId, Value)>) -> Result<(), StoreError> {
+    /// An event's trace header (PutEvents' `TraceHeader`) makes its routing part of that trace.
+    pub async fn put_events(
+        &self,
+        events: Vec<(BusId, Value, Option<String>)>,
+    ) -> Result<(), StoreError> {
         if self.capabilities.routes_events {
             let delivery = Delivery {
-                events,
+                events: events
+                    .into_iter()
+                    .map(|(bus, event, _)| (bus, event))
+                    .collect(),
                 ..Delivery::default()
             };
             return self.handoff.deliver(delivery).await;
         }
         let mut routed = Routed::default();
-        for (bus, event) in &events {
+        for (bus, event, trace) in &events {
             let id = event.get("id").and_then(Value::as_str).unwrap_or_default();
             let _event = tracing::info_span!("event", event_id = id).entered();
+            let _traced =
+                crate::telemetry::put_span(&self.config[*bus].name, trace.as_deref()).entered();
             let one = self
                 .buses
                 .route(&self.config, *bus, &event.to_string())

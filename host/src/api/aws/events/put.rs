@@ -28,7 +28,8 @@ pub(super) async fn put_events(app: &App, input: Input<'_>) -> Result<Value, Aws
         match event(&app.config, Input(entry)) {
             Ok((bus, event)) => {
                 answers.push(json!({"EventId": event["id"]}));
-                events.push((bus, event));
+                let trace = entry.get("TraceHeader").and_then(Value::as_str);
+                events.push((bus, event, trace.map(str::to_string)));
             }
             Err(Refused { code, message }) => {
                 answers.push(json!({"ErrorCode": code, "ErrorMessage": message}))
