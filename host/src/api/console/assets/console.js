@@ -493,9 +493,7 @@ async function redrive(ids) {
     api(`/admin/queues/${encodeURIComponent(queue)}/redrive`, { method: "POST", body }),
     (done) => {
       const skipped = (done.skipped || []).length;
-      return done.taskHandle
-        ? `moving: SQS task ${done.taskHandle}`
-        : `moved ${done.moved}` + (skipped ? ` · ${skipped} left on the DLQ: ${done.skipped.map((s) => s.reason).join("; ")}` : "");
+      return `moved ${done.moved}` + (skipped ? ` · ${skipped} left on the DLQ: ${done.skipped.map((s) => s.reason).join("; ")}` : "");
     });
   buttons.forEach((b) => (b.disabled = false));
   if (result) await loadDeadLetters();
@@ -532,9 +530,22 @@ async function withProgress(box, kind, name, run, describe) {
     }
   })();
   try {
-    const done = await run();
+    let done = await run();
     running = false;
     await watch;
+    // A task the service runs on its own (SQS's move task) goes on after the answer.
+    while (done.taskId) {
+      const task = await api(`/admin/tasks/${encodeURIComponent(done.taskId)}`);
+      if (task.state !== "running") {
+        if (task.state === "failed") throw new Error(task.error || "the task failed");
+        done = { ...(task.result || done), taskHandle: undefined, taskId: undefined };
+        break;
+      }
+      box.className = task.total ? "progress" : "progress indeterminate";
+      if (task.total) fill.style.width = `${Math.min(100, (100 * task.done) / task.total)}%`;
+      text.textContent = `${kind}: ${task.done}${task.total ? " of " + task.total : " so far"}`;
+      await sleep(1000);
+    }
     box.className = "progress done";
     fill.style.width = "100%";
     text.textContent = describe(done);
