@@ -8,23 +8,12 @@
 
 mod common;
 
-use common::Host;
+use common::{DLQ_ROUTES, Host};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 const API_TOKEN: &str = "order-api-token-0123456789abcdef";
 const ADMIN_TOKEN: &str = "admin-door-token-0123456789abcdef";
-
-const QUEUES: &str = r#"
-[tables.orders]
-key = "orderId"
-
-[queues.jobs]
-max_receive_count = 1
-dlq = "jobs-dlq"
-
-[queues.jobs-dlq]
-"#;
 
 /// The status of a request, with a bearer token (the whole `Authorization` value) if given.
 async fn status(method: Method, url: &str, authorization: Option<&str>) -> StatusCode {
@@ -53,7 +42,7 @@ auth_token_env = "SY_TEST_API_TOKEN"
 [host.admin]
 listen = "127.0.0.1:0"
 auth_token_env = "SY_TEST_ADMIN_TOKEN"
-{QUEUES}"#
+{DLQ_ROUTES}"#
     );
     let host = Host::start_env(
         &routes,
@@ -159,7 +148,7 @@ async fn a_token_can_come_from_a_file_and_the_dlq_command_uses_the_admin_doors()
     let file = secrets.path().join("admin.token");
     std::fs::write(&file, format!("{ADMIN_TOKEN}\n")).unwrap();
     let routes = format!(
-        "[host.admin]\nlisten = \"127.0.0.1:0\"\nauth_token_file = \"{}\"\n{QUEUES}",
+        "[host.admin]\nlisten = \"127.0.0.1:0\"\nauth_token_file = \"{}\"\n{DLQ_ROUTES}",
         file.display()
     );
     let host = Host::start(&routes);
@@ -294,7 +283,7 @@ fn an_admin_door_beyond_loopback_needs_a_token_or_routes_toml_saying_so() {
 
 #[tokio::test]
 async fn a_request_calling_the_host_by_a_foreign_name_is_refused() {
-    let routes = format!("[host]\nallowed_hosts = [\"orders.internal\"]\n{QUEUES}");
+    let routes = format!("[host]\nallowed_hosts = [\"orders.internal\"]\n{DLQ_ROUTES}");
     let host = Host::start(&routes);
     let port = host.url.rsplit(':').next().unwrap().to_string();
     let call = |path: &str, name: &str| {
@@ -354,7 +343,7 @@ async fn a_request_calling_the_host_by_a_foreign_name_is_refused() {
 
 #[tokio::test]
 async fn admin_calls_that_change_something_take_json_only() {
-    let host = Host::start(QUEUES);
+    let host = Host::start(DLQ_ROUTES);
     let sent = sqs(
         &host.url,
         "SendMessage",

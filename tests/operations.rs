@@ -10,9 +10,9 @@ use std::io::Read;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use common::Host;
 use common::pipeline::*;
 use common::stall::{self, Stall};
+use common::{DLQ_ROUTES, Host};
 use serde_json::json;
 
 #[tokio::test]
@@ -515,17 +515,6 @@ async fn a_pipe_dlq_redrives_through_its_pipe_once_the_cause_is_fixed() {
         "switchyard: nothing to redrive: `pipe-dlq` has no messages"
     );
 }
-
-const DLQ_ROUTES: &str = r#"
-[tables.orders]
-key = "orderId"
-
-[queues.jobs]
-max_receive_count = 1
-dlq = "jobs-dlq"
-
-[queues.jobs-dlq]
-"#;
 
 /// Puts a message on `queue` through SQS's API on the host; its id.
 async fn send_message(host: &Host, queue: &str, body: &str) -> String {

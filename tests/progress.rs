@@ -9,19 +9,8 @@ mod common;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{BINARY, Host};
+use common::{BINARY, DLQ_ROUTES, Host};
 use serde_json::json;
-
-const DLQ_ROUTES: &str = r#"
-[tables.orders]
-key = "orderId"
-
-[queues.jobs]
-max_receive_count = 1
-dlq = "jobs-dlq"
-
-[queues.jobs-dlq]
-"#;
 
 /// Puts `count` messages on `queue` through SQS's API on the host.
 async fn fill(host: &Host, queue: &str, count: usize) {

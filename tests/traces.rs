@@ -437,50 +437,33 @@ async fn a_write_or_an_event_that_comes_with_a_trace_context_joins_the_callers_t
         .await;
     assert!(host.terminate().success());
     let spans = receiver.spans();
-    let request = spans
-        .iter()
-        .find(|s| s.trace == trace && s.name == "POST /orders")
-        .unwrap_or_else(|| panic!("no request span: {}", tree(&spans, trace)));
+    let named = |trace: &str, name: &str| {
+        let found = spans.iter().find(|s| s.trace == trace && s.name == name);
+        found.unwrap_or_else(|| panic!("no `{name}` span in:\n{}", tree(&spans, trace)))
+    };
+    let the_consumer = [
+        "consumer notify",
+        "consume notifications",
+        "send notifications",
+        "rule orders/new-orders",
+    ];
     assert_eq!(
-        request.parent, caller,
+        named(trace, "POST /orders").parent,
+        caller,
         "the request is the caller's span's child"
     );
-    let consumer = spans
-        .iter()
-        .find(|s| s.trace == trace && s.name == "consumer notify")
-        .unwrap();
+    let from_the_write = ["pipe orders", "write orders", "POST /orders"];
     assert_eq!(
-        ancestry(&spans, consumer),
-        [
-            "consumer notify",
-            "consume notifications",
-            "send notifications",
-            "rule orders/new-orders",
-            "pipe orders",
-            "write orders",
-            "POST /orders",
-        ]
+        ancestry(&spans, named(trace, "consumer notify")),
+        [&the_consumer[..], &from_the_write].concat()
     );
-    let put = spans
-        .iter()
-        .find(|s| s.trace == xray_trace && s.name == "put orders")
-        .unwrap_or_else(|| panic!("no put span: {}", tree(&spans, &xray_trace)));
     assert_eq!(
-        put.parent, parent,
+        named(&xray_trace, "put orders").parent,
+        parent,
         "the put is the TraceHeader's span's child"
     );
-    let consumer = spans
-        .iter()
-        .find(|s| s.trace == xray_trace && s.name == "consumer notify")
-        .unwrap();
     assert_eq!(
-        ancestry(&spans, consumer),
-        [
-            "consumer notify",
-            "consume notifications",
-            "send notifications",
-            "rule orders/new-orders",
-            "put orders",
-        ]
+        ancestry(&spans, named(&xray_trace, "consumer notify")),
+        [&the_consumer[..], &["put orders"]].concat()
     );
 }

@@ -18,6 +18,18 @@ pub mod stall;
 
 pub const BINARY: &str = env!("CARGO_BIN_EXE_switchyard");
 
+/// A table, and a queue `jobs` whose messages go to `jobs-dlq` after one receive.
+pub const DLQ_ROUTES: &str = r#"
+[tables.orders]
+key = "orderId"
+
+[queues.jobs]
+max_receive_count = 1
+dlq = "jobs-dlq"
+
+[queues.jobs-dlq]
+"#;
+
 /// Builds the repository's Rust plugins once per test run (the default routes use them).
 pub fn build_rust_plugins() {
     static BUILT: std::sync::OnceLock<()> = std::sync::OnceLock::new();
