@@ -1,11 +1,11 @@
 //! The `[host]` section: the two doors, their tokens, the names requests may call the host by,
-//! and the connection limits.
+//! the connection limits, and the export of traces.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::{compile_text, problems};
-use crate::config::{ConnectionLimits, Location, TokenFrom, TokenSource};
+use crate::config::{ConnectionLimits, Location, TokenFrom, TokenSource, TracesConfig};
 
 #[test]
 fn by_default_both_doors_share_the_loopback_listener_without_tokens() {
@@ -118,4 +118,54 @@ fn an_admin_door_beyond_loopback_needs_a_token_or_an_explicit_yes() {
     ] {
         compile_text(fine).unwrap_or_else(|p| panic!("{fine}: {}", p.join("\n")));
     }
+}
+
+#[test]
+fn traces_take_an_otlp_http_endpoint_a_service_name_and_a_sample_ratio() {
+    let config = compile_text(
+        r#"
+[host.traces]
+otlp_endpoint = "http://127.0.0.1:4318"
+service_name = "orders"
+sample_ratio = 0.25
+"#,
+    )
+    .unwrap();
+    assert_eq!(
+        config.host.traces,
+        TracesConfig {
+            otlp_endpoint: Some("http://127.0.0.1:4318".into()),
+            service_name: "orders".into(),
+            sample_ratio: 0.25,
+        }
+    );
+    let none = compile_text("").unwrap();
+    assert_eq!(none.host.traces, TracesConfig::default());
+    assert_eq!(
+        none.host.traces.otlp_endpoint, None,
+        "no endpoint, no exporter"
+    );
+}
+
+#[test]
+fn a_traces_endpoint_that_is_not_an_http_url_is_refused_at_its_line() {
+    assert_eq!(
+        problems(
+            r#"
+[host.traces]
+otlp_endpoint = "127.0.0.1:4318"
+sample_ratio = 2.0
+"#
+        ),
+        [
+            "routes.toml:3:17: host.traces.otlp_endpoint: `127.0.0.1:4318` is not an http:// URL of an OTLP/HTTP collector, e.g. `http://127.0.0.1:4318` (https is not supported)",
+            "routes.toml:4:16: host.traces.sample_ratio: `2` is not a ratio from 0 to 1",
+        ]
+    );
+    assert_eq!(
+        problems("[host.traces]\notlp_endpoint = \"https://collector:4318\"\n"),
+        [
+            "routes.toml:2:17: host.traces.otlp_endpoint: `https://collector:4318` is not an http:// URL of an OTLP/HTTP collector, e.g. `http://127.0.0.1:4318` (https is not supported)"
+        ]
+    );
 }
